@@ -1,0 +1,109 @@
+use std::sync::Arc;
+
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::domain::Password;
+use crate::error::{Error, Result};
+
+/// bcrypt on a bounded set of blocking threads, never on the async workers.
+///
+/// At most one hash per core runs at a time; further requests wait for a permit, so a burst of
+/// logins or an import of a thousand students cannot starve the rest of the server.
+#[derive(Clone)]
+pub struct Hasher {
+    cost: u32,
+    permits: Arc<Semaphore>,
+    /// Verified against when the IIN is unknown, so both cases cost the same.
+    dummy: Arc<OnceCell<String>>,
+}
+
+impl Hasher {
+    pub fn new(cost: u32) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_parallelism(cost, cores)
+    }
+
+    pub fn with_parallelism(cost: u32, parallelism: usize) -> Self {
+        Self {
+            cost,
+            permits: Arc::new(Semaphore::new(parallelism.max(1))),
+            dummy: Arc::new(OnceCell::new()),
+        }
+    }
+
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String> {
+        let pw = password.expose().to_owned();
+        let cost = self.cost;
+        self.blocking(move || bcrypt::non_truncating_hash(pw, cost).map_err(Error::internal))
+            .await
+    }
+
+    /// Checks `password` against `hash`; with no hash (unknown user) it spends the same time and fails.
+    pub async fn verify(&self, password: &Password, hash: Option<&str>) -> Result<bool> {
+        let (hash, known) = match hash {
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash().await?, false),
+        };
+        let pw = password.expose().to_owned();
+        // A malformed stored hash is a failed login, not a server error.
+        let ok = self
+            .blocking(move || Ok(bcrypt::verify(pw, &hash).unwrap_or(false)))
+            .await?;
+        Ok(ok && known)
+    }
+
+    async fn dummy_hash(&self) -> Result<String> {
+        self.dummy
+            .get_or_try_init(|| async {
+                let random = Password::random();
+                self.hash(&random).await
+            })
+            .await
+            .cloned()
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
+        tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Made by Python's bcrypt 5.0 (`bcrypt.hashpw(b"Secret-pass-1", bcrypt.gensalt(rounds=4))`).
+    const PYTHON_HASH: &str = "$2b$04$JCubIWcNxQ.ro6w2quLdYOsXBQQnYAJi4D/U0dpl9vFmmdnEmOPHi";
+    /// Same, for a Cyrillic password (`"Пароль-2024".encode()`).
+    const PYTHON_HASH_CYRILLIC: &str = "$2b$04$QMFv/DlnzfnpI.o3jwhhHu8j4T7NS4vQsI8.C4JPJypyJ0ODGuboy";
+
+    fn pw(s: &str) -> Password {
+        Password::presented(s).expect("valid password")
+    }
+
+    #[tokio::test]
+    async fn verifies_hashes_made_by_python() {
+        let h = Hasher::new(4);
+        assert!(h.verify(&pw("Secret-pass-1"), Some(PYTHON_HASH)).await.expect("verify"));
+        assert!(!h.verify(&pw("Secret-pass-2"), Some(PYTHON_HASH)).await.expect("verify"));
+        assert!(h.verify(&pw("Пароль-2024"), Some(PYTHON_HASH_CYRILLIC)).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn round_trip_and_unknown_user() {
+        let h = Hasher::new(4);
+        let hash = h.hash(&pw("correct horse")).await.expect("hash");
+        assert!(hash.starts_with("$2b$04$"));
+        assert!(h.verify(&pw("correct horse"), Some(&hash)).await.expect("verify"));
+        assert!(!h.verify(&pw("correct horse"), None).await.expect("verify"));
+        assert!(!h.verify(&pw("x"), Some("not a hash")).await.expect("verify"));
+    }
+}

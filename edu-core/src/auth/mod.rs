@@ -1,0 +1,11 @@
+//! Who is calling, and proof of it: password hashing, tokens, the login throttle.
+
+mod hasher;
+mod principal;
+pub mod throttle;
+pub mod token;
+
+pub use hasher::Hasher;
+pub use principal::Principal;
+pub use throttle::{ThrottlePolicy, ThrottleState};
+pub use token::{Claims, TokenKeys};

@@ -1,0 +1,374 @@
+//! Configuration from environment variables (SPEC §2), read from any source of key/value pairs
+//! so that embedding services and tests can supply their own.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::auth::token::parse_algorithm;
+use crate::domain::{Iin, Password, Phone};
+use crate::platform::{BootstrapAdmin, PlatformConfig};
+use crate::store::PoolSettings;
+
+/// Which database `DATABASE_URL` names.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
+        match scheme {
+            "postgres" | "postgresql" => Ok(Self::Postgres(url.to_owned())),
+            s if s.starts_with("postgresql+") => Ok(Self::Postgres(crate::store::normalize_url(url))),
+            "sqlite" => Ok(Self::Sqlite(url.to_owned())),
+            _ => Err("must start with postgres://, postgresql+asyncpg:// or sqlite://".into()),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    /// Never prints credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Postgres(url) => {
+                let host = url.rsplit_once('@').map_or_else(|| url.split_once("://").map_or("", |x| x.1), |x| x.1);
+                write!(f, "postgres://…@{host}")
+            }
+            Self::Sqlite(url) => f.write_str(url),
+        }
+    }
+}
+
+/// Everything read from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    /// `SECRET_KEY`; with SQLite and none given, one is generated in the data directory.
+    pub secret_key: Option<Secret>,
+    pub algorithm: Algorithm,
+    pub access_ttl: Duration,
+    /// `PLACE_URL`: empty means any origin without credentials.
+    pub cors_origins: Vec<String>,
+    pub admin: Option<BootstrapAdmin>,
+    pub pool: PoolSettings,
+    pub data_dir: PathBuf,
+    pub bcrypt_cost: u32,
+    pub api_docs: bool,
+    /// Non-fatal remarks to log at start.
+    pub warnings: Vec<String>,
+}
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(pub Vec<u8>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// One bad variable, as one line naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+/// All the bad variables at once, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "invalid configuration: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+struct Reader<F> {
+    get: F,
+    errors: Vec<ConfigError>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    /// The trimmed value, or `None` when unset or blank.
+    fn value(&self, name: &str) -> Option<String> {
+        (self.get)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn fail(&mut self, variable: &'static str, message: impl Into<String>) {
+        self.errors.push(ConfigError { variable, message: message.into() });
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, name: &'static str, default: T, range: (T, T)) -> T
+    where
+        T: PartialOrd + fmt::Display + Copy,
+    {
+        match self.value(name) {
+            None => default,
+            Some(v) => match v.parse::<T>() {
+                Ok(n) if n >= range.0 && n <= range.1 => n,
+                _ => {
+                    self.fail(name, format!("expected a whole number from {} to {}, got {v:?}", range.0, range.1));
+                    default
+                }
+            },
+        }
+    }
+
+    fn flag(&mut self, name: &'static str) -> bool {
+        match self.value(name).map(|v| v.to_ascii_lowercase()) {
+            None => false,
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => true,
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => false,
+            Some(v) => {
+                self.fail(name, format!("expected true or false, got {v:?}"));
+                false
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any lookup; every bad variable is reported, not just the first.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
+        let mut r = Reader { get, errors: Vec::new() };
+        let data_dir = PathBuf::from(r.value("EDU_DATA_DIR").unwrap_or_else(|| "./edu-data".into()));
+        let default_db = format!("sqlite://{}", data_dir.join("edu.db").display());
+        let database = match DatabaseUrl::parse(&r.value("DATABASE_URL").unwrap_or(default_db)) {
+            Ok(d) => d,
+            Err(msg) => {
+                r.fail("DATABASE_URL", msg);
+                DatabaseUrl::Sqlite(String::new())
+            }
+        };
+        let mut warnings = Vec::new();
+        let secret_key = match r.value("SECRET_KEY") {
+            Some(k) if k.len() < 16 => {
+                r.fail("SECRET_KEY", "must be at least 16 characters");
+                None
+            }
+            Some(k) => Some(Secret(k.into_bytes())),
+            None => {
+                if matches!(database, DatabaseUrl::Postgres(_)) {
+                    r.fail("SECRET_KEY", "is required when DATABASE_URL is PostgreSQL");
+                }
+                None
+            }
+        };
+        let algorithm = match r.value("ALGORITHM") {
+            None => Algorithm::HS256,
+            Some(a) => parse_algorithm(&a).unwrap_or_else(|| {
+                r.fail("ALGORITHM", format!("{a:?} is not accepted; use HS256, HS384 or HS512"));
+                Algorithm::HS256
+            }),
+        };
+        let access_minutes: u64 = r.number("ACCESS_TOKEN_EXPIRE_MINUTES", 30, (1, 60 * 24 * 30));
+        let cors_origins = r
+            .value("PLACE_URL")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_matches(|c| c == '"' || c == '\'').trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let pool_size: u32 = r.number("DB_POOL_SIZE", 5, (1, 1000));
+        let overflow: u32 = r.number("DB_MAX_OVERFLOW", 10, (0, 1000));
+        let timeout: u64 = r.number("DB_POOL_TIMEOUT", 30, (1, 3600));
+        let bcrypt_cost: u32 = r.number("BCRYPT_COST", 12, (4, 31));
+        let api_docs = r.flag("EDU_API_DOCS");
+        let admin = read_admin(&mut r, &mut warnings);
+
+        if !r.errors.is_empty() {
+            return Err(ConfigErrors(r.errors));
+        }
+        Ok(Self {
+            database,
+            secret_key,
+            algorithm,
+            access_ttl: Duration::from_secs(access_minutes * 60),
+            cors_origins,
+            admin,
+            pool: PoolSettings {
+                max_connections: pool_size + overflow,
+                acquire_timeout: Duration::from_secs(timeout),
+            },
+            data_dir,
+            bcrypt_cost,
+            api_docs,
+            warnings,
+        })
+    }
+
+    /// The signing secret: `SECRET_KEY`, or a key generated once and kept in the data directory.
+    pub fn resolve_secret(&self) -> std::io::Result<Secret> {
+        match &self.secret_key {
+            Some(s) => Ok(s.clone()),
+            None => load_or_create_key(&self.data_dir.join("secret.key")),
+        }
+    }
+
+    /// The core's settings with this configuration and secret.
+    pub fn platform_config(&self, secret: Secret) -> PlatformConfig {
+        let mut c = PlatformConfig::new(secret.0);
+        c.jwt_algorithm = self.algorithm;
+        c.access_ttl = self.access_ttl;
+        c.bcrypt_cost = self.bcrypt_cost;
+        c
+    }
+}
+
+fn read_admin<F: Fn(&str) -> Option<String>>(r: &mut Reader<F>, warnings: &mut Vec<String>) -> Option<BootstrapAdmin> {
+    let iin = r.value("ADMIN_IIN");
+    let password = (r.get)("ADMIN_PASSWORD").filter(|p| !p.is_empty());
+    let (Some(iin), Some(password)) = (iin, password) else {
+        warnings.push("ADMIN_IIN or ADMIN_PASSWORD is not set: no administrator is created at start".into());
+        return None;
+    };
+    let iin = match Iin::parse(&iin) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            r.fail("ADMIN_IIN", e.to_string());
+            None
+        }
+    };
+    let password = match Password::new(&password) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            r.fail("ADMIN_PASSWORD", e.to_string());
+            None
+        }
+    };
+    let phone = match r.value("ADMIN_PHONE") {
+        None => None,
+        Some(p) => match Phone::parse(&p) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                r.fail("ADMIN_PHONE", e.to_string());
+                None
+            }
+        },
+    };
+    let full_name = r.value("ADMIN_FULL_NAME").unwrap_or_else(|| "Administrator".into());
+    Some(BootstrapAdmin { iin: iin?, password: password?, full_name, phone })
+}
+
+fn load_or_create_key(path: &Path) -> std::io::Result<Secret> {
+    use std::io::Write;
+    if let Ok(existing) = std::fs::read(path) {
+        let trimmed: Vec<u8> = existing.trim_ascii().to_vec();
+        if trimmed.len() >= 32 {
+            return Ok(Secret(trimmed));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = crate::auth::token::new_refresh_token().into_bytes();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(&key)?;
+    tracing::warn!(path = %path.display(), "SECRET_KEY is not set: generated a signing key in the data directory");
+    Ok(Secret(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sqlite_without_admin() {
+        let c = read(&[]).expect("defaults are valid");
+        assert_eq!(c.database, DatabaseUrl::Sqlite("sqlite://./edu-data/edu.db".into()));
+        assert_eq!(c.pool.max_connections, 15);
+        assert_eq!(c.access_ttl, Duration::from_secs(1800));
+        assert!(c.admin.is_none());
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn every_bad_value_gets_its_own_line() {
+        let err = read(&[
+            ("DATABASE_URL", "mysql://x"),
+            ("ALGORITHM", "RS256"),
+            ("ADMIN_IIN", "123"),
+            ("ADMIN_PASSWORD", "long-enough-pw"),
+            ("DB_POOL_SIZE", "lots"),
+        ])
+        .expect_err("invalid");
+        let vars: Vec<_> = err.0.iter().map(|e| e.variable).collect();
+        assert_eq!(vars, ["DATABASE_URL", "ALGORITHM", "DB_POOL_SIZE", "ADMIN_IIN"]);
+        assert_eq!(err.to_string().lines().count(), 4);
+    }
+
+    #[test]
+    fn postgres_needs_a_secret_and_accepts_the_legacy_url() {
+        let err = read(&[("DATABASE_URL", "postgresql+asyncpg://u:p@h/db")]).expect_err("no secret");
+        assert_eq!(err.0[0].variable, "SECRET_KEY");
+        let c = read(&[("DATABASE_URL", "postgresql+asyncpg://u:p@h/db"), ("SECRET_KEY", "0123456789abcdef0123")])
+            .expect("valid");
+        assert_eq!(c.database, DatabaseUrl::Postgres("postgres://u:p@h/db".into()));
+        assert!(!format!("{c:?}").contains("u:p"), "credentials must not be printed");
+    }
+
+    #[test]
+    fn cors_origins_are_cleaned() {
+        let c = read(&[("PLACE_URL", " \"https://a.example\" , 'https://b.example/',, ")]).expect("valid");
+        assert_eq!(c.cors_origins, ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn generated_key_is_kept_private() {
+        let dir = std::env::temp_dir().join(format!("edu-key-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("secret.key");
+        let a = load_or_create_key(&path).expect("create");
+        let b = load_or_create_key(&path).expect("reuse");
+        assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

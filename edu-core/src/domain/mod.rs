@@ -1,0 +1,15 @@
+//! Values of the school's domain, parsed once at the edge so that invalid states cannot be built.
+
+mod ids;
+mod iin;
+mod password;
+mod phone;
+mod role;
+mod user;
+
+pub use ids::{GroupId, LessonId, ModuleId, SubjectId, UserId};
+pub use iin::{Iin, IinError};
+pub use password::{Password, PasswordError};
+pub use phone::{Phone, PhoneError};
+pub use role::{Role, UnknownRole};
+pub use user::{NewUser, Page, User, UserProfile};

@@ -1,0 +1,133 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Iin, Phone, Role, UserId};
+
+/// A stored user. The password hash never leaves the core: `UserProfile` is what is shown.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub iin: Iin,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: Role,
+    pub password_hash: String,
+    pub photo: Option<String>,
+    pub must_change_password: bool,
+    pub token_version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The public face of a user, as the frontend reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserProfile {
+    pub id: UserId,
+    pub iin: Iin,
+    pub role: Role,
+    pub full_name: String,
+    /// "Surname N. P." built from the full name.
+    pub short_name: String,
+    pub phone: Option<String>,
+    /// Public URL path of the avatar, if any.
+    pub photo: Option<String>,
+    pub must_change_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn profile(&self) -> UserProfile {
+        UserProfile {
+            id: self.id,
+            iin: self.iin.clone(),
+            role: self.role,
+            full_name: self.full_name.clone(),
+            short_name: short_name(&self.full_name),
+            phone: self.phone.clone(),
+            photo: self.photo.as_ref().map(|key| format!("/static/photos/{key}")),
+            must_change_password: self.must_change_password,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// "Иванов Иван Иванович" → "Иванов И. И."; a single word stays as it is.
+pub fn short_name(full_name: &str) -> String {
+    let mut words = full_name.split_whitespace();
+    let Some(surname) = words.next() else {
+        return String::new();
+    };
+    let mut out = surname.to_owned();
+    for w in words {
+        if let Some(c) = w.chars().next() {
+            out.push(' ');
+            out.extend(c.to_uppercase());
+            out.push('.');
+        }
+    }
+    out
+}
+
+/// A user about to be stored, with the password already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub iin: Iin,
+    pub full_name: String,
+    pub phone: Option<Phone>,
+    pub role: Role,
+    pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// `?limit=&offset=`: absent values take defaults, large ones are clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// At most 500; default 100.
+    pub limit: Option<i64>,
+    /// Default 0.
+    pub offset: Option<i64>,
+}
+
+impl Page {
+    pub const DEFAULT_LIMIT: i64 = 100;
+    pub const MAX_LIMIT: i64 = 500;
+
+    pub fn new(limit: i64, offset: i64) -> Self {
+        Self { limit: Some(limit), offset: Some(offset) }
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT)
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self { limit: None, offset: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name("Иванов Иван Иванович"), "Иванов И. И.");
+        assert_eq!(short_name("  Smith   john "), "Smith J.");
+        assert_eq!(short_name("Admin"), "Admin");
+        assert_eq!(short_name(""), "");
+    }
+
+    #[test]
+    fn page_clamps() {
+        assert_eq!(Page::default().limit(), 100);
+        assert_eq!(Page::new(10_000, -5).limit(), 500);
+        assert_eq!(Page::new(0, -5).limit(), 1);
+        assert_eq!(Page::new(0, -5).offset(), 0);
+    }
+}

@@ -1,0 +1,123 @@
+use std::time::Duration;
+
+/// What a storage backend can report, independent of the database behind it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or reference rule of the schema refused the change.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    #[error(transparent)]
+    Other(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+                // PostgreSQL names the constraint; SQLite says "UNIQUE constraint failed: users.iin".
+                let constraint = db
+                    .constraint()
+                    .map(str::to_owned)
+                    .or_else(|| db.message().rsplit_once(": ").map(|(_, c)| c.to_owned()))
+                    .unwrap_or_else(|| db.message().to_owned());
+                StoreError::Conflict { constraint }
+            }
+            other => StoreError::Other(Box::new(other)),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Other(Box::new(e))
+    }
+}
+
+/// Every way a `Platform` operation can fail. One place in the HTTP adapter maps these to responses.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No valid credentials: missing, expired or tampered token, wrong password.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but this principal may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The input is well-formed but breaks a rule (wrong length, unknown role, …).
+    #[error("{0}")]
+    Validation(String),
+    /// The request cannot be carried out in the current state.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The IIN is locked by the login throttle.
+    #[error("too many failed login attempts; try again in {} minute(s)", minutes_left(*retry_after))]
+    Locked { retry_after: Duration },
+    /// One address made too many attempts.
+    #[error("too many requests; try again later")]
+    TooManyRequests { retry_after: Duration },
+    /// A fault that is not the caller's: logged with its cause, never shown.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Whole minutes left, rounded up and never zero.
+pub fn minutes_left(d: Duration) -> u64 {
+    d.as_secs().div_ceil(60).max(1)
+}
+
+impl Error {
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(format!("{what} not found"))
+    }
+
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Internal(Box::new(e))
+    }
+
+    /// A stable machine-readable code for the `code` field of error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Validation(_) => "validation_error",
+            Error::BadRequest(_) => "bad_request",
+            Error::Conflict(_) => "conflict",
+            Error::Locked { .. } => "locked",
+            Error::TooManyRequests { .. } => "too_many_requests",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Error::NotFound("not found".into()),
+            StoreError::Conflict { constraint } => Error::Conflict(format!("conflicts with existing data ({constraint})")),
+            StoreError::Other(e) => Error::Internal(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_never_zero() {
+        assert_eq!(minutes_left(Duration::from_secs(0)), 1);
+        assert_eq!(minutes_left(Duration::from_secs(1)), 1);
+        assert_eq!(minutes_left(Duration::from_secs(60)), 1);
+        assert_eq!(minutes_left(Duration::from_secs(61)), 2);
+        assert_eq!(minutes_left(Duration::from_secs(300)), 5);
+    }
+}

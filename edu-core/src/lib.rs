@@ -1,0 +1,35 @@
+//! The core of edu: domain values, authorization, and storage for an educational platform.
+//!
+//! Everything goes through [`Platform`], generic over a [`Store`]. Each operation takes the acting
+//! [`Principal`] and checks it here, so embedding services get the same access control as the
+//! HTTP API.
+//!
+//! ```no_run
+//! # async fn example() -> edu_core::Result<()> {
+//! use edu_core::{ClientInfo, Platform, PlatformConfig, PoolSettings, SqliteStore, Store};
+//!
+//! let store = SqliteStore::connect("sqlite://./edu-data/edu.db", PoolSettings::default()).await?;
+//! store.migrate().await?;
+//! let platform = Platform::new(store, PlatformConfig::new(b"a long random secret".to_vec()));
+//! let session = platform.login("990101300123", "password", ClientInfo::default()).await?;
+//! let me = platform.authenticate(&session.tokens.access_token).await?;
+//! # let _ = me; Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+mod error;
+mod platform;
+pub mod store;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use auth::Principal;
+pub use domain::{Iin, Page, Role, UserId, UserProfile};
+pub use error::{Error, Result, StoreError, minutes_left};
+pub use platform::{
+    BootstrapAdmin, ClientInfo, Clock, CreateUser, Platform, PlatformConfig, Session, SystemClock, TokenPair, UserRef,
+};
+pub use store::{PgStore, PoolSettings, SqliteStore, Store};

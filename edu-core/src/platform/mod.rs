@@ -1,0 +1,135 @@
+//! `Platform<S>`: every operation of the product, authorized here so that an embedding service
+//! gets the same access control as the HTTP API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::Algorithm;
+
+use crate::auth::{Hasher, ThrottlePolicy, TokenKeys};
+use crate::store::Store;
+
+mod session;
+mod users;
+
+pub use session::{ClientInfo, Session, TokenPair};
+pub use users::{BootstrapAdmin, CreateUser, UserRef};
+
+/// Settings of the core, independent of how they were read.
+#[derive(Clone)]
+pub struct PlatformConfig {
+    pub jwt_secret: Vec<u8>,
+    pub jwt_algorithm: Algorithm,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub bcrypt_cost: u32,
+    pub iin_throttle: ThrottlePolicy,
+    pub address_throttle: ThrottlePolicy,
+}
+
+impl PlatformConfig {
+    /// Defaults of the product with the given signing secret.
+    pub fn new(jwt_secret: impl Into<Vec<u8>>) -> Self {
+        Self {
+            jwt_secret: jwt_secret.into(),
+            jwt_algorithm: Algorithm::HS256,
+            access_ttl: Duration::from_secs(30 * 60),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            bcrypt_cost: 12,
+            iin_throttle: ThrottlePolicy::PER_IIN,
+            address_throttle: ThrottlePolicy::PER_ADDRESS,
+        }
+    }
+}
+
+impl std::fmt::Debug for PlatformConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformConfig")
+            .field("jwt_secret", &"***")
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where "now" comes from; tests move it forward instead of sleeping.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The platform over one store. Cheap to clone: clones share everything.
+pub struct Platform<S> {
+    inner: Arc<Inner<S>>,
+}
+
+struct Inner<S> {
+    store: S,
+    hasher: Hasher,
+    tokens: TokenKeys,
+    config: PlatformConfig,
+    clock: Box<dyn Clock>,
+}
+
+impl<S> Clone for Platform<S> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<S: Store> Platform<S> {
+    pub fn new(store: S, config: PlatformConfig) -> Self {
+        Self::with_clock(store, config, SystemClock)
+    }
+
+    pub fn with_clock(store: S, config: PlatformConfig, clock: impl Clock) -> Self {
+        let tokens = TokenKeys::new(&config.jwt_secret, config.jwt_algorithm, config.access_ttl);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                hasher: Hasher::new(config.bcrypt_cost),
+                tokens,
+                config,
+                clock: Box::new(clock),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &PlatformConfig {
+        &self.inner.config
+    }
+
+    pub fn hasher(&self) -> &Hasher {
+        &self.inner.hasher
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenKeys {
+        &self.inner.tokens
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Readiness: the database answers.
+    pub async fn ready(&self) -> crate::Result<()> {
+        self.inner.store.ping().await?;
+        Ok(())
+    }
+}

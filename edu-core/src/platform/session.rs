@@ -1,0 +1,173 @@
+//! Login, tokens, refresh, logout and password changes.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::Platform;
+use crate::auth::token::{new_refresh_token, refresh_token_digest};
+use crate::auth::{Principal, ThrottleState};
+use crate::domain::{Iin, Password, User, UserProfile};
+use crate::error::{Error, Result};
+use crate::store::{RefreshToken, RefreshUse, Store};
+
+/// What the server knows of the caller's connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientInfo {
+    pub address: Option<IpAddr>,
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always "bearer".
+    pub token_type: &'static str,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub tokens: TokenPair,
+    pub user: UserProfile,
+}
+
+const WRONG_CREDENTIALS: &str = "incorrect IIN or password";
+
+fn iin_key(iin: &Iin) -> String {
+    format!("iin:{iin}")
+}
+
+fn address_key(addr: IpAddr) -> String {
+    format!("ip:{addr}")
+}
+
+impl<S: Store> Platform<S> {
+    /// Checks IIN and password under the throttle and opens a session.
+    ///
+    /// Unknown IINs cost the same bcrypt time as known ones, and get the same answer.
+    pub async fn login(&self, iin: &str, password: &str, client: ClientInfo) -> Result<Session> {
+        let iin = Iin::parse(iin).map_err(|e| Error::Validation(e.to_string()))?;
+        let password = Password::presented(password).map_err(|e| Error::Validation(e.to_string()))?;
+        let store = self.store();
+        let now = self.now();
+
+        let addr_key = client.address.map(address_key);
+        if let Some(key) = &addr_key
+            && let Some(retry_after) = store.throttle_state(key).await?.locked_for(now)
+        {
+            return Err(Error::TooManyRequests { retry_after });
+        }
+        let key = iin_key(&iin);
+        if let Some(retry_after) = store.throttle_state(&key).await?.locked_for(now) {
+            return Err(Error::Locked { retry_after });
+        }
+
+        let user = store.user_by_iin(&iin).await?;
+        let ok = self.hasher().verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let user = match (ok, user) {
+            (true, Some(user)) => user,
+            _ => {
+                let now = self.now();
+                if let Some(k) = &addr_key {
+                    store.throttle_fail(k, &self.config().address_throttle, now).await?;
+                }
+                let state: ThrottleState = store.throttle_fail(&key, &self.config().iin_throttle, now).await?;
+                tracing::info!(iin = %iin.masked(), "failed login");
+                return Err(match state.locked_for(now) {
+                    Some(retry_after) => Error::Locked { retry_after },
+                    None => Error::Unauthorized(WRONG_CREDENTIALS.into()),
+                });
+            }
+        };
+        store.throttle_clear(&key).await?;
+        self.open_session(&user, None).await
+    }
+
+    /// Issues an access token and a refresh token, starting a new family unless one is given.
+    async fn open_session(&self, user: &User, family: Option<String>) -> Result<Session> {
+        let now = self.now();
+        let access_token = self.tokens().issue(&user.iin, user.token_version, now)?;
+        let refresh_token = new_refresh_token();
+        let ttl = chrono::Duration::from_std(self.config().refresh_ttl).map_err(Error::internal)?;
+        self.store()
+            .insert_refresh_token(&RefreshToken {
+                user_id: user.id,
+                family: family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                digest: refresh_token_digest(&refresh_token),
+                token_version: user.token_version,
+                expires_at: now + ttl,
+                created_at: now,
+            })
+            .await?;
+        Ok(Session {
+            tokens: TokenPair {
+                access_token,
+                token_type: "bearer",
+                refresh_token,
+                expires_in: self.tokens().access_ttl().as_secs(),
+            },
+            user: user.profile(),
+        })
+    }
+
+    /// Resolves an access token to its principal: the signature, expiry, user and token version must all hold.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let claims = self.tokens().verify(token)?;
+        let rejected = || Error::Unauthorized("could not validate credentials".into());
+        let iin = Iin::parse(&claims.sub).map_err(|_| rejected())?;
+        let user = self.store().user_by_iin(&iin).await?.ok_or_else(rejected)?;
+        if user.token_version != claims.ver {
+            return Err(rejected());
+        }
+        Ok(Principal { id: user.id, iin: user.iin, role: user.role })
+    }
+
+    /// Spends a refresh token and issues the next pair of its family.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        let rejected = || Error::Unauthorized("invalid refresh token".into());
+        let now = self.now();
+        let digest = refresh_token_digest(refresh_token);
+        let spent = match self.store().use_refresh_token(&digest, now).await? {
+            RefreshUse::Fresh(t) => t,
+            RefreshUse::Reused => {
+                tracing::warn!("a spent refresh token was presented again; its family is revoked");
+                return Err(rejected());
+            }
+            RefreshUse::Unknown => return Err(rejected()),
+        };
+        if spent.expires_at <= now {
+            return Err(rejected());
+        }
+        let user = self.store().user_by_id(spent.user_id).await?.ok_or_else(rejected)?;
+        if user.token_version != spent.token_version {
+            return Err(rejected());
+        }
+        self.open_session(&user, Some(spent.family)).await
+    }
+
+    /// Revokes every token of the caller.
+    pub async fn logout(&self, who: &Principal) -> Result<()> {
+        self.store().revoke_tokens(who.id, self.now()).await?;
+        Ok(())
+    }
+
+    /// Changes the caller's own password; earlier tokens stop working and a new session is returned.
+    pub async fn change_password(&self, who: &Principal, old: &str, new: &str) -> Result<Session> {
+        let new = Password::new(new).map_err(|e| Error::Validation(e.to_string()))?;
+        let user = self.store().user_by_id(who.id).await?.ok_or_else(|| Error::not_found("user"))?;
+        let old_ok = match Password::presented(old) {
+            Ok(old) => self.hasher().verify(&old, Some(&user.password_hash)).await?,
+            Err(_) => false,
+        };
+        if !old_ok {
+            return Err(Error::BadRequest("the current password is incorrect".into()));
+        }
+        let hash = self.hasher().hash(&new).await?;
+        let user = self.store().set_password(user.id, &hash, false, self.now()).await?;
+        self.open_session(&user, None).await
+    }
+}

@@ -1,0 +1,98 @@
+//! Persistence behind one trait, with a PostgreSQL and a SQLite implementation.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::{ThrottlePolicy, ThrottleState};
+use crate::domain::{Iin, NewUser, Page, Phone, User, UserId};
+use crate::error::StoreError;
+
+mod pool;
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+pub use pool::PoolSettings;
+pub use postgres::{PgStore, normalize_url};
+pub use sqlite::SqliteStore;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored refresh token: only its digest is kept.
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub user_id: UserId,
+    /// Tokens rotated from one login share a family; reuse of a spent one revokes the family.
+    pub family: String,
+    pub digest: String,
+    pub token_version: i64,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone)]
+pub enum RefreshUse {
+    /// Valid and now spent; the caller may issue the next one in the family.
+    Fresh(RefreshToken),
+    /// Already spent or revoked: the whole family has now been revoked.
+    Reused,
+    Unknown,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: Option<UserId>,
+    pub action: &'static str,
+    pub target: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything the platform needs from a database. Implementations must pass the conformance suite.
+pub trait Store: Send + Sync + 'static {
+    /// Applies the embedded migrations.
+    fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// One cheap round trip, for readiness checks.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn insert_user(&self, user: &NewUser, now: DateTime<Utc>) -> impl Future<Output = StoreResult<User>> + Send;
+    fn user_by_iin(&self, iin: &Iin) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn user_by_id(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// A page of users in id order, and the total count.
+    fn list_users(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<User>, i64)>> + Send;
+    /// Deletes the user; `false` if there was none.
+    fn delete_user(&self, id: UserId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_phone(&self, id: UserId, phone: Option<&Phone>) -> impl Future<Output = StoreResult<User>> + Send;
+    fn set_photo(&self, id: UserId, key: Option<&str>) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Replaces the password hash, bumps the token version and revokes refresh tokens, atomically.
+    fn set_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        must_change: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Bumps the token version and revokes refresh tokens: every earlier token stops working.
+    fn revoke_tokens(&self, id: UserId, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn insert_refresh_token(&self, token: &RefreshToken) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Spends the token with this digest, atomically; a second use revokes its family.
+    fn use_refresh_token(&self, digest: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
+
+    fn throttle_state(&self, key: &str) -> impl Future<Output = StoreResult<ThrottleState>> + Send;
+    /// Records one failure under `key` and returns the new state; serialised across processes.
+    fn throttle_fail(
+        &self,
+        key: &str,
+        policy: &ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<ThrottleState>> + Send;
+    fn throttle_clear(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn audit(&self, entry: &AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+}
