@@ -1,0 +1,214 @@
+//! Fresh databases for tests: a temporary SQLite file, or a new schema on PostgreSQL.
+//!
+//! PostgreSQL comes from `EDU_TEST_DATABASE_URL`; without it, from a testcontainers PostgreSQL when
+//! a Docker engine answers; otherwise the PostgreSQL half is skipped with a loud message — except
+//! under `CI`, where a missing database fails the run instead of passing silently.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use tokio::sync::OnceCell;
+
+use crate::platform::{Clock, Platform, PlatformConfig};
+use crate::store::{PgStore, PoolSettings, SqliteStore, Store};
+
+/// A clock that only moves when told to.
+#[derive(Clone)]
+pub struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self(Arc::new(Mutex::new(start)))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+type Reconnect<S> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = S> + Send>> + Send + Sync>;
+
+/// One test's database, with a platform over it.
+pub struct Fixture<S: Store> {
+    pub platform: Platform<S>,
+    pub clock: TestClock,
+    pub config: PlatformConfig,
+    reconnect: Reconnect<S>,
+    /// Kept so the directory lives as long as the test.
+    _dir: Option<TempDir>,
+}
+
+impl<S: Store> Fixture<S> {
+    /// Another platform on the same database through its own pool: a second server process.
+    pub async fn second_process(&self) -> Platform<S> {
+        let store = (self.reconnect)().await;
+        Platform::with_clock(store, self.config.clone(), self.clock.clone())
+    }
+}
+
+/// The settings tests use: the real algorithms, the cheapest bcrypt cost.
+pub fn test_config() -> PlatformConfig {
+    let mut c = PlatformConfig::new(b"conformance-suite-signing-key-0123456789".to_vec());
+    c.bcrypt_cost = 4;
+    c
+}
+
+/// A directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> std::io::Result<Self> {
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start_time() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// A fresh SQLite database in a temporary directory. Always available.
+pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
+    let dir = TempDir::new("edu-test").expect("temporary directory");
+    let file = dir.path().join("edu.db");
+    let connect = move || {
+        let file = file.clone();
+        Box::pin(async move {
+            let options = SqliteConnectOptions::new().filename(&file);
+            SqliteStore::connect_with(options, PoolSettings { max_connections: 8, ..PoolSettings::default() })
+                .await
+                .expect("open test SQLite database")
+        }) as Pin<Box<dyn Future<Output = SqliteStore> + Send>>
+    };
+    let store = connect().await;
+    store.migrate().await.expect("migrate SQLite");
+    Some(build(store, Arc::new(connect), Some(dir)))
+}
+
+/// A fresh schema on the test PostgreSQL server, or `None` (with a message) when there is none.
+pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
+    let base = pg_base_url().await?;
+    let schema = format!("edu_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgStore::connect(&base, PoolSettings { max_connections: 1, ..PoolSettings::default() })
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(admin.pool())
+        .await
+        .expect("create test schema");
+    admin.pool().close().await;
+    let connect = move || {
+        let base = base.clone();
+        let schema = schema.clone();
+        Box::pin(async move {
+            let options = PgConnectOptions::from_str(&crate::store::normalize_url(&base))
+                .expect("valid EDU_TEST_DATABASE_URL")
+                .options([("search_path", schema.as_str())]);
+            PgStore::connect_with(options, PoolSettings { max_connections: 8, ..PoolSettings::default() })
+                .await
+                .expect("connect to the test schema")
+        }) as Pin<Box<dyn Future<Output = PgStore> + Send>>
+    };
+    let store = connect().await;
+    store.migrate().await.expect("migrate PostgreSQL");
+    Some(build(store, Arc::new(connect), None))
+}
+
+fn build<S: Store>(store: S, reconnect: Reconnect<S>, dir: Option<TempDir>) -> Fixture<S> {
+    let clock = TestClock::new(start_time());
+    let config = test_config();
+    Fixture {
+        platform: Platform::with_clock(store, config.clone(), clock.clone()),
+        clock,
+        config,
+        reconnect,
+        _dir: dir,
+    }
+}
+
+static PG_URL: OnceCell<Option<String>> = OnceCell::const_new();
+
+async fn pg_base_url() -> Option<String> {
+    PG_URL
+        .get_or_init(|| async {
+            if let Ok(url) = std::env::var("EDU_TEST_DATABASE_URL")
+                && !url.trim().is_empty()
+            {
+                return Some(url);
+            }
+            if let Some(url) = container::start().await {
+                return Some(url);
+            }
+            let msg = "EDU_TEST_DATABASE_URL is not set and no Docker engine answers: the PostgreSQL half of the suite cannot run";
+            if std::env::var_os("CI").is_some() {
+                panic!("{msg} (refusing to skip under CI)");
+            }
+            eprintln!("\n!!!!!!!!!!\n!!! SKIPPING POSTGRESQL TESTS: {msg}\n!!!!!!!!!!\n");
+            None
+        })
+        .await
+        .clone()
+}
+
+mod container {
+    use testcontainers::core::{IntoContainerPort, WaitFor};
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+    use tokio::sync::OnceCell;
+
+    /// Kept for the whole test process; the container is removed when the process ends.
+    static CONTAINER: OnceCell<ContainerAsync<GenericImage>> = OnceCell::const_new();
+
+    fn docker_answers() -> bool {
+        std::process::Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    pub(super) async fn start() -> Option<String> {
+        if !docker_answers() {
+            return None;
+        }
+        let container = CONTAINER
+            .get_or_try_init(|| async {
+                GenericImage::new("postgres", "16-alpine")
+                    .with_exposed_port(5432.tcp())
+                    .with_wait_for(WaitFor::message_on_stderr("database system is ready to accept connections"))
+                    .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
+                    .start()
+                    .await
+            })
+            .await
+            .map_err(|e| eprintln!("could not start a PostgreSQL container: {e}"))
+            .ok()?;
+        let port = container.get_host_port_ipv4(5432).await.ok()?;
+        Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+    }
+}

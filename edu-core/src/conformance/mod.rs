@@ -1,0 +1,50 @@
+//! The backend conformance suite: the same behaviour checks, run against every `Store`.
+//!
+//! A backend's test file calls [`conformance_tests!`](crate::conformance_tests) with a function
+//! that returns a fresh [`Fixture`] (or `None` when that backend is unavailable and may be skipped).
+
+pub mod harness;
+pub mod suite;
+
+pub use harness::{Fixture, TestClock, pg_fixture, sqlite_fixture};
+
+/// Expands to one `#[tokio::test]` per check of the suite, each on a fresh database.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fixture:path) => {
+        $crate::conformance_tests!(@each $fixture;
+            bootstrap_admin_is_created_once,
+            login_returns_tokens_that_authenticate,
+            wrong_password_and_unknown_iin_answer_alike,
+            malformed_input_is_a_validation_error,
+            python_bcrypt_hashes_log_in,
+            throttle_locks_on_fifth_failure_even_for_right_password,
+            throttle_failures_expire,
+            throttle_lock_ends_after_five_minutes,
+            success_clears_failures,
+            per_address_limit_answers_too_many_requests,
+            throttle_is_shared_between_processes,
+            parallel_failures_are_all_counted,
+            refresh_rotates_and_reuse_revokes_family,
+            logout_revokes_access_and_refresh_tokens,
+            change_password_revokes_earlier_tokens,
+            reset_password_requires_change_and_revokes,
+            deleted_user_token_is_rejected,
+            phone_is_unique_only_when_present,
+            duplicate_iin_is_a_conflict,
+            admins_cannot_be_deleted,
+            only_admins_manage_users,
+            users_are_listed_in_pages,
+            user_lookup_by_iin,
+        );
+    };
+    (@each $fixture:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(fx) = $fixture().await else { return };
+                $crate::conformance::suite::$name(fx).await;
+            }
+        )*
+    };
+}

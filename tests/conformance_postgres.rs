@@ -1,0 +1,2 @@
+//! The conformance suite on PostgreSQL (`EDU_TEST_DATABASE_URL`, or a container where Docker runs).
+edu_core::conformance_tests!(edu_core::conformance::pg_fixture);
