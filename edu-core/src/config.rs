@@ -37,7 +37,9 @@ impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Postgres(url) => {
-                let host = url.rsplit_once('@').map_or_else(|| url.split_once("://").map_or("", |x| x.1), |x| x.1);
+                let host = url
+                    .rsplit_once('@')
+                    .map_or_else(|| url.split_once("://").map_or("", |x| x.1), |x| x.1);
                 write!(f, "postgres://…@{host}")
             }
             Self::Sqlite(url) => f.write_str(url),
@@ -117,7 +119,10 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     }
 
     fn fail(&mut self, variable: &'static str, message: impl Into<String>) {
-        self.errors.push(ConfigError { variable, message: message.into() });
+        self.errors.push(ConfigError {
+            variable,
+            message: message.into(),
+        });
     }
 
     fn number<T: std::str::FromStr>(&mut self, name: &'static str, default: T, range: (T, T)) -> T
@@ -129,7 +134,10 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
             Some(v) => match v.parse::<T>() {
                 Ok(n) if n >= range.0 && n <= range.1 => n,
                 _ => {
-                    self.fail(name, format!("expected a whole number from {} to {}, got {v:?}", range.0, range.1));
+                    self.fail(
+                        name,
+                        format!("expected a whole number from {} to {}, got {v:?}", range.0, range.1),
+                    );
                     default
                 }
             },
@@ -157,7 +165,10 @@ impl Config {
 
     /// Reads from any lookup; every bad variable is reported, not just the first.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigErrors> {
-        let mut r = Reader { get, errors: Vec::new() };
+        let mut r = Reader {
+            get,
+            errors: Vec::new(),
+        };
         let data_dir = PathBuf::from(r.value("EDU_DATA_DIR").unwrap_or_else(|| "./edu-data".into()));
         let default_db = format!("sqlite://{}", data_dir.join("edu.db").display());
         let database = match DatabaseUrl::parse(&r.value("DATABASE_URL").unwrap_or(default_db)) {
@@ -193,7 +204,13 @@ impl Config {
             .value("PLACE_URL")
             .map(|v| {
                 v.split(',')
-                    .map(|o| o.trim().trim_matches(|c| c == '"' || c == '\'').trim().trim_end_matches('/').to_owned())
+                    .map(|o| {
+                        o.trim()
+                            .trim_matches(|c| c == '"' || c == '\'')
+                            .trim()
+                            .trim_end_matches('/')
+                            .to_owned()
+                    })
                     .filter(|o| !o.is_empty())
                     .collect()
             })
@@ -276,7 +293,12 @@ fn read_admin<F: Fn(&str) -> Option<String>>(r: &mut Reader<F>, warnings: &mut V
         },
     };
     let full_name = r.value("ADMIN_FULL_NAME").unwrap_or_else(|| "Administrator".into());
-    Some(BootstrapAdmin { iin: iin?, password: password?, full_name, phone })
+    Some(BootstrapAdmin {
+        iin: iin?,
+        password: password?,
+        full_name,
+        phone,
+    })
 }
 
 fn load_or_create_key(path: &Path) -> std::io::Result<Secret> {
@@ -344,8 +366,11 @@ mod tests {
     fn postgres_needs_a_secret_and_accepts_the_legacy_url() {
         let err = read(&[("DATABASE_URL", "postgresql+asyncpg://u:p@h/db")]).expect_err("no secret");
         assert_eq!(err.0[0].variable, "SECRET_KEY");
-        let c = read(&[("DATABASE_URL", "postgresql+asyncpg://u:p@h/db"), ("SECRET_KEY", "0123456789abcdef0123")])
-            .expect("valid");
+        let c = read(&[
+            ("DATABASE_URL", "postgresql+asyncpg://u:p@h/db"),
+            ("SECRET_KEY", "0123456789abcdef0123"),
+        ])
+        .expect("valid");
         assert_eq!(c.database, DatabaseUrl::Postgres("postgres://u:p@h/db".into()));
         assert!(!format!("{c:?}").contains("u:p"), "credentials must not be printed");
     }

@@ -100,7 +100,9 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound("not found".into()),
-            StoreError::Conflict { constraint } => Error::Conflict(format!("conflicts with existing data ({constraint})")),
+            StoreError::Conflict { constraint } => {
+                Error::Conflict(format!("conflicts with existing data ({constraint})"))
+            }
             StoreError::Other(e) => Error::Internal(e),
         }
     }

@@ -1,1 +1,53 @@
-pub fn _x() {}
+//! The HTTP face of edu: a thin warp adapter over [`edu_core::Platform`], with tower layers.
+//!
+//! ```no_run
+//! # async fn run(platform: edu_core::Platform<edu_core::SqliteStore>) -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! edu_http::serve(platform, listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+pub mod error;
+mod extract;
+mod layers;
+pub mod openapi;
+mod routes;
+mod server;
+
+pub use extract::PeerAddr;
+pub use layers::loggable_path;
+pub use routes::routes_with;
+pub use server::{serve, serve_with};
+
+use edu_core::{Platform, Store};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+/// Settings of the HTTP adapter.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `PLACE_URL` origins; empty allows any origin without credentials.
+    pub cors_origins: Vec<String>,
+    /// Serve `/openapi.json`.
+    pub api_docs: bool,
+    /// The largest request body accepted on any route (uploads included).
+    pub max_body: u64,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            api_docs: false,
+            max_body: 64 * 1024 * 1024,
+            shutdown_grace: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// Every route of the API with default options.
+pub fn routes<S: Store>(platform: Platform<S>) -> BoxedFilter<(Response,)> {
+    routes_with(platform, &Options::default())
+}

@@ -94,7 +94,11 @@ mod tests {
         let h = Hasher::new(4);
         assert!(h.verify(&pw("Secret-pass-1"), Some(PYTHON_HASH)).await.expect("verify"));
         assert!(!h.verify(&pw("Secret-pass-2"), Some(PYTHON_HASH)).await.expect("verify"));
-        assert!(h.verify(&pw("Пароль-2024"), Some(PYTHON_HASH_CYRILLIC)).await.expect("verify"));
+        assert!(
+            h.verify(&pw("Пароль-2024"), Some(PYTHON_HASH_CYRILLIC))
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]

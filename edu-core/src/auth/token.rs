@@ -126,13 +126,17 @@ mod tests {
     #[test]
     fn rejects_expired_and_tampered() {
         let k = keys(b"secret");
-        let old = k.issue(&iin(), 0, Utc::now() - chrono::Duration::hours(2)).expect("issue");
+        let old = k
+            .issue(&iin(), 0, Utc::now() - chrono::Duration::hours(2))
+            .expect("issue");
         assert!(k.verify(&old).is_err());
 
         let token = k.issue(&iin(), 0, Utc::now()).expect("issue");
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!(r#"{{"sub":"000000000000","exp":{},"iat":0,"ver":0}}"#, i64::MAX / 4));
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"sub":"000000000000","exp":{},"iat":0,"ver":0}}"#,
+            i64::MAX / 4
+        ));
         parts[1] = forged;
         assert!(k.verify(&parts.join(".")).is_err());
     }

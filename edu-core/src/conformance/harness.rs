@@ -99,9 +99,15 @@ pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
         let file = file.clone();
         Box::pin(async move {
             let options = SqliteConnectOptions::new().filename(&file);
-            SqliteStore::connect_with(options, PoolSettings { max_connections: 8, ..PoolSettings::default() })
-                .await
-                .expect("open test SQLite database")
+            SqliteStore::connect_with(
+                options,
+                PoolSettings {
+                    max_connections: 8,
+                    ..PoolSettings::default()
+                },
+            )
+            .await
+            .expect("open test SQLite database")
         }) as Pin<Box<dyn Future<Output = SqliteStore> + Send>>
     };
     let store = connect().await;
@@ -113,9 +119,15 @@ pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
 pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     let base = pg_base_url().await?;
     let schema = format!("edu_t_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgStore::connect(&base, PoolSettings { max_connections: 1, ..PoolSettings::default() })
-        .await
-        .expect("connect to the test PostgreSQL server");
+    let admin = PgStore::connect(
+        &base,
+        PoolSettings {
+            max_connections: 1,
+            ..PoolSettings::default()
+        },
+    )
+    .await
+    .expect("connect to the test PostgreSQL server");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(admin.pool())
         .await
@@ -128,9 +140,15 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
             let options = PgConnectOptions::from_str(&crate::store::normalize_url(&base))
                 .expect("valid EDU_TEST_DATABASE_URL")
                 .options([("search_path", schema.as_str())]);
-            PgStore::connect_with(options, PoolSettings { max_connections: 8, ..PoolSettings::default() })
-                .await
-                .expect("connect to the test schema")
+            PgStore::connect_with(
+                options,
+                PoolSettings {
+                    max_connections: 8,
+                    ..PoolSettings::default()
+                },
+            )
+            .await
+            .expect("connect to the test schema")
         }) as Pin<Box<dyn Future<Output = PgStore> + Send>>
     };
     let store = connect().await;
@@ -200,7 +218,9 @@ mod container {
             .get_or_try_init(|| async {
                 GenericImage::new("postgres", "16-alpine")
                     .with_exposed_port(5432.tcp())
-                    .with_wait_for(WaitFor::message_on_stderr("database system is ready to accept connections"))
+                    .with_wait_for(WaitFor::message_on_stderr(
+                        "database system is ready to accept connections",
+                    ))
                     .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
                     .start()
                     .await

@@ -1,1 +1,1043 @@
-pub mod x{}
+//! The checks of the conformance suite. Each one gets a fresh database and must hold on every `Store`.
+//!
+//! The checks go through [`Platform`], the way every caller does, and reach into the store only to
+//! plant data that the API cannot make (a hash made by the Python backend).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use super::Fixture;
+use crate::domain::{NewUser, Password};
+use crate::{
+    BootstrapAdmin, ClientInfo, Clock, CreateUser, Error, Iin, Page, Platform, Principal, Role, Session, Store,
+    UserProfile, UserRef, minutes_left,
+};
+
+/// Unwraps the error of `$result`, panicking unless it matches `$pattern`.
+macro_rules! expect_err {
+    ($result:expr, $pattern:pat $(,)?) => {
+        match $result {
+            Err(e @ $pattern) => e,
+            Err(other) => panic!("expected {}, got the error {other:?}", stringify!($pattern)),
+            Ok(value) => panic!("expected {}, got Ok({value:?})", stringify!($pattern)),
+        }
+    };
+}
+
+const ADMIN_IIN: &str = "800101300011";
+const ADMIN_PASSWORD: &str = "Admin-pass-1";
+const PASSWORD: &str = "Right-pass-1";
+const WRONG_PASSWORD: &str = "Wrong-pass-1";
+
+/// Made by Python's bcrypt (`bcrypt.hashpw(b"Secret-pass-1", bcrypt.gensalt(rounds=4))`).
+const PYTHON_HASH: &str = "$2b$04$JCubIWcNxQ.ro6w2quLdYOsXBQQnYAJi4D/U0dpl9vFmmdnEmOPHi";
+/// Same, for the Cyrillic password "Пароль-2024" encoded as UTF-8.
+const PYTHON_HASH_CYRILLIC: &str = "$2b$04$QMFv/DlnzfnpI.o3jwhhHu8j4T7NS4vQsI8.C4JPJypyJ0ODGuboy";
+
+fn no_client() -> ClientInfo {
+    ClientInfo::default()
+}
+
+fn from_address(a: u8, b: u8, c: u8, d: u8) -> ClientInfo {
+    ClientInfo {
+        address: Some(IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
+    }
+}
+
+fn iin(s: &str) -> Iin {
+    Iin::parse(s).expect("a valid IIN in the test")
+}
+
+/// A distinct valid IIN per number.
+fn nth_iin(n: u64) -> String {
+    format!("{:012}", 900_000_000_000 + n)
+}
+
+fn bootstrap(iin_text: &str, password: &str) -> BootstrapAdmin {
+    BootstrapAdmin {
+        iin: iin(iin_text),
+        password: Password::new(password).expect("a valid password in the test"),
+        full_name: "Администратор Системы".into(),
+        phone: None,
+    }
+}
+
+/// Logs in, panicking with the error if that fails.
+async fn login<S: Store>(p: &Platform<S>, iin: &str, password: &str) -> Session {
+    p.login(iin, password, no_client())
+        .await
+        .expect("login with the right password")
+}
+
+/// Logs in and resolves the access token: the caller of later operations.
+async fn principal<S: Store>(p: &Platform<S>, iin: &str, password: &str) -> Principal {
+    let session = login(p, iin, password).await;
+    p.authenticate(&session.tokens.access_token)
+        .await
+        .expect("a fresh access token authenticates")
+}
+
+/// The bootstrap administrator, logged in.
+async fn admin<S: Store>(p: &Platform<S>) -> Principal {
+    p.bootstrap_admin(bootstrap(ADMIN_IIN, ADMIN_PASSWORD))
+        .await
+        .expect("bootstrap the admin");
+    principal(p, ADMIN_IIN, ADMIN_PASSWORD).await
+}
+
+fn new_user(iin: &str, role: Role, phone: Option<&str>) -> CreateUser {
+    CreateUser {
+        iin: iin.into(),
+        full_name: format!("Тестов {} Тестович", role.as_str()),
+        phone: phone.map(Into::into),
+        role: Some(role),
+        password: PASSWORD.into(),
+    }
+}
+
+/// Creates a user of `role` with [`PASSWORD`].
+async fn create<S: Store>(p: &Platform<S>, admin: &Principal, iin: &str, role: Role) -> UserProfile {
+    p.create_user(admin, new_user(iin, role, None))
+        .await
+        .expect("create a user")
+}
+
+/// Creates a user of `role` and logs them in.
+async fn create_and_login<S: Store>(p: &Platform<S>, admin: &Principal, iin: &str, role: Role) -> Principal {
+    create(p, admin, iin, role).await;
+    principal(p, iin, PASSWORD).await
+}
+
+/// One failed login, which must be answered as wrong credentials (not yet locked).
+async fn fail_once<S: Store>(p: &Platform<S>, iin: &str) {
+    expect_err!(p.login(iin, WRONG_PASSWORD, no_client()).await, Error::Unauthorized(_));
+}
+
+/// Failed logins until the IIN locks: the last of the policy's failures answers `Locked`.
+async fn lock<S: Store>(fx: &Fixture<S>, iin: &str) {
+    for _ in 1..fx.config.iin_throttle.max_failures {
+        fail_once(&fx.platform, iin).await;
+    }
+    expect_err!(
+        fx.platform.login(iin, WRONG_PASSWORD, no_client()).await,
+        Error::Locked { .. }
+    );
+}
+
+/// The time left on a lock, from an error that must be `Locked`.
+fn retry_after(e: &Error) -> Duration {
+    match e {
+        Error::Locked { retry_after } | Error::TooManyRequests { retry_after } => *retry_after,
+        other => panic!("expected a lock, got {other:?}"),
+    }
+}
+
+fn minutes(n: i64) -> chrono::Duration {
+    chrono::Duration::minutes(n)
+}
+
+pub async fn bootstrap_admin_is_created_once<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    assert!(
+        p.bootstrap_admin(bootstrap(ADMIN_IIN, ADMIN_PASSWORD))
+            .await
+            .expect("first bootstrap")
+    );
+    assert!(
+        !p.bootstrap_admin(bootstrap(ADMIN_IIN, "Another-pass-2"))
+            .await
+            .expect("second bootstrap")
+    );
+    let other = fx.second_process().await;
+    assert!(
+        !other
+            .bootstrap_admin(bootstrap(ADMIN_IIN, "Third-pass-3"))
+            .await
+            .expect("bootstrap elsewhere")
+    );
+
+    // The account is untouched: the first password still works, the later ones do not.
+    let session = login(p, ADMIN_IIN, ADMIN_PASSWORD).await;
+    assert_eq!(session.user.role, Role::Admin);
+    assert!(!session.user.must_change_password);
+    expect_err!(
+        p.login(ADMIN_IIN, "Another-pass-2", no_client()).await,
+        Error::Unauthorized(_)
+    );
+    expect_err!(
+        p.login(ADMIN_IIN, "Third-pass-3", no_client()).await,
+        Error::Unauthorized(_)
+    );
+
+    let me = p
+        .authenticate(&session.tokens.access_token)
+        .await
+        .expect("authenticate");
+    let (users, total) = p.list_users(&me, Page::default()).await.expect("list users");
+    assert_eq!(total, 1, "exactly one administrator was created");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].iin.as_str(), ADMIN_IIN);
+}
+
+pub async fn login_returns_tokens_that_authenticate<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let created = p
+        .create_user(
+            &admin,
+            CreateUser {
+                iin: "900202400022".into(),
+                full_name: "Иванов Иван Иванович".into(),
+                phone: Some("+7 701 000 11 22".into()),
+                role: Some(Role::Teacher),
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .expect("create a teacher");
+
+    let session = login(p, "900202400022", PASSWORD).await;
+    assert_eq!(session.user, created, "login shows the profile that creation returned");
+    assert_eq!(session.user.iin.as_str(), "900202400022");
+    assert_eq!(session.user.role, Role::Teacher);
+    assert_eq!(session.user.full_name, "Иванов Иван Иванович");
+    assert_eq!(session.user.short_name, "Иванов И. И.");
+    assert_eq!(session.user.phone.as_deref(), Some("+77010001122"));
+    assert_eq!(session.user.photo, None);
+    assert!(!session.user.must_change_password);
+
+    let tokens = &session.tokens;
+    assert_eq!(tokens.token_type, "bearer");
+    assert_eq!(tokens.expires_in, fx.config.access_ttl.as_secs());
+    assert!(!tokens.access_token.is_empty());
+    assert!(!tokens.refresh_token.is_empty());
+    assert_ne!(tokens.access_token, tokens.refresh_token);
+
+    let me = p
+        .authenticate(&tokens.access_token)
+        .await
+        .expect("the access token authenticates");
+    assert_eq!(
+        me,
+        Principal {
+            id: created.id,
+            iin: created.iin.clone(),
+            role: Role::Teacher
+        }
+    );
+    assert_eq!(p.me(&me).await.expect("own profile"), created);
+
+    // Another process with the same secret accepts it too.
+    let other = fx.second_process().await;
+    assert_eq!(
+        other
+            .authenticate(&tokens.access_token)
+            .await
+            .expect("authenticate elsewhere"),
+        me
+    );
+
+    // Only access tokens authenticate.
+    expect_err!(p.authenticate(&tokens.refresh_token).await, Error::Unauthorized(_));
+    expect_err!(p.authenticate("not-a-token").await, Error::Unauthorized(_));
+    let mut tampered = tokens.access_token.clone();
+    let last = tampered.pop().expect("a non-empty token");
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    expect_err!(p.authenticate(&tampered).await, Error::Unauthorized(_));
+}
+
+pub async fn wrong_password_and_unknown_iin_answer_alike<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    create(p, &admin, "900303500033", Role::Student).await;
+
+    let wrong = expect_err!(
+        p.login("900303500033", WRONG_PASSWORD, no_client()).await,
+        Error::Unauthorized(_)
+    );
+    let unknown = expect_err!(
+        p.login("900303500034", WRONG_PASSWORD, no_client()).await,
+        Error::Unauthorized(_)
+    );
+    let unknown_right = expect_err!(
+        p.login("900303500034", PASSWORD, no_client()).await,
+        Error::Unauthorized(_)
+    );
+    assert_eq!(wrong.to_string(), unknown.to_string());
+    assert_eq!(wrong.to_string(), unknown_right.to_string());
+    assert_eq!(wrong.code(), unknown.code());
+    assert!(!wrong.to_string().is_empty());
+}
+
+pub async fn malformed_input_is_a_validation_error<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "900404600044";
+    create(p, &admin, student, Role::Student).await;
+    let too_long = "a".repeat(73);
+    // 37 two-byte letters: 74 bytes, though only 37 characters.
+    let too_long_cyrillic = "ж".repeat(37);
+    let address = from_address(198, 51, 100, 4);
+
+    // More malformed attempts than either policy allows, on a real IIN and from one address.
+    let rounds = fx
+        .config
+        .iin_throttle
+        .max_failures
+        .max(fx.config.address_throttle.max_failures)
+        + 1;
+    for _ in 0..rounds {
+        expect_err!(p.login(student, &too_long, address).await, Error::Validation(_));
+        expect_err!(
+            p.login(student, &too_long_cyrillic, address).await,
+            Error::Validation(_)
+        );
+        expect_err!(p.login(student, "", address).await, Error::Validation(_));
+    }
+    for bad in [
+        "90040460004",
+        "9004046000444",
+        "90040460004a",
+        "abcdefghijkl",
+        "",
+        "٩٠٠٤٠٤٦٠٠٠٤٤",
+    ] {
+        expect_err!(p.login(bad, PASSWORD, address).await, Error::Validation(_));
+    }
+
+    // None of them counted: 4 real failures still do not lock, and the right password works.
+    for _ in 1..fx.config.iin_throttle.max_failures {
+        expect_err!(p.login(student, WRONG_PASSWORD, address).await, Error::Unauthorized(_));
+    }
+    p.login(student, PASSWORD, address)
+        .await
+        .expect("malformed attempts are not failures");
+}
+
+pub async fn python_bcrypt_hashes_log_in<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    for (iin_text, hash) in [("900505700055", PYTHON_HASH), ("900505700056", PYTHON_HASH_CYRILLIC)] {
+        let user = NewUser {
+            iin: iin(iin_text),
+            full_name: "Перенесён Из Питона".into(),
+            phone: None,
+            role: Role::Student,
+            password_hash: hash.into(),
+            must_change_password: false,
+        };
+        p.store()
+            .insert_user(&user, fx.clock.now())
+            .await
+            .expect("plant a user");
+    }
+
+    let session = login(p, "900505700055", "Secret-pass-1").await;
+    assert_eq!(session.user.iin.as_str(), "900505700055");
+    p.authenticate(&session.tokens.access_token)
+        .await
+        .expect("the session authenticates");
+    login(p, "900505700056", "Пароль-2024").await;
+
+    expect_err!(
+        p.login("900505700055", "Secret-pass-2", no_client()).await,
+        Error::Unauthorized(_)
+    );
+    expect_err!(
+        p.login("900505700056", "Secret-pass-1", no_client()).await,
+        Error::Unauthorized(_)
+    );
+}
+
+pub async fn throttle_locks_on_fifth_failure_even_for_right_password<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "900606800066";
+    let neighbour = "900606800067";
+    create(p, &admin, student, Role::Student).await;
+    create(p, &admin, neighbour, Role::Student).await;
+    assert_eq!(fx.config.iin_throttle.max_failures, 5);
+
+    for _ in 1..=4 {
+        fail_once(p, student).await;
+    }
+    let fifth = expect_err!(
+        p.login(student, WRONG_PASSWORD, no_client()).await,
+        Error::Locked { .. }
+    );
+    assert!(retry_after(&fifth) <= fx.config.iin_throttle.lock);
+
+    fx.clock.advance(chrono::Duration::seconds(10));
+    let e = expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+    let left = retry_after(&e);
+    assert!(left > Duration::ZERO, "a lock reports time left");
+    assert!(
+        left <= Duration::from_secs(5 * 60),
+        "locked for at most 5 minutes, got {left:?}"
+    );
+    assert!(minutes_left(left) >= 1);
+    assert_eq!(minutes_left(left), 5);
+    assert!(
+        e.to_string().contains("5 minute"),
+        "the message names the minutes left: {e}"
+    );
+
+    // The lock is on that IIN only.
+    login(p, neighbour, PASSWORD).await;
+    // Attempts during the lock neither lift nor extend it.
+    expect_err!(
+        p.login(student, WRONG_PASSWORD, no_client()).await,
+        Error::Locked { .. }
+    );
+    let again = expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+    assert_eq!(retry_after(&again), left);
+}
+
+pub async fn throttle_failures_expire<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "900707900077";
+    create(p, &admin, student, Role::Student).await;
+
+    for _ in 0..4 {
+        fail_once(p, student).await;
+    }
+    fx.clock.advance(minutes(16));
+    for _ in 0..4 {
+        fail_once(p, student).await;
+    }
+    login(p, student, PASSWORD).await;
+
+    // The window is rolling, not reset: failures 14 minutes apart still add up.
+    for _ in 0..4 {
+        fail_once(p, student).await;
+    }
+    fx.clock.advance(minutes(14));
+    expect_err!(
+        p.login(student, WRONG_PASSWORD, no_client()).await,
+        Error::Locked { .. }
+    );
+}
+
+pub async fn throttle_lock_ends_after_five_minutes<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "900808000088";
+    create(p, &admin, student, Role::Student).await;
+
+    lock(&fx, student).await;
+    fx.clock.advance(minutes(4));
+    let e = expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+    assert!(
+        retry_after(&e) <= Duration::from_secs(60),
+        "one minute left, got {:?}",
+        retry_after(&e)
+    );
+    assert_eq!(minutes_left(retry_after(&e)), 1);
+
+    fx.clock.advance(minutes(1) + chrono::Duration::seconds(1));
+    let session = login(p, student, PASSWORD).await;
+    assert_eq!(session.user.iin.as_str(), student);
+
+    // The lock cleared the count: a new run of failures starts from zero.
+    for _ in 1..fx.config.iin_throttle.max_failures {
+        fail_once(p, student).await;
+    }
+    login(p, student, PASSWORD).await;
+}
+
+pub async fn success_clears_failures<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "900909100099";
+    create(p, &admin, student, Role::Student).await;
+
+    for _ in 0..4 {
+        fail_once(p, student).await;
+    }
+    login(p, student, PASSWORD).await;
+    for _ in 0..4 {
+        fail_once(p, student).await;
+    }
+    login(p, student, PASSWORD).await;
+
+    // Without a success in between the same failures do lock: the count was really cleared above.
+    for _ in 0..4 {
+        fail_once(p, student).await;
+    }
+    expect_err!(
+        p.login(student, WRONG_PASSWORD, no_client()).await,
+        Error::Locked { .. }
+    );
+}
+
+pub async fn per_address_limit_answers_too_many_requests<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901010200010";
+    create(p, &admin, student, Role::Student).await;
+    let policy = fx.config.address_throttle;
+    let sprayer = from_address(203, 0, 113, 7);
+
+    // One failure on each of many IINs: no IIN locks, but the address does.
+    for n in 0..policy.max_failures {
+        let target = nth_iin(n as u64);
+        let e = p.login(&target, WRONG_PASSWORD, sprayer).await;
+        expect_err!(e, Error::Unauthorized(_));
+    }
+    let e = expect_err!(p.login(student, PASSWORD, sprayer).await, Error::TooManyRequests { .. });
+    let left = retry_after(&e);
+    assert!(left > Duration::ZERO && left <= policy.lock, "retry after {left:?}");
+    expect_err!(
+        p.login(&nth_iin(0), WRONG_PASSWORD, sprayer).await,
+        Error::TooManyRequests { .. }
+    );
+
+    // Other addresses, and the sprayed IINs themselves, are unaffected.
+    login(p, student, PASSWORD).await;
+    let session = p
+        .login(student, PASSWORD, from_address(203, 0, 113, 8))
+        .await
+        .expect("another address");
+    assert_eq!(session.user.iin.as_str(), student);
+    expect_err!(
+        p.login(&nth_iin(0), WRONG_PASSWORD, from_address(203, 0, 113, 8)).await,
+        Error::Unauthorized(_)
+    );
+
+    // The address lock is shared by every process, and ends.
+    let other = fx.second_process().await;
+    expect_err!(
+        other.login(student, PASSWORD, sprayer).await,
+        Error::TooManyRequests { .. }
+    );
+    fx.clock
+        .advance(chrono::Duration::from_std(policy.lock).expect("a short lock") + chrono::Duration::seconds(1));
+    p.login(student, PASSWORD, sprayer)
+        .await
+        .expect("the address lock ended");
+}
+
+pub async fn throttle_is_shared_between_processes<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901111300011";
+    create(p, &admin, student, Role::Student).await;
+    let other = fx.second_process().await;
+
+    for n in 1..fx.config.iin_throttle.max_failures {
+        let process = if n % 2 == 0 { p } else { &other };
+        fail_once(process, student).await;
+    }
+    expect_err!(
+        p.login(student, WRONG_PASSWORD, no_client()).await,
+        Error::Locked { .. }
+    );
+    expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+    expect_err!(other.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+
+    // A success in one process clears the count seen by the other.
+    fx.clock.advance(minutes(6));
+    for _ in 1..fx.config.iin_throttle.max_failures {
+        fail_once(&other, student).await;
+    }
+    login(p, student, PASSWORD).await;
+    for _ in 1..fx.config.iin_throttle.max_failures {
+        fail_once(&other, student).await;
+    }
+    login(&other, student, PASSWORD).await;
+}
+
+pub async fn parallel_failures_are_all_counted<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901212400012";
+    create(p, &admin, student, Role::Student).await;
+    let other = fx.second_process().await;
+    let max = fx.config.iin_throttle.max_failures;
+
+    let mut attempts = tokio::task::JoinSet::new();
+    for n in 0..max {
+        // Half the attempts through each process: two pools racing on one row.
+        let process = if n % 2 == 0 { p.clone() } else { other.clone() };
+        attempts.spawn(async move { process.login(student, WRONG_PASSWORD, ClientInfo::default()).await });
+    }
+    let (mut unauthorized, mut locked) = (0, 0);
+    for outcome in attempts.join_all().await {
+        match outcome {
+            Err(Error::Unauthorized(_)) => unauthorized += 1,
+            Err(Error::Locked { .. }) => locked += 1,
+            other => panic!("a wrong password gave {other:?}"),
+        }
+    }
+    assert_eq!(
+        (unauthorized, locked),
+        (max - 1, 1),
+        "every failure was counted exactly once"
+    );
+    expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+    expect_err!(other.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+}
+
+pub async fn refresh_rotates_and_reuse_revokes_family<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901313500013";
+    let me = create_and_login(p, &admin, student, Role::Student).await;
+    let first = login(p, student, PASSWORD).await;
+    let unrelated = login(p, student, PASSWORD).await;
+
+    fx.clock.advance(chrono::Duration::seconds(2));
+    let second = p.refresh(&first.tokens.refresh_token).await.expect("refresh");
+    assert_ne!(second.tokens.refresh_token, first.tokens.refresh_token);
+    assert_ne!(second.tokens.access_token, first.tokens.access_token);
+    assert_eq!(second.tokens.token_type, "bearer");
+    assert_eq!(second.user.iin.as_str(), student);
+    assert_eq!(
+        p.authenticate(&second.tokens.access_token)
+            .await
+            .expect("new access token"),
+        me
+    );
+
+    let third = p
+        .refresh(&second.tokens.refresh_token)
+        .await
+        .expect("refresh the rotated token");
+
+    // Presenting a spent token again is refused, and takes the rest of its family with it.
+    expect_err!(p.refresh(&first.tokens.refresh_token).await, Error::Unauthorized(_));
+    expect_err!(p.refresh(&third.tokens.refresh_token).await, Error::Unauthorized(_));
+    expect_err!(p.refresh(&second.tokens.refresh_token).await, Error::Unauthorized(_));
+    expect_err!(p.refresh("never-issued").await, Error::Unauthorized(_));
+
+    // Another login is another family, untouched.
+    let other = fx.second_process().await;
+    let renewed = other
+        .refresh(&unrelated.tokens.refresh_token)
+        .await
+        .expect("another family still works");
+    expect_err!(p.refresh(&unrelated.tokens.refresh_token).await, Error::Unauthorized(_));
+    expect_err!(
+        other.refresh(&renewed.tokens.refresh_token).await,
+        Error::Unauthorized(_)
+    );
+}
+
+pub async fn logout_revokes_access_and_refresh_tokens<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901414600014";
+    create(p, &admin, student, Role::Student).await;
+    let one = login(p, student, PASSWORD).await;
+    let two = login(p, student, PASSWORD).await;
+    let admin_session = login(p, ADMIN_IIN, ADMIN_PASSWORD).await;
+
+    let me = p.authenticate(&one.tokens.access_token).await.expect("authenticate");
+    p.logout(&me).await.expect("logout");
+
+    for session in [&one, &two] {
+        expect_err!(
+            p.authenticate(&session.tokens.access_token).await,
+            Error::Unauthorized(_)
+        );
+        expect_err!(p.refresh(&session.tokens.refresh_token).await, Error::Unauthorized(_));
+    }
+    // Other users keep their sessions; the user can log in again.
+    p.authenticate(&admin_session.tokens.access_token)
+        .await
+        .expect("another user's token");
+    let again = login(p, student, PASSWORD).await;
+    assert_eq!(
+        p.authenticate(&again.tokens.access_token).await.expect("a new session"),
+        me
+    );
+    p.refresh(&again.tokens.refresh_token)
+        .await
+        .expect("a new refresh token");
+}
+
+pub async fn change_password_revokes_earlier_tokens<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901515700015";
+    create(p, &admin, student, Role::Student).await;
+    let before = login(p, student, PASSWORD).await;
+    let me = p.authenticate(&before.tokens.access_token).await.expect("authenticate");
+
+    expect_err!(
+        p.change_password(&me, WRONG_PASSWORD, "New-pass-123").await,
+        Error::BadRequest(_)
+    );
+    expect_err!(p.change_password(&me, PASSWORD, "short").await, Error::Validation(_));
+    expect_err!(
+        p.change_password(&me, PASSWORD, &"a".repeat(73)).await,
+        Error::Validation(_)
+    );
+    // The refused attempts changed nothing.
+    p.authenticate(&before.tokens.access_token)
+        .await
+        .expect("still valid after refused changes");
+
+    let after = p
+        .change_password(&me, PASSWORD, "New-pass-123")
+        .await
+        .expect("change password");
+    assert!(!after.user.must_change_password);
+    expect_err!(
+        p.authenticate(&before.tokens.access_token).await,
+        Error::Unauthorized(_)
+    );
+    expect_err!(p.refresh(&before.tokens.refresh_token).await, Error::Unauthorized(_));
+
+    assert_eq!(
+        p.authenticate(&after.tokens.access_token)
+            .await
+            .expect("the new session"),
+        me
+    );
+    p.refresh(&after.tokens.refresh_token)
+        .await
+        .expect("the new refresh token");
+
+    expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Unauthorized(_));
+    login(p, student, "New-pass-123").await;
+}
+
+pub async fn reset_password_requires_change_and_revokes<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901616800016";
+    let teacher = create_and_login(p, &admin, "901616800017", Role::Teacher).await;
+    create(p, &admin, student, Role::Student).await;
+    let before = login(p, student, PASSWORD).await;
+    let me = p.authenticate(&before.tokens.access_token).await.expect("authenticate");
+
+    expect_err!(
+        p.reset_password(&teacher, student, "Teacher-set-1").await,
+        Error::Forbidden(_)
+    );
+    expect_err!(
+        p.reset_password(&me, student, "Self-set-123").await,
+        Error::Forbidden(_)
+    );
+    expect_err!(p.reset_password(&admin, student, "short").await, Error::Validation(_));
+    expect_err!(
+        p.reset_password(&admin, "901616800099", "Reset-pass-1").await,
+        Error::NotFound(_)
+    );
+    p.authenticate(&before.tokens.access_token)
+        .await
+        .expect("still valid after refused resets");
+    login(p, student, PASSWORD).await;
+
+    let profile = p.reset_password(&admin, student, "Reset-pass-1").await.expect("reset");
+    assert!(profile.must_change_password);
+    assert_eq!(profile.iin.as_str(), student);
+    expect_err!(
+        p.authenticate(&before.tokens.access_token).await,
+        Error::Unauthorized(_)
+    );
+    expect_err!(p.refresh(&before.tokens.refresh_token).await, Error::Unauthorized(_));
+
+    expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Unauthorized(_));
+    let session = login(p, student, "Reset-pass-1").await;
+    assert!(session.user.must_change_password);
+
+    // Changing it lifts the requirement.
+    let me = p
+        .authenticate(&session.tokens.access_token)
+        .await
+        .expect("authenticate");
+    let changed = p
+        .change_password(&me, "Reset-pass-1", "Own-choice-1")
+        .await
+        .expect("change");
+    assert!(!changed.user.must_change_password);
+    assert!(!p.me(&me).await.expect("profile").must_change_password);
+}
+
+pub async fn deleted_user_token_is_rejected<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901717900017";
+    create(p, &admin, student, Role::Student).await;
+    let session = login(p, student, PASSWORD).await;
+    let me = p
+        .authenticate(&session.tokens.access_token)
+        .await
+        .expect("authenticate");
+
+    p.delete_user(&admin, student).await.expect("delete");
+    expect_err!(
+        p.authenticate(&session.tokens.access_token).await,
+        Error::Unauthorized(_)
+    );
+    expect_err!(p.refresh(&session.tokens.refresh_token).await, Error::Unauthorized(_));
+    expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Unauthorized(_));
+
+    // A new account on the same IIN does not revive the old token.
+    create(p, &admin, student, Role::Student).await;
+    let result = p.authenticate(&session.tokens.access_token).await;
+    if let Ok(principal) = &result {
+        assert_ne!(principal.id, me.id, "a deleted user's token resolved to that user");
+    }
+}
+
+pub async fn phone_is_unique_only_when_present<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+
+    let a = p
+        .create_user(&admin, new_user("901818000018", Role::Student, None))
+        .await
+        .expect("no phone");
+    let b = p
+        .create_user(&admin, new_user("901818000019", Role::Student, Some(" ")))
+        .await
+        .expect("blank phone");
+    assert_eq!(a.phone, None);
+    assert_eq!(b.phone, None);
+
+    let c = p
+        .create_user(
+            &admin,
+            new_user("901818000020", Role::Student, Some("+7 701 123 45 67")),
+        )
+        .await
+        .expect("with a phone");
+    assert_eq!(c.phone.as_deref(), Some("+77011234567"));
+    expect_err!(
+        p.create_user(&admin, new_user("901818000021", Role::Student, Some("+77011234567")))
+            .await,
+        Error::Conflict(_),
+    );
+    expect_err!(
+        p.create_user(
+            &admin,
+            new_user("901818000021", Role::Student, Some("+7 (701) 123-45-67"))
+        )
+        .await,
+        Error::Conflict(_),
+    );
+    expect_err!(
+        p.create_user(&admin, new_user("901818000021", Role::Student, Some("12345")))
+            .await,
+        Error::Validation(_),
+    );
+    let user_ref = p.user_ref(&admin, "901818000021").await;
+    expect_err!(user_ref, Error::NotFound(_));
+
+    let a_me = principal(p, "901818000018", PASSWORD).await;
+    expect_err!(
+        p.update_phone(&a_me, Some("+7-701-123-45-67")).await,
+        Error::Conflict(_)
+    );
+    expect_err!(p.update_phone(&a_me, Some("+7 701 abc")).await, Error::Validation(_));
+    expect_err!(p.update_phone(&a_me, Some("123")).await, Error::Validation(_));
+    assert_eq!(
+        p.me(&a_me).await.expect("profile").phone,
+        None,
+        "refused updates change nothing"
+    );
+
+    let updated = p
+        .update_phone(&a_me, Some("8 (702) 555-00-11"))
+        .await
+        .expect("a free number");
+    assert_eq!(updated.phone.as_deref(), Some("87025550011"));
+    // Setting one's own number again is no conflict; clearing it frees it for others.
+    p.update_phone(&a_me, Some("87025550011"))
+        .await
+        .expect("own number again");
+    let cleared = p.update_phone(&a_me, None).await.expect("clear the phone");
+    assert_eq!(cleared.phone, None);
+    let b_me = principal(p, "901818000019", PASSWORD).await;
+    assert_eq!(
+        p.update_phone(&b_me, Some("87025550011"))
+            .await
+            .expect("a freed number")
+            .phone
+            .as_deref(),
+        Some("87025550011")
+    );
+    p.update_phone(&a_me, Some(""))
+        .await
+        .expect("several users without a phone");
+}
+
+pub async fn duplicate_iin_is_a_conflict<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let first = create(p, &admin, "901919100019", Role::Student).await;
+
+    let mut again = new_user("901919100019", Role::Teacher, Some("+77019998877"));
+    again.password = "Other-pass-1".into();
+    expect_err!(p.create_user(&admin, again).await, Error::Conflict(_));
+    expect_err!(
+        p.create_user(&admin, new_user(" 901919100019 ", Role::Student, None))
+            .await,
+        Error::Conflict(_)
+    );
+    expect_err!(
+        p.create_user(&admin, new_user(ADMIN_IIN, Role::Student, None)).await,
+        Error::Conflict(_)
+    );
+
+    // The existing account is unchanged, and the refused phone is still free.
+    let session = login(p, "901919100019", PASSWORD).await;
+    assert_eq!(session.user, first);
+    expect_err!(
+        p.login("901919100019", "Other-pass-1", no_client()).await,
+        Error::Unauthorized(_)
+    );
+    p.create_user(&admin, new_user("901919100020", Role::Teacher, Some("+77019998877")))
+        .await
+        .expect("free phone");
+    let (_, total) = p.list_users(&admin, Page::default()).await.expect("list");
+    assert_eq!(total, 3);
+}
+
+pub async fn admins_cannot_be_deleted<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    create(p, &admin, "902020200020", Role::Admin).await;
+    create(p, &admin, "902020200021", Role::Student).await;
+    create(p, &admin, "902020200022", Role::Teacher).await;
+
+    expect_err!(p.delete_user(&admin, ADMIN_IIN).await, Error::Forbidden(_));
+    expect_err!(p.delete_user(&admin, "902020200020").await, Error::Forbidden(_));
+    login(p, "902020200020", PASSWORD).await;
+    login(p, ADMIN_IIN, ADMIN_PASSWORD).await;
+
+    p.delete_user(&admin, "902020200021").await.expect("delete a student");
+    p.delete_user(&admin, "902020200022").await.expect("delete a teacher");
+    expect_err!(p.user_ref(&admin, "902020200021").await, Error::NotFound(_));
+    expect_err!(p.delete_user(&admin, "902020200021").await, Error::NotFound(_));
+    expect_err!(p.delete_user(&admin, "2020").await, Error::Validation(_));
+    let (users, total) = p.list_users(&admin, Page::default()).await.expect("list");
+    assert_eq!(total, 2);
+    assert!(users.iter().all(|u| u.role == Role::Admin));
+}
+
+pub async fn only_admins_manage_users<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let teacher = create_and_login(p, &admin, "902121300021", Role::Teacher).await;
+    let student = create_and_login(p, &admin, "902121300022", Role::Student).await;
+    let target = "902121300023";
+    create(p, &admin, target, Role::Student).await;
+
+    for caller in [&teacher, &student] {
+        expect_err!(
+            p.create_user(caller, new_user("902121300024", Role::Student, None))
+                .await,
+            Error::Forbidden(_)
+        );
+        expect_err!(
+            p.create_user(caller, new_user("902121300025", Role::Admin, None)).await,
+            Error::Forbidden(_)
+        );
+        expect_err!(p.list_users(caller, Page::default()).await, Error::Forbidden(_));
+        expect_err!(p.delete_user(caller, target).await, Error::Forbidden(_));
+        expect_err!(p.delete_user(caller, ADMIN_IIN).await, Error::Forbidden(_));
+        expect_err!(
+            p.reset_password(caller, target, "Hijacked-pass-1").await,
+            Error::Forbidden(_)
+        );
+        expect_err!(
+            p.reset_password(caller, ADMIN_IIN, "Hijacked-pass-1").await,
+            Error::Forbidden(_)
+        );
+    }
+
+    // Nothing was changed by the refused calls.
+    let session = login(p, target, PASSWORD).await;
+    assert!(!session.user.must_change_password);
+    login(p, ADMIN_IIN, ADMIN_PASSWORD).await;
+    let (users, total) = p.list_users(&admin, Page::default()).await.expect("admins may list");
+    assert_eq!(total, 4);
+    assert_eq!(users.len(), 4);
+}
+
+pub async fn users_are_listed_in_pages<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let created: Vec<String> = (0..7).map(|n| format!("90222240{n:04}")).collect();
+    for (n, iin_text) in created.iter().enumerate() {
+        let role = if n % 3 == 0 { Role::Teacher } else { Role::Student };
+        create(p, &admin, iin_text, role).await;
+    }
+    let count = created.len() + 1;
+
+    let (all, total) = p.list_users(&admin, Page::default()).await.expect("list everything");
+    assert_eq!(total, count as i64);
+    assert_eq!(all.len(), count);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "users come in id order");
+    let iins: Vec<&str> = all.iter().map(|u| u.iin.as_str()).collect();
+    let mut expected = vec![ADMIN_IIN];
+    expected.extend(created.iter().map(String::as_str));
+    assert_eq!(iins, expected, "creation order is id order");
+
+    let mut seen = Vec::new();
+    for offset in (0..count).step_by(3) {
+        let (page, total) = p.list_users(&admin, Page::new(3, offset as i64)).await.expect("a page");
+        assert_eq!(total, count as i64, "the total does not depend on the page");
+        let end = (offset + 3).min(count);
+        assert_eq!(page, all[offset..end], "page at offset {offset}");
+        seen.extend(page);
+    }
+    assert_eq!(seen, all, "the pages cover every user once");
+
+    let (page, _) = p.list_users(&admin, Page::new(2, 5)).await.expect("an unaligned page");
+    assert_eq!(page, all[5..7]);
+    let (beyond, total) = p.list_users(&admin, Page::new(3, 100)).await.expect("past the end");
+    assert!(beyond.is_empty());
+    assert_eq!(total, count as i64);
+    // Out-of-range values are clamped, not refused.
+    let (clamped, _) = p.list_users(&admin, Page::new(0, -4)).await.expect("clamped page");
+    assert_eq!(clamped, all[..1]);
+}
+
+pub async fn user_lookup_by_iin<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let teacher = p
+        .create_user(
+            &admin,
+            CreateUser {
+                iin: "002323500023".into(),
+                full_name: "Сейткали Айгерим".into(),
+                phone: None,
+                role: Some(Role::Teacher),
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .expect("create a teacher");
+    let student = create_and_login(p, &admin, "902323500024", Role::Student).await;
+
+    // Any logged-in user may look anyone up; leading zeros are kept.
+    let expected = UserRef {
+        id: teacher.id,
+        iin: iin("002323500023"),
+        full_name: "Сейткали Айгерим".into(),
+    };
+    assert_eq!(
+        p.user_ref(&student, "002323500023")
+            .await
+            .expect("look up as a student"),
+        expected
+    );
+    assert_eq!(
+        p.user_ref(&admin, "002323500023").await.expect("look up as an admin"),
+        expected
+    );
+    let own = p.user_ref(&student, "902323500024").await.expect("look up oneself");
+    assert_eq!(own.id, student.id);
+    assert_eq!(own.iin, student.iin);
+
+    expect_err!(p.user_ref(&student, "902323500025").await, Error::NotFound(_));
+    expect_err!(p.user_ref(&student, "2323500023").await, Error::Validation(_));
+    expect_err!(p.user_ref(&student, "00232350002x").await, Error::Validation(_));
+    expect_err!(p.user_ref(&student, "").await, Error::Validation(_));
+}

@@ -82,8 +82,14 @@ mod tests {
     #[test]
     fn keeps_leading_zeros() {
         assert_eq!(Iin::parse("000101300123").map(|i| i.0), Ok("000101300123".into()));
-        assert_eq!(Iin::from_number_text("101300123").map(|i| i.0), Ok("000101300123".into()));
-        assert_eq!(Iin::from_number_text("101300123.0").map(|i| i.0), Ok("000101300123".into()));
+        assert_eq!(
+            Iin::from_number_text("101300123").map(|i| i.0),
+            Ok("000101300123".into())
+        );
+        assert_eq!(
+            Iin::from_number_text("101300123.0").map(|i| i.0),
+            Ok("000101300123".into())
+        );
     }
 
     #[test]

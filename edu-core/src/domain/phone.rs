@@ -50,7 +50,10 @@ mod tests {
 
     #[test]
     fn normalises() {
-        assert_eq!(Phone::parse("+7 (701) 123-45-67").map(|p| p.0), Ok("+77011234567".into()));
+        assert_eq!(
+            Phone::parse("+7 (701) 123-45-67").map(|p| p.0),
+            Ok("+77011234567".into())
+        );
         assert_eq!(Phone::parse("87011234567").map(|p| p.0), Ok("87011234567".into()));
         assert!(Phone::parse("12345").is_err());
         assert!(Phone::parse("+7 701 abc").is_err());

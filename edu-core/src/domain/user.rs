@@ -93,7 +93,10 @@ impl Page {
     pub const MAX_LIMIT: i64 = 500;
 
     pub fn new(limit: i64, offset: i64) -> Self {
-        Self { limit: Some(limit), offset: Some(offset) }
+        Self {
+            limit: Some(limit),
+            offset: Some(offset),
+        }
     }
 
     pub fn limit(&self) -> i64 {
@@ -107,7 +110,10 @@ impl Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self { limit: None, offset: None }
+        Self {
+            limit: None,
+            offset: None,
+        }
     }
 }
 

@@ -85,7 +85,9 @@ struct Inner<S> {
 
 impl<S> Clone for Platform<S> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 

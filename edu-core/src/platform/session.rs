@@ -67,7 +67,10 @@ impl<S: Store> Platform<S> {
         }
 
         let user = store.user_by_iin(&iin).await?;
-        let ok = self.hasher().verify(&password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let ok = self
+            .hasher()
+            .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await?;
         let user = match (ok, user) {
             (true, Some(user)) => user,
             _ => {
@@ -123,7 +126,11 @@ impl<S: Store> Platform<S> {
         if user.token_version != claims.ver {
             return Err(rejected());
         }
-        Ok(Principal { id: user.id, iin: user.iin, role: user.role })
+        Ok(Principal {
+            id: user.id,
+            iin: user.iin,
+            role: user.role,
+        })
     }
 
     /// Spends a refresh token and issues the next pair of its family.
@@ -158,7 +165,11 @@ impl<S: Store> Platform<S> {
     /// Changes the caller's own password; earlier tokens stop working and a new session is returned.
     pub async fn change_password(&self, who: &Principal, old: &str, new: &str) -> Result<Session> {
         let new = Password::new(new).map_err(|e| Error::Validation(e.to_string()))?;
-        let user = self.store().user_by_id(who.id).await?.ok_or_else(|| Error::not_found("user"))?;
+        let user = self
+            .store()
+            .user_by_id(who.id)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
         let old_ok = match Password::presented(old) {
             Ok(old) => self.hasher().verify(&old, Some(&user.password_hash)).await?,
             Err(_) => false,

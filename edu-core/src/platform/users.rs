@@ -73,10 +73,23 @@ impl<S: Store> Platform<S> {
         };
         let password = Password::new(&req.password).map_err(validation)?;
         let user = self
-            .insert_user_with_password(iin, full_name, phone, req.role.unwrap_or(Role::Student), &password, false)
+            .insert_user_with_password(
+                iin,
+                full_name,
+                phone,
+                req.role.unwrap_or(Role::Student),
+                &password,
+                false,
+            )
             .await?;
-        self.audit(who, "user.create", user.iin.masked(), None, Some(serde_json::json!({"role": user.role})))
-            .await?;
+        self.audit(
+            who,
+            "user.create",
+            user.iin.masked(),
+            None,
+            Some(serde_json::json!({"role": user.role})),
+        )
+        .await?;
         Ok(user.profile())
     }
 
@@ -90,7 +103,14 @@ impl<S: Store> Platform<S> {
         must_change_password: bool,
     ) -> Result<User> {
         let password_hash = self.hasher().hash(password).await?;
-        let new = NewUser { iin, full_name, phone, role, password_hash, must_change_password };
+        let new = NewUser {
+            iin,
+            full_name,
+            phone,
+            role,
+            password_hash,
+            must_change_password,
+        };
         self.store().insert_user(&new, self.now()).await.map_err(user_conflict)
     }
 
@@ -101,7 +121,14 @@ impl<S: Store> Platform<S> {
             return Ok(false);
         }
         match self
-            .insert_user_with_password(admin.iin, admin.full_name, admin.phone, Role::Admin, &admin.password, false)
+            .insert_user_with_password(
+                admin.iin,
+                admin.full_name,
+                admin.phone,
+                Role::Admin,
+                &admin.password,
+                false,
+            )
             .await
         {
             Ok(_) => Ok(true),
@@ -113,15 +140,27 @@ impl<S: Store> Platform<S> {
 
     /// The caller's own profile.
     pub async fn me(&self, who: &Principal) -> Result<UserProfile> {
-        let user = self.store().user_by_id(who.id).await?.ok_or_else(|| Error::not_found("user"))?;
+        let user = self
+            .store()
+            .user_by_id(who.id)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
         Ok(user.profile())
     }
 
     /// Looks a user up by IIN (any logged-in user).
     pub async fn user_ref(&self, _who: &Principal, iin: &str) -> Result<UserRef> {
         let iin = Iin::parse(iin).map_err(validation)?;
-        let user = self.store().user_by_iin(&iin).await?.ok_or_else(|| Error::not_found("user"))?;
-        Ok(UserRef { id: user.id, iin: user.iin, full_name: user.full_name })
+        let user = self
+            .store()
+            .user_by_iin(&iin)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
+        Ok(UserRef {
+            id: user.id,
+            iin: user.iin,
+            full_name: user.full_name,
+        })
     }
 
     /// A page of users and the total (admin only).
@@ -135,15 +174,25 @@ impl<S: Store> Platform<S> {
     pub async fn delete_user(&self, who: &Principal, iin: &str) -> Result<()> {
         who.require_admin()?;
         let iin = Iin::parse(iin).map_err(validation)?;
-        let user = self.store().user_by_iin(&iin).await?.ok_or_else(|| Error::not_found("user"))?;
+        let user = self
+            .store()
+            .user_by_iin(&iin)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
         if user.role == Role::Admin {
             return Err(Error::Forbidden("administrators cannot be deleted".into()));
         }
         if !self.store().delete_user(user.id).await? {
             return Err(Error::not_found("user"));
         }
-        self.audit(who, "user.delete", user.iin.masked(), Some(serde_json::json!({"role": user.role})), None)
-            .await
+        self.audit(
+            who,
+            "user.delete",
+            user.iin.masked(),
+            Some(serde_json::json!({"role": user.role})),
+            None,
+        )
+        .await
     }
 
     /// Sets a new password for a user (admin only); they must change it at next login and
@@ -152,10 +201,15 @@ impl<S: Store> Platform<S> {
         who.require_admin()?;
         let iin = Iin::parse(iin).map_err(validation)?;
         let password = Password::new(new_password).map_err(validation)?;
-        let user = self.store().user_by_iin(&iin).await?.ok_or_else(|| Error::not_found("user"))?;
+        let user = self
+            .store()
+            .user_by_iin(&iin)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
         let hash = self.hasher().hash(&password).await?;
         let user = self.store().set_password(user.id, &hash, true, self.now()).await?;
-        self.audit(who, "user.reset_password", user.iin.masked(), None, None).await?;
+        self.audit(who, "user.reset_password", user.iin.masked(), None, None)
+            .await?;
         Ok(user.profile())
     }
 
@@ -165,7 +219,11 @@ impl<S: Store> Platform<S> {
             None | Some("") => None,
             Some(p) => Some(Phone::parse(p).map_err(validation)?),
         };
-        let user = self.store().set_phone(who.id, phone.as_ref()).await.map_err(user_conflict)?;
+        let user = self
+            .store()
+            .set_phone(who.id, phone.as_ref())
+            .await
+            .map_err(user_conflict)?;
         Ok(user.profile())
     }
 
@@ -173,6 +231,44 @@ impl<S: Store> Platform<S> {
     pub async fn set_photo(&self, who: &Principal, key: Option<&str>) -> Result<UserProfile> {
         let user = self.store().set_photo(who.id, key).await?;
         Ok(user.profile())
+    }
+
+    /// Operator task: creates an account with any role. The command line runs with the
+    /// database's own authority, so there is no principal to check.
+    pub async fn provision_user(&self, req: CreateUser) -> Result<UserProfile> {
+        let iin = Iin::parse(&req.iin).map_err(validation)?;
+        let full_name = req.full_name.trim().to_owned();
+        if full_name.is_empty() {
+            return Err(Error::Validation("full_name must not be empty".into()));
+        }
+        let phone = req
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(Phone::parse)
+            .transpose();
+        let password = Password::new(&req.password).map_err(validation)?;
+        let role = req.role.unwrap_or(Role::Student);
+        let user = self
+            .insert_user_with_password(iin, full_name, phone.map_err(validation)?, role, &password, false)
+            .await?;
+        let entry = AuditEntry {
+            actor: None,
+            action: "user.provision",
+            target: user.iin.masked(),
+            before: None,
+            after: Some(serde_json::json!({"role": user.role})),
+            at: self.now(),
+        };
+        self.store().audit(&entry).await?;
+        Ok(user.profile())
+    }
+
+    /// Operator task: a page of users and the total, for the command line.
+    pub async fn operator_list_users(&self, page: Page) -> Result<(Vec<UserProfile>, i64)> {
+        let (users, total) = self.store().list_users(page).await?;
+        Ok((users.iter().map(User::profile).collect(), total))
     }
 
     pub(crate) async fn audit(
@@ -183,7 +279,14 @@ impl<S: Store> Platform<S> {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> Result<()> {
-        let entry = AuditEntry { actor: Some(who.id), action, target, before, after, at: self.now() };
+        let entry = AuditEntry {
+            actor: Some(who.id),
+            action,
+            target,
+            before,
+            after,
+            at: self.now(),
+        };
         self.store().audit(&entry).await?;
         Ok(())
     }

@@ -82,7 +82,11 @@ pub trait Store: Send + Sync + 'static {
 
     fn insert_refresh_token(&self, token: &RefreshToken) -> impl Future<Output = StoreResult<()>> + Send;
     /// Spends the token with this digest, atomically; a second use revokes its family.
-    fn use_refresh_token(&self, digest: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
+    fn use_refresh_token(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
 
     fn throttle_state(&self, key: &str) -> impl Future<Output = StoreResult<ThrottleState>> + Send;
     /// Records one failure under `key` and returns the new state; serialised across processes.

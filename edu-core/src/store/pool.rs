@@ -9,6 +9,9 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 15, acquire_timeout: Duration::from_secs(30) }
+        Self {
+            max_connections: 15,
+            acquire_timeout: Duration::from_secs(30),
+        }
     }
 }

@@ -51,13 +51,21 @@ pub fn normalize_url(url: &str) -> String {
     }
 }
 
-impl_sql_store!(PgStore, migrator = MIGRATOR, begin_write = "BEGIN", for_update = " FOR UPDATE");
+impl_sql_store!(
+    PgStore,
+    migrator = MIGRATOR,
+    begin_write = "BEGIN",
+    for_update = " FOR UPDATE"
+);
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn legacy_urls() {
-        assert_eq!(super::normalize_url("postgresql+asyncpg://u:p@h:5432/db"), "postgres://u:p@h:5432/db");
+        assert_eq!(
+            super::normalize_url("postgresql+asyncpg://u:p@h:5432/db"),
+            "postgres://u:p@h:5432/db"
+        );
         assert_eq!(super::normalize_url("postgresql://h/db"), "postgres://h/db");
         assert_eq!(super::normalize_url("postgres://h/db"), "postgres://h/db");
     }

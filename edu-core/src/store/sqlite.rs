@@ -51,4 +51,9 @@ impl SqliteStore {
 }
 
 // SQLite has no row locks: BEGIN IMMEDIATE takes the database write lock up front instead.
-impl_sql_store!(SqliteStore, migrator = MIGRATOR, begin_write = "BEGIN IMMEDIATE", for_update = "");
+impl_sql_store!(
+    SqliteStore,
+    migrator = MIGRATOR,
+    begin_write = "BEGIN IMMEDIATE",
+    for_update = ""
+);

@@ -1,0 +1,51 @@
+use clap::{Parser, Subcommand, ValueEnum};
+use edu_core::config::Config;
+
+use crate::{admin, openapi, serve, users};
+
+/// The edu platform: API server and administration.
+///
+/// Configuration comes from the environment and a `.env` file (see README).
+#[derive(Debug, Parser)]
+#[command(name = "edu", version, about)]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, env = "EDU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Serve(serve::Args),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrator accounts.
+    #[command(subcommand)]
+    Admin(admin::Command),
+    /// User accounts.
+    #[command(subcommand)]
+    Users(users::Command),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+impl Command {
+    pub async fn run(self, config: Config) -> anyhow::Result<()> {
+        match self {
+            Command::Serve(args) => serve::run(args, config).await,
+            Command::Migrate => crate::backend::migrate(&config).await,
+            Command::Admin(cmd) => admin::run(cmd, config).await,
+            Command::Users(cmd) => users::run(cmd, config).await,
+            Command::Openapi => openapi::run(),
+        }
+    }
+}

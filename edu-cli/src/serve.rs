@@ -1,0 +1,85 @@
+//! `edu serve`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use edu_core::config::Config;
+use edu_core::{Platform, Store};
+
+use crate::backend::{Job, with_platform};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "EDU_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Do not apply pending migrations at start (for deployments that run `edu migrate` as a release step).
+    #[arg(long)]
+    pub no_migrate: bool,
+}
+
+struct Serve {
+    bind: SocketAddr,
+    config: Config,
+}
+
+impl Job for Serve {
+    async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
+        if let Some(admin) = self.config.admin.clone() {
+            let iin = admin.iin.masked();
+            if platform
+                .bootstrap_admin(admin)
+                .await
+                .context("could not create the bootstrap administrator")?
+            {
+                tracing::info!(iin = %iin, "created the bootstrap administrator");
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .with_context(|| format!("could not listen on {}", self.bind))?;
+        let options = edu_http::Options {
+            cors_origins: self.config.cors_origins.clone(),
+            api_docs: self.config.api_docs,
+            ..edu_http::Options::default()
+        };
+        tracing::info!(address = %listener.local_addr()?, database = ?self.config.database, "serving");
+        edu_http::serve_with(platform, listener, options, shutdown_signal()).await?;
+        Ok(())
+    }
+}
+
+pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let migrate = !args.no_migrate;
+    let job = Serve {
+        bind: args.bind,
+        config: config.clone(),
+    };
+    with_platform(&config, migrate, job).await
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,138 @@
+//! The one place where failures become HTTP responses: `{"detail": "...", "code": "..."}`.
+
+use std::convert::Infallible;
+
+use edu_core::Error;
+use serde::Serialize;
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Rejection, Reply};
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub detail: String,
+    /// What went wrong, for programs: unauthorized, forbidden, not_found, validation_error,
+    /// bad_request, conflict, locked, too_many_requests, payload_too_large, internal_error, …
+    pub code: String,
+}
+
+fn body(status: StatusCode, detail: impl Into<String>, code: &str) -> Response {
+    let mut res = warp::reply::json(&ErrorBody {
+        detail: detail.into(),
+        code: code.to_owned(),
+    })
+    .into_response();
+    *res.status_mut() = status;
+    res
+}
+
+/// An error on its way out: a core error, or one of the adapter's own (bad body, too large).
+#[derive(Debug)]
+pub enum ApiError {
+    Core(Error),
+    MalformedBody(String),
+    PayloadTooLarge(u64),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::Core(e)
+    }
+}
+
+impl Reply for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::MalformedBody(detail) => body(StatusCode::BAD_REQUEST, detail, "malformed_body"),
+            ApiError::PayloadTooLarge(limit) => body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is larger than {limit} bytes"),
+                "payload_too_large",
+            ),
+            ApiError::Core(e) => core_error(e),
+        }
+    }
+}
+
+fn core_error(e: Error) -> Response {
+    let code = e.code();
+    let (status, retry_after) = match &e {
+        Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+        Error::NotFound(_) => (StatusCode::NOT_FOUND, None),
+        Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
+        Error::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
+        Error::Conflict(_) => (StatusCode::CONFLICT, None),
+        Error::Locked { retry_after } => (StatusCode::FORBIDDEN, Some(*retry_after)),
+        Error::TooManyRequests { retry_after } => (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after)),
+        Error::Internal(cause) => {
+            let mut chain = cause.to_string();
+            let mut source = cause.source();
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %chain, "internal error");
+            return body(StatusCode::INTERNAL_SERVER_ERROR, "internal server error", code);
+        }
+    };
+    let mut res = body(status, e.to_string(), code);
+    if let Some(after) = retry_after {
+        let secs = after.as_secs().max(1);
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
+}
+
+/// Turns a handler's result into a response.
+pub fn respond<R: Reply>(result: Result<R, ApiError>) -> Response {
+    match result {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Rejections only mean "no route matched this"; here they become 404/405/4xx bodies.
+pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    use warp::reject::{InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingHeader, PayloadTooLarge};
+    let res = if rejection.is_not_found() {
+        body(StatusCode::NOT_FOUND, "not found", "not_found")
+    } else if rejection.find::<MethodNotAllowed>().is_some() {
+        body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+            "method_not_allowed",
+        )
+    } else if rejection.find::<PayloadTooLarge>().is_some() {
+        body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+            "payload_too_large",
+        )
+    } else if rejection.find::<LengthRequired>().is_some() {
+        body(
+            StatusCode::LENGTH_REQUIRED,
+            "a content-length header is required",
+            "length_required",
+        )
+    } else if let Some(e) = rejection.find::<InvalidQuery>() {
+        body(StatusCode::BAD_REQUEST, e.to_string(), "bad_request")
+    } else if let Some(e) = rejection.find::<InvalidHeader>() {
+        body(StatusCode::BAD_REQUEST, e.to_string(), "bad_request")
+    } else if let Some(e) = rejection.find::<MissingHeader>() {
+        body(StatusCode::BAD_REQUEST, e.to_string(), "bad_request")
+    } else {
+        tracing::debug!(?rejection, "unhandled rejection");
+        body(StatusCode::BAD_REQUEST, "bad request", "bad_request")
+    };
+    Ok(res)
+}

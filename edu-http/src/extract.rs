@@ -1,0 +1,105 @@
+//! Filters that hand each handler what it needs, and body readers that run after authentication.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::{Buf, Bytes, BytesMut};
+use edu_core::{ClientInfo, Platform, Principal, Store};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use warp::Filter;
+
+use crate::error::ApiError;
+
+/// The body, unread: handlers authenticate first and read it after.
+pub type Body = BoxStream<'static, Result<Bytes, warp::Error>>;
+
+/// Bodies of JSON and form requests: far more than any of them needs.
+pub const JSON_LIMIT: u64 = 64 * 1024;
+
+/// The peer address, set by the server for every connection.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+pub fn with_platform<S: Store>(p: Platform<S>) -> impl Filter<Extract = (Platform<S>,), Error = Infallible> + Clone {
+    warp::any().map(move || p.clone())
+}
+
+/// The raw `Authorization` header, checked by the handler.
+pub fn bearer() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>("authorization")
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+pub fn client() -> impl Filter<Extract = (ClientInfo,), Error = Infallible> + Clone {
+    warp::ext::optional::<PeerAddr>().map(|peer: Option<PeerAddr>| ClientInfo {
+        address: peer.map(|p| p.0.ip()),
+    })
+}
+
+pub fn body() -> impl Filter<Extract = (Body,), Error = warp::Rejection> + Clone {
+    warp::body::stream().map(boxed_body)
+}
+
+fn boxed_body<St, B>(s: St) -> Body
+where
+    St: futures_util::Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf,
+{
+    s.map_ok(|mut buf| buf.copy_to_bytes(buf.remaining())).boxed()
+}
+
+/// The raw query string ("" when there is none).
+pub fn query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    warp::query::raw().or(warp::any().map(String::new)).unify()
+}
+
+/// Resolves the bearer token to the calling principal, or 401.
+pub async fn authenticate<S: Store>(p: &Platform<S>, header: Option<&str>) -> Result<Principal, ApiError> {
+    let token = header
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| edu_core::Error::Unauthorized("not authenticated".into()))?;
+    Ok(p.authenticate(token).await?)
+}
+
+/// Reads the whole body, refusing it as soon as it passes `limit` bytes.
+pub async fn read_limited(mut body: Body, limit: u64) -> Result<Bytes, ApiError> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ApiError::MalformedBody(format!("could not read the request body: {e}")))?;
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Parses a JSON body: broken syntax is 400, a well-formed body of the wrong shape is 422.
+pub async fn json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    let bytes = read_limited(body, JSON_LIMIT).await?;
+    parse_json(&bytes)
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::Core(edu_core::Error::Validation(e.to_string())),
+        _ => ApiError::MalformedBody(format!("malformed JSON: {e}")),
+    })
+}
+
+/// Parses an `application/x-www-form-urlencoded` body.
+pub async fn form<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    let bytes = read_limited(body, JSON_LIMIT).await?;
+    serde_urlencoded::from_bytes(&bytes).map_err(|e| ApiError::Core(edu_core::Error::Validation(e.to_string())))
+}
+
+/// Parses query parameters; a wrong type is a 422 naming the parameter.
+pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(raw)
+        .map_err(|e| ApiError::Core(edu_core::Error::Validation(format!("invalid query parameters: {e}"))))
+}

@@ -1,0 +1,46 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the schema types.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{admin_users, auth, root, user};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "edu",
+        description = "Backend of an educational platform. Every operation lists its guard in `x-guard`: \
+            public, auth (any logged-in user), teacher (teacher or admin), admin, each possibly with \
+            ownership checks (`own`). Errors are `{\"detail\", \"code\"}`."
+    ),
+    paths(
+        root::welcome, root::healthz, root::readyz, root::openapi,
+        auth::login, auth::token, auth::check, auth::refresh, auth::logout,
+        user::by_iin, user::update_phone, user::change_password,
+        admin_users::create, admin_users::list, admin_users::delete, admin_users::reset_password,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document served at `/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

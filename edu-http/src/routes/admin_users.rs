@@ -1,0 +1,136 @@
+//! `/admin/users/*`: account management by administrators.
+
+use edu_core::{CreateUser, Page, Platform, Store, UserProfile};
+use serde::{Deserialize, Serialize};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderValue, StatusCode};
+use warp::reply::Response;
+
+use super::{Detail, ok, with_status};
+use crate::error::{ApiError, ErrorBody, respond};
+use crate::extract::{Body, authenticate, bearer, body, json, parse_query, query, with_platform};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResetPassword {
+    pub user_iin: String,
+    /// At least 8 characters, at most 72 bytes.
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasswordReset {
+    pub detail: String,
+    pub user: UserProfile,
+}
+
+pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
+    let base = warp::path!("admin" / "users");
+    let create = base
+        .and(warp::post())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .and(body())
+        .then(create::<S>);
+    let list = base
+        .and(warp::get())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .and(query())
+        .then(list::<S>);
+    let reset = warp::path!("admin" / "users" / "reset_password")
+        .and(warp::patch())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .and(body())
+        .then(reset_password::<S>);
+    let delete = warp::path!("admin" / "users" / String)
+        .and(warp::delete())
+        .and(with_platform(p))
+        .and(bearer())
+        .then(delete::<S>);
+    create.or(list).unify().or(reset).unify().or(delete).unify().boxed()
+}
+
+/// Creates a user (student unless a role is given).
+#[utoipa::path(post, path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    request_body = CreateUser,
+    responses((status = 201, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "IIN or phone already in use"),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            who.require_admin()?;
+            let req: CreateUser = json(body).await?;
+            let user = p.create_user(&who, req).await?;
+            Ok::<_, ApiError>(with_status(StatusCode::CREATED, &user))
+        }
+        .await,
+    )
+}
+
+/// Lists users in id order; the total is in `X-Total-Count`.
+#[utoipa::path(get, path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    params(Page),
+    responses((status = 200, body = Vec<UserProfile>, headers(("X-Total-Count" = i64))),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw_query: String) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            let page: Page = parse_query(&raw_query)?;
+            let (users, total) = p.list_users(&who, page).await?;
+            let mut res = ok(&users);
+            if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
+                res.headers_mut().insert("x-total-count", v);
+            }
+            Ok::<_, ApiError>(res)
+        }
+        .await,
+    )
+}
+
+/// Deletes a user; administrators cannot be deleted.
+#[utoipa::path(delete, path = "/admin/users/{iin}", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    params(("iin" = String, Path, description = "12 digits")),
+    responses((status = 200, body = Detail), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin, or the target is an admin"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn delete<S: Store>(iin: String, p: Platform<S>, auth: Option<String>) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            p.delete_user(&who, &iin).await?;
+            Ok::<_, ApiError>(ok(&Detail::new("user deleted")))
+        }
+        .await,
+    )
+}
+
+/// Sets a new password; the user must change it at next login, and earlier tokens stop working.
+#[utoipa::path(patch, path = "/admin/users/reset_password", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    request_body = ResetPassword,
+    responses((status = 200, body = PasswordReset), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn reset_password<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            who.require_admin()?;
+            let req: ResetPassword = json(body).await?;
+            let user = p.reset_password(&who, &req.user_iin, &req.new_password).await?;
+            Ok::<_, ApiError>(ok(&PasswordReset {
+                detail: "password reset".into(),
+                user,
+            }))
+        }
+        .await,
+    )
+}

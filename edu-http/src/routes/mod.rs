@@ -1,0 +1,53 @@
+//! The HTTP API, one module per area, joined under their prefixes.
+
+use edu_core::{Platform, Store};
+use serde::Serialize;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+pub(crate) mod admin_users;
+pub(crate) mod auth;
+pub(crate) mod root;
+pub(crate) mod user;
+
+use crate::Options;
+
+/// Every route of the API, with rejections recovered into JSON errors.
+pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedFilter<(Response,)> {
+    root::routes(platform.clone(), options)
+        .or(auth::routes(platform.clone()))
+        .unify()
+        .or(user::routes(platform.clone()))
+        .unify()
+        .or(admin_users::routes(platform))
+        .unify()
+        .recover(crate::error::recover)
+        .unify()
+        .boxed()
+}
+
+/// A JSON body with status 200.
+pub(crate) fn ok<T: Serialize>(value: &T) -> Response {
+    warp::reply::json(value).into_response()
+}
+
+/// A JSON body with another status.
+pub(crate) fn with_status<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let mut res = warp::reply::json(value).into_response();
+    *res.status_mut() = status;
+    res
+}
+
+/// `{"detail": "..."}` for operations that have nothing else to say.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Detail {
+    pub detail: String,
+}
+
+impl Detail {
+    pub(crate) fn new(s: impl Into<String>) -> Self {
+        Self { detail: s.into() }
+    }
+}

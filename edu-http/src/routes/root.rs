@@ -1,0 +1,95 @@
+//! `/`, health checks and the API document.
+
+use edu_core::{Platform, Store};
+use serde::Serialize;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::{ok, with_status};
+use crate::Options;
+use crate::error::ErrorBody;
+use crate::extract::with_platform;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Welcome {
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// "ok" or "unavailable".
+    pub status: String,
+}
+
+pub(crate) fn routes<S: Store>(p: Platform<S>, options: &Options) -> BoxedFilter<(Response,)> {
+    let welcome = warp::path::end().and(warp::get()).map(welcome);
+    let healthz = warp::path!("healthz").and(warp::get()).map(healthz);
+    let readyz = warp::path!("readyz")
+        .and(warp::get())
+        .and(with_platform(p))
+        .then(readyz::<S>);
+    let api_docs = options.api_docs;
+    let openapi = warp::path!("openapi.json")
+        .and(warp::get())
+        .and_then(move || async move {
+            if api_docs {
+                Ok(openapi())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        });
+    welcome
+        .or(healthz)
+        .unify()
+        .or(readyz)
+        .unify()
+        .or(openapi)
+        .unify()
+        .boxed()
+}
+
+/// A welcome message.
+#[utoipa::path(get, path = "/", tag = "service", extensions(("x-guard" = json!("public"))),
+    responses((status = 200, body = Welcome)))]
+pub(crate) fn welcome() -> Response {
+    ok(&Welcome {
+        message: "Welcome to the edu platform API".into(),
+    })
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", extensions(("x-guard" = json!("public"))),
+    responses((status = 200, body = Health)))]
+pub(crate) fn healthz() -> Response {
+    ok(&Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "service", extensions(("x-guard" = json!("public"))),
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub(crate) async fn readyz<S: Store>(p: Platform<S>) -> Response {
+    match p.ready().await {
+        Ok(()) => ok(&Health { status: "ok".into() }),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &Health {
+                    status: "unavailable".into(),
+                },
+            )
+        }
+    }
+}
+
+/// This document (only with `EDU_API_DOCS=true`).
+#[utoipa::path(get, path = "/openapi.json", tag = "service", extensions(("x-guard" = json!("public"))),
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json"),
+        (status = 404, body = ErrorBody, description = "API docs are disabled")))]
+pub(crate) fn openapi() -> Response {
+    let mut res = warp::reply::json(&crate::openapi::document()).into_response();
+    res.headers_mut().remove(warp::http::header::CACHE_CONTROL);
+    res
+}

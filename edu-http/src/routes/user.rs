@@ -1,0 +1,118 @@
+//! `/user/*`: a user's own account.
+
+use edu_core::{Platform, Store, TokenPair, UserProfile, UserRef};
+use serde::{Deserialize, Serialize};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::ok;
+use crate::error::{ApiError, ErrorBody, respond};
+use crate::extract::{Body, authenticate, bearer, body, json, with_platform};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UpdatePhone {
+    /// 10–15 digits, optionally with `+` and separators; empty or null clears it.
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserEnvelope {
+    pub user: UserProfile,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChangePassword {
+    #[schema(format = Password)]
+    pub old_password: String,
+    /// At least 8 characters, at most 72 bytes.
+    #[schema(format = Password)]
+    pub new_password: String,
+}
+
+/// The new session that replaces every earlier token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasswordChanged {
+    pub detail: String,
+    #[serde(flatten)]
+    pub tokens: TokenPair,
+}
+
+pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
+    let by_iin = warp::path!("user" / "by-iin" / String)
+        .and(warp::get())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .then(by_iin::<S>);
+    let phone = warp::path!("user" / "update-phone")
+        .and(warp::post())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .and(body())
+        .then(update_phone::<S>);
+    let password = warp::path!("user" / "change-password")
+        .and(warp::patch())
+        .and(with_platform(p))
+        .and(bearer())
+        .and(body())
+        .then(change_password::<S>);
+    by_iin.or(phone).unify().or(password).unify().boxed()
+}
+
+/// Looks a user up by IIN.
+#[utoipa::path(get, path = "/user/by-iin/{iin}", tag = "user", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth"))),
+    params(("iin" = String, Path, description = "12 digits")),
+    responses((status = 200, body = UserRef), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "Malformed IIN")))]
+pub(crate) async fn by_iin<S: Store>(iin: String, p: Platform<S>, auth: Option<String>) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            Ok::<_, ApiError>(ok(&p.user_ref(&who, &iin).await?))
+        }
+        .await,
+    )
+}
+
+/// Sets or clears the caller's phone number.
+#[utoipa::path(post, path = "/user/update-phone", tag = "user", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth"))),
+    request_body = UpdatePhone,
+    responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Number in use by another user"),
+        (status = 422, body = ErrorBody, description = "Not a phone number")))]
+pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            let req: UpdatePhone = json(body).await?;
+            let user = p.update_phone(&who, req.phone.as_deref()).await?;
+            Ok::<_, ApiError>(ok(&UserEnvelope { user }))
+        }
+        .await,
+    )
+}
+
+/// Changes the caller's password; every earlier token stops working and a new session is returned.
+#[utoipa::path(patch, path = "/user/change-password", tag = "user", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth"))),
+    request_body = ChangePassword,
+    responses((status = 200, body = PasswordChanged),
+        (status = 400, body = ErrorBody, description = "Current password is wrong"),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "New password too short or over 72 bytes")))]
+pub(crate) async fn change_password<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            let req: ChangePassword = json(body).await?;
+            let session = p.change_password(&who, &req.old_password, &req.new_password).await?;
+            Ok::<_, ApiError>(ok(&PasswordChanged {
+                detail: "password changed".into(),
+                tokens: session.tokens,
+            }))
+        }
+        .await,
+    )
+}

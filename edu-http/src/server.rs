@@ -1,0 +1,118 @@
+//! The accept loop: each connection served by hyper through the tower stack, with graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use edu_core::{Platform, Store};
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::add_extension::AddExtension;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::map_response_body::MapResponseBodyLayer;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::extract::PeerAddr;
+use crate::layers::{SecurityHeadersLayer, cors, loggable_path};
+use crate::{Options, routes_with};
+
+fn box_body<B>(body: B) -> UnsyncBoxBody<bytes::Bytes, BoxError>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    UnsyncBoxBody::new(body.map_err(Into::into))
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains requests in flight.
+pub async fn serve<S: Store>(
+    platform: Platform<S>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(platform, listener, Options::default(), shutdown).await
+}
+
+pub async fn serve_with<S: Store>(
+    platform: Platform<S>,
+    listener: TcpListener,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let filter = routes_with(platform, &options);
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %loggable_path(req.uri().path()),
+                        request_id = %id,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer::new())
+        .layer(RequestBodyLimitLayer::new(
+            usize::try_from(options.max_body).unwrap_or(usize::MAX),
+        ))
+        .layer(cors(&options.cors_origins))
+        .layer(SecurityHeadersLayer)
+        .layer(NormalizePathLayer::trim_trailing_slash())
+        // A boxed body: CORS answers preflights with an empty one of the same type.
+        .layer(MapResponseBodyLayer::new(box_body))
+        .service(warp::service(filter));
+
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let svc = TowerToHyperService::new(AddExtension::new(stack.clone(), PeerAddr(peer)));
+        let conn = auto::Builder::new(TokioExecutor::new())
+            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for requests in flight");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(options.shutdown_grace) => tracing::warn!("shutdown grace period over; closing"),
+    }
+    Ok(())
+}
