@@ -185,7 +185,9 @@ async fn pg_base_url() -> Option<String> {
             if std::env::var_os("CI").is_some() {
                 panic!("{msg} (refusing to skip under CI)");
             }
-            eprintln!("\n!!!!!!!!!!\n!!! SKIPPING POSTGRESQL TESTS: {msg}\n!!!!!!!!!!\n");
+            // Written past the test harness's capture, so that the skip is seen.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "\n!!! SKIPPING POSTGRESQL TESTS: {msg}\n");
             None
         })
         .await
