@@ -125,9 +125,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         });
     }
 
-    fn number<T: std::str::FromStr>(&mut self, name: &'static str, default: T, range: (T, T)) -> T
+    fn number<T>(&mut self, name: &'static str, default: T, range: (T, T)) -> T
     where
-        T: PartialOrd + fmt::Display + Copy,
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
     {
         match self.value(name) {
             None => default,

@@ -30,6 +30,6 @@ pub use auth::Principal;
 pub use domain::{Iin, Page, Role, UserId, UserProfile};
 pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
-    BootstrapAdmin, ClientInfo, Clock, CreateUser, Platform, PlatformConfig, Session, SystemClock, TokenPair, UserRef,
+    LessonView, ModuleAccess, BootstrapAdmin, ClientInfo, Clock, CreateUser, Platform, PlatformConfig, Session, SystemClock, TokenPair, UserRef,
 };
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 pub struct Claims {
     /// The user's IIN.
     pub sub: String,
+    /// The user's id: an IIN reused by a later account does not inherit earlier tokens.
+    pub uid: i64,
     pub exp: i64,
     pub iat: i64,
     /// The user's token version when issued; bumping it revokes every earlier token.
@@ -60,10 +62,11 @@ impl TokenKeys {
         self.access_ttl
     }
 
-    pub fn issue(&self, iin: &Iin, version: i64, now: DateTime<Utc>) -> Result<String> {
+    pub fn issue(&self, iin: &Iin, uid: i64, version: i64, now: DateTime<Utc>) -> Result<String> {
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let claims = Claims {
             sub: iin.as_str().to_owned(),
+            uid,
             iat: now.timestamp(),
             exp: now.timestamp().saturating_add(ttl),
             ver: version,
@@ -109,7 +112,7 @@ mod tests {
 
     #[test]
     fn rejects_wrong_key_and_alg_none() {
-        let token = keys(b"secret-one").issue(&iin(), 0, Utc::now()).expect("issue");
+        let token = keys(b"secret-one").issue(&iin(), 1, 0, Utc::now()).expect("issue");
         assert!(keys(b"secret-two").verify(&token).is_err());
 
         // Same claims, "alg":"none" and no signature.
@@ -119,7 +122,7 @@ mod tests {
 
         // HS512 token presented to an HS256-pinned verifier.
         let other = TokenKeys::new(b"secret-one", Algorithm::HS512, Duration::from_secs(60));
-        let t512 = other.issue(&iin(), 0, Utc::now()).expect("issue");
+        let t512 = other.issue(&iin(), 1, 0, Utc::now()).expect("issue");
         assert!(keys(b"secret-one").verify(&t512).is_err());
     }
 
@@ -127,14 +130,14 @@ mod tests {
     fn rejects_expired_and_tampered() {
         let k = keys(b"secret");
         let old = k
-            .issue(&iin(), 0, Utc::now() - chrono::Duration::hours(2))
+            .issue(&iin(), 1, 0, Utc::now() - chrono::Duration::hours(2))
             .expect("issue");
         assert!(k.verify(&old).is_err());
 
-        let token = k.issue(&iin(), 0, Utc::now()).expect("issue");
+        let token = k.issue(&iin(), 1, 0, Utc::now()).expect("issue");
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            r#"{{"sub":"000000000000","exp":{},"iat":0,"ver":0}}"#,
+            r#"{{"sub":"000000000000","uid":1,"exp":{},"iat":0,"ver":0}}"#,
             i64::MAX / 4
         ));
         parts[1] = forged;
@@ -154,7 +157,7 @@ mod tests {
             let k = keys(&secret);
             let iin = Iin::parse(&digits).expect("valid");
             let now = Utc::now();
-            let claims = k.verify(&k.issue(&iin, ver, now).expect("issue")).expect("verify");
+            let claims = k.verify(&k.issue(&iin, 7, ver, now).expect("issue")).expect("verify");
             prop_assert_eq!(claims.sub, digits);
             prop_assert_eq!(claims.ver, ver);
             prop_assert_eq!(claims.iat, now.timestamp());

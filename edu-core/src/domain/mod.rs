@@ -1,5 +1,6 @@
 //! Values of the school's domain, parsed once at the edge so that invalid states cannot be built.
 
+mod academic;
 mod ids;
 mod iin;
 mod password;
@@ -7,6 +8,10 @@ mod phone;
 mod role;
 mod user;
 
+pub use academic::{
+    Group, Lesson, LessonKind, Module, ModulePatch, ModuleScope, ModuleTree, NewModule, Subject, SubjectTree, TeacherRef,
+    UnknownLessonKind, title_key,
+};
 pub use ids::{GroupId, LessonId, ModuleId, SubjectId, UserId};
 pub use iin::{Iin, IinError};
 pub use password::{Password, PasswordError};

@@ -79,7 +79,7 @@ pub struct NewUser {
 }
 
 /// `?limit=&offset=`: absent values take defaults, large ones are clamped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Page {
     /// At most 500; default 100.
@@ -105,15 +105,6 @@ impl Page {
 
     pub fn offset(&self) -> i64 {
         self.offset.unwrap_or(0).max(0)
-    }
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            limit: None,
-            offset: None,
-        }
     }
 }
 

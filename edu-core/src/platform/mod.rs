@@ -10,9 +10,11 @@ use jsonwebtoken::Algorithm;
 use crate::auth::{Hasher, ThrottlePolicy, TokenKeys};
 use crate::store::Store;
 
+mod academic;
 mod session;
 mod users;
 
+pub use academic::{LessonView, ModuleAccess};
 pub use session::{ClientInfo, Session, TokenPair};
 pub use users::{BootstrapAdmin, CreateUser, UserRef};
 

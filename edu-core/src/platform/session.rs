@@ -93,7 +93,7 @@ impl<S: Store> Platform<S> {
     /// Issues an access token and a refresh token, starting a new family unless one is given.
     async fn open_session(&self, user: &User, family: Option<String>) -> Result<Session> {
         let now = self.now();
-        let access_token = self.tokens().issue(&user.iin, user.token_version, now)?;
+        let access_token = self.tokens().issue(&user.iin, user.id.0, user.token_version, now)?;
         let refresh_token = new_refresh_token();
         let ttl = chrono::Duration::from_std(self.config().refresh_ttl).map_err(Error::internal)?;
         self.store()
@@ -123,7 +123,7 @@ impl<S: Store> Platform<S> {
         let rejected = || Error::Unauthorized("could not validate credentials".into());
         let iin = Iin::parse(&claims.sub).map_err(|_| rejected())?;
         let user = self.store().user_by_iin(&iin).await?.ok_or_else(rejected)?;
-        if user.token_version != claims.ver {
+        if user.id.0 != claims.uid || user.token_version != claims.ver {
             return Err(rejected());
         }
         Ok(Principal {

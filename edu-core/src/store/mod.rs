@@ -5,9 +5,14 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{ThrottlePolicy, ThrottleState};
-use crate::domain::{Iin, NewUser, Page, Phone, User, UserId};
+use crate::domain::{
+    Group, GroupId, Iin, Lesson, LessonId, Module, ModuleId, ModuleScope, ModuleTree, NewModule, NewUser, Page, Phone,
+    Subject, SubjectId, User, UserId,
+};
 use crate::error::StoreError;
 
+mod academic_rows;
+mod academic_sql;
 mod pool;
 mod postgres;
 mod rows;
@@ -99,4 +104,56 @@ pub trait Store: Send + Sync + 'static {
     fn throttle_clear(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
     fn audit(&self, entry: &AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Groups and membership.
+    fn insert_group(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Group>> + Send;
+    fn group(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    fn group_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    /// Deletes the group; its members stay.
+    fn delete_group(&self, id: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Deletes the group and its non-admin members, atomically; `None` if there is no such group.
+    fn delete_group_with_users(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
+    /// Adds the users (existing memberships are kept); returns how many were new.
+    fn add_members(&self, group: GroupId, users: &[UserId]) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn members(&self, group: GroupId) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    fn remove_member(&self, group: GroupId, user: UserId) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    // Modules, subjects, lessons and their links.
+    fn insert_module(&self, module: &NewModule, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Module>> + Send;
+    fn module(&self, id: ModuleId) -> impl Future<Output = StoreResult<Option<Module>>> + Send;
+    fn update_module(&self, module: &Module) -> impl Future<Output = StoreResult<Module>> + Send;
+    /// Deletes the module with its subjects, lessons and links.
+    fn delete_module(&self, id: ModuleId) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// A title already used in the module (case-insensitively) is a conflict.
+    fn insert_subject(&self, module: ModuleId, title: &str) -> impl Future<Output = StoreResult<Subject>> + Send;
+    fn subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
+    fn delete_subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_subject_teacher(
+        &self,
+        subject: SubjectId,
+        teacher: Option<UserId>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives the group access to the module; `false` if it already had it.
+    fn link_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn unlink_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn module_groups(&self, module: ModuleId) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    /// Every module–group link.
+    fn module_links(&self) -> impl Future<Output = StoreResult<Vec<(ModuleId, Group)>>> + Send;
+    /// The modules of `scope` (or just `only`, if visible) with subjects, teachers and lessons, in three queries.
+    fn module_trees(
+        &self,
+        scope: ModuleScope,
+        only: Option<ModuleId>,
+    ) -> impl Future<Output = StoreResult<Vec<ModuleTree>>> + Send;
+    fn module_visible(&self, scope: ModuleScope, module: ModuleId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn lesson(&self, id: LessonId) -> impl Future<Output = StoreResult<Option<Lesson>>> + Send;
+    fn subject_lessons(&self, subject: SubjectId) -> impl Future<Output = StoreResult<Vec<Lesson>>> + Send;
+    /// Subjects taught by `teacher`, or all subjects with `None`.
+    fn teacher_subjects(&self, teacher: Option<UserId>) -> impl Future<Output = StoreResult<Vec<Subject>>> + Send;
 }

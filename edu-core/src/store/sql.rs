@@ -303,6 +303,8 @@ macro_rules! impl_sql_store {
                 .await?;
                 Ok(())
             }
+
+            $crate::store::academic_sql::academic_methods!(begin_write = $begin);
         }
     };
 }

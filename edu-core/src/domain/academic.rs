@@ -1,0 +1,208 @@
+//! Groups, modules, subjects and lessons.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{GroupId, LessonId, ModuleId, SubjectId, UserId};
+
+/// A class of students.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    /// The same as `name`: the existing frontend reads either.
+    pub title: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Members, when listed with counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<i64>,
+}
+
+/// A course unit that groups are given access to; contains subjects.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Module {
+    pub id: ModuleId,
+    pub title: String,
+    /// Free text: "1", "2 курс", or nothing.
+    pub course: Option<String>,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A teacher as shown next to what they teach.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TeacherRef {
+    pub id: UserId,
+    pub full_name: String,
+    pub iin: String,
+}
+
+/// A subject inside a module, taught by at most one teacher.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Subject {
+    pub id: SubjectId,
+    pub module_id: ModuleId,
+    pub title: String,
+    pub teacher_id: Option<UserId>,
+}
+
+/// What a lesson contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LessonKind {
+    Video,
+    Pdf,
+    Test,
+}
+
+impl LessonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LessonKind::Video => "video",
+            LessonKind::Pdf => "pdf",
+            LessonKind::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for LessonKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("lesson type must be video, pdf or test, got {0:?}")]
+pub struct UnknownLessonKind(pub String);
+
+impl FromStr for LessonKind {
+    type Err = UnknownLessonKind;
+    /// Accepts the legacy Russian spelling of "test" too.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_lowercase().as_str() {
+            "video" | "видео" => Ok(LessonKind::Video),
+            "pdf" => Ok(LessonKind::Pdf),
+            "test" | "тест" => Ok(LessonKind::Test),
+            _ => Err(UnknownLessonKind(s.to_owned())),
+        }
+    }
+}
+
+/// A lesson of a subject.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Lesson {
+    pub id: LessonId,
+    pub subject_id: SubjectId,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: LessonKind,
+    pub description: Option<String>,
+    pub content_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A subject with its teacher and lessons.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SubjectTree {
+    #[serde(flatten)]
+    pub subject: Subject,
+    pub teacher: Option<TeacherRef>,
+    pub lessons: Vec<Lesson>,
+}
+
+/// A module with its subjects and their lessons.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ModuleTree {
+    #[serde(flatten)]
+    pub module: Module,
+    pub subjects: Vec<SubjectTree>,
+}
+
+/// Which modules a query covers: the one visibility rule, expressed for the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleScope {
+    All,
+    /// Modules where the teacher teaches a subject or is linked.
+    Teacher(UserId),
+    /// Modules linked to one of the student's groups.
+    Student(UserId),
+}
+
+/// The key under which subject titles are unique in a module: case-insensitive, Unicode-aware.
+pub fn title_key(title: &str) -> String {
+    title.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lesson_kinds() {
+        assert_eq!("Тест".parse::<LessonKind>(), Ok(LessonKind::Test));
+        assert_eq!("TEST".parse::<LessonKind>(), Ok(LessonKind::Test));
+        assert_eq!("pdf".parse::<LessonKind>(), Ok(LessonKind::Pdf));
+        assert!("audio".parse::<LessonKind>().is_err());
+    }
+
+    #[test]
+    fn title_keys_fold_case_and_space() {
+        assert_eq!(title_key("  Математика  Базовая "), "математика базовая");
+        assert_eq!(title_key("МАТЕМАТИКА базовая"), title_key("математика БАЗОВАЯ"));
+    }
+}
+
+/// A module to create.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewModule {
+    pub title: String,
+    /// Free text or a number.
+    #[serde(default, deserialize_with = "text_or_number")]
+    #[schema(value_type = Option<String>)]
+    pub course: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A partial update: absent fields are kept, `null` clears the optional ones.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ModulePatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "present_text_or_number")]
+    #[schema(value_type = Option<String>)]
+    pub course: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+/// Accepts `"2"`, `2` or `null` for a text field.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Int(i64),
+        Float(f64),
+    }
+    Ok(match Option::<TextOrNumber>::deserialize(d)? {
+        None => None,
+        Some(TextOrNumber::Text(s)) => Some(s),
+        Some(TextOrNumber::Int(n)) => Some(n.to_string()),
+        Some(TextOrNumber::Float(f)) => Some(f.to_string()),
+    })
+}
+
+/// A field that was present (possibly `null`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?))
+}
+
+fn present_text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(text_or_number(d)?))
+}

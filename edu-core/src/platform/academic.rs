@@ -1,0 +1,321 @@
+//! Groups, modules, subjects and the access links between them, with the visibility rule
+//! ("own") applied to every read.
+
+use serde::Serialize;
+
+use super::Platform;
+use crate::auth::Principal;
+use crate::domain::{
+    Group, GroupId, Iin, Lesson, LessonId, Module, ModuleId, ModulePatch, ModuleScope, ModuleTree, NewModule, Page,
+    Role, Subject, SubjectId, User, UserId, UserProfile,
+};
+use crate::error::{Error, Result, StoreError};
+use crate::store::Store;
+
+/// A module with the groups that may see it (the access overview).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ModuleAccess {
+    #[serde(flatten)]
+    pub module: ModuleTree,
+    pub groups: Vec<Group>,
+}
+
+/// A lesson as its reader sees it: with its subject, module and the reader's own result.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LessonView {
+    #[serde(flatten)]
+    pub lesson: Lesson,
+    pub subject: Subject,
+    pub module_id: ModuleId,
+    /// The caller's latest test result on this lesson, if any (0–100).
+    pub my_result: Option<f64>,
+}
+
+fn text(value: &str, what: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(Error::Validation(format!("{what} must have 1 to {max} characters")));
+    }
+    Ok(v.to_owned())
+}
+
+fn optional_text(value: Option<&str>) -> Option<String> {
+    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+impl<S: Store> Platform<S> {
+    /// The one visibility rule: which modules `who` may see.
+    pub fn module_scope(&self, who: &Principal) -> ModuleScope {
+        match who.role {
+            Role::Admin => ModuleScope::All,
+            Role::Teacher => ModuleScope::Teacher(who.id),
+            Role::Student => ModuleScope::Student(who.id),
+        }
+    }
+
+    /// The module, if `who` may see it; a hidden module answers exactly like a missing one.
+    async fn visible_module(&self, who: &Principal, id: ModuleId) -> Result<ModuleTree> {
+        let mut trees = self.store().module_trees(self.module_scope(who), Some(id)).await?;
+        trees.pop().ok_or_else(|| Error::not_found("module"))
+    }
+
+    async fn visible_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
+        let subject = self.store().subject(id).await?.ok_or_else(|| Error::not_found("subject"))?;
+        if !self.store().module_visible(self.module_scope(who), subject.module_id).await? {
+            return Err(Error::not_found("subject"));
+        }
+        Ok(subject)
+    }
+
+    // ---- groups (admin) ----
+
+    pub async fn create_group(&self, who: &Principal, name: &str, description: Option<&str>) -> Result<Group> {
+        who.require_admin()?;
+        let name = text(name, "group name", 100)?;
+        let group = self
+            .store()
+            .insert_group(&name, optional_text(description).as_deref(), self.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
+                other => other.into(),
+            })?;
+        self.audit(who, "group.create", format!("group:{}", group.id), None, Some(serde_json::json!({"name": name})))
+            .await?;
+        Ok(group)
+    }
+
+    pub async fn group(&self, who: &Principal, id: GroupId) -> Result<Group> {
+        who.require_admin()?;
+        self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))
+    }
+
+    pub async fn list_groups(&self, who: &Principal, page: Page) -> Result<Vec<Group>> {
+        who.require_admin()?;
+        Ok(self.store().list_groups(page).await?)
+    }
+
+    /// Deletes the group; its members keep their accounts.
+    pub async fn delete_group(&self, who: &Principal, id: GroupId) -> Result<()> {
+        who.require_admin()?;
+        if !self.store().delete_group(id).await? {
+            return Err(Error::not_found("group"));
+        }
+        self.audit(who, "group.delete", format!("group:{id}"), None, None).await
+    }
+
+    /// Deletes the group and its members who are not administrators; returns how many users went.
+    pub async fn delete_group_with_users(&self, who: &Principal, id: GroupId) -> Result<u64> {
+        who.require_admin()?;
+        let deleted = self.store().delete_group_with_users(id).await?.ok_or_else(|| Error::not_found("group"))?;
+        self.audit(who, "group.delete_with_users", format!("group:{id}"), None, Some(serde_json::json!({"users": deleted})))
+            .await?;
+        Ok(deleted)
+    }
+
+    /// Adds users to the group; all must exist. Returns how many were not members yet.
+    pub async fn add_group_members(&self, who: &Principal, id: GroupId, users: &[UserId]) -> Result<u64> {
+        who.require_admin()?;
+        if users.len() > 5000 {
+            return Err(Error::Validation("at most 5000 users at once".into()));
+        }
+        self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
+        let mut missing = Vec::new();
+        for user in users {
+            if self.store().user_by_id(*user).await?.is_none() {
+                missing.push(user.0);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::NotFound(format!("users not found: {missing:?}")));
+        }
+        Ok(self.store().add_members(id, users).await?)
+    }
+
+    pub async fn group_members(&self, who: &Principal, id: GroupId) -> Result<Vec<UserProfile>> {
+        who.require_admin()?;
+        self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
+        Ok(self.store().members(id).await?.iter().map(User::profile).collect())
+    }
+
+    pub async fn remove_group_member(&self, who: &Principal, id: GroupId, user: UserId) -> Result<()> {
+        who.require_admin()?;
+        if !self.store().remove_member(id, user).await? {
+            return Err(Error::NotFound("no such member in this group".into()));
+        }
+        Ok(())
+    }
+
+    // ---- modules and subjects ----
+
+    pub async fn create_module(&self, who: &Principal, module: NewModule) -> Result<Module> {
+        who.require_admin()?;
+        let module = NewModule {
+            title: text(&module.title, "title", 200)?,
+            course: optional_text(module.course.as_deref()),
+            description: optional_text(module.description.as_deref()),
+        };
+        let created = self.store().insert_module(&module, self.now()).await?;
+        self.audit(who, "module.create", format!("module:{}", created.id), None, None).await?;
+        Ok(created)
+    }
+
+    /// The modules `who` may see, with subjects and lessons.
+    pub async fn modules(&self, who: &Principal) -> Result<Vec<ModuleTree>> {
+        Ok(self.store().module_trees(self.module_scope(who), None).await?)
+    }
+
+    /// One module, if `who` may see it (404 otherwise).
+    pub async fn module(&self, who: &Principal, id: ModuleId) -> Result<ModuleTree> {
+        self.visible_module(who, id).await
+    }
+
+    pub async fn update_module(&self, who: &Principal, id: ModuleId, patch: ModulePatch) -> Result<Module> {
+        who.require_admin()?;
+        let mut module = self.store().module(id).await?.ok_or_else(|| Error::not_found("module"))?;
+        let before = serde_json::to_value(&module).ok();
+        if let Some(title) = &patch.title {
+            module.title = text(title, "title", 200)?;
+        }
+        if let Some(course) = patch.course {
+            module.course = optional_text(course.as_deref());
+        }
+        if let Some(description) = patch.description {
+            module.description = optional_text(description.as_deref());
+        }
+        let updated = self.store().update_module(&module).await?;
+        self.audit(who, "module.update", format!("module:{id}"), before, serde_json::to_value(&updated).ok()).await?;
+        Ok(updated)
+    }
+
+    /// Deletes the module with its subjects and lessons.
+    pub async fn delete_module(&self, who: &Principal, id: ModuleId) -> Result<()> {
+        who.require_admin()?;
+        if !self.store().delete_module(id).await? {
+            return Err(Error::not_found("module"));
+        }
+        self.audit(who, "module.delete", format!("module:{id}"), None, None).await
+    }
+
+    /// Adds a subject; titles are unique in a module regardless of case.
+    pub async fn create_subject(&self, who: &Principal, module: ModuleId, title: &str) -> Result<Subject> {
+        who.require_admin()?;
+        let title = text(title, "title", 200)?;
+        self.store().module(module).await?.ok_or_else(|| Error::not_found("module"))?;
+        self.store().insert_subject(module, &title).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => Error::Conflict(format!("the module already has a subject {title:?}")),
+            other => other.into(),
+        })
+    }
+
+    pub async fn delete_subject(&self, who: &Principal, id: SubjectId) -> Result<()> {
+        who.require_admin()?;
+        if !self.store().delete_subject(id).await? {
+            return Err(Error::not_found("subject"));
+        }
+        self.audit(who, "subject.delete", format!("subject:{id}"), None, None).await
+    }
+
+    // ---- access links (admin) ----
+
+    /// Gives a group access to a module; linking twice is fine. Returns whether the link is new.
+    pub async fn link_group_to_module(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<bool> {
+        who.require_admin()?;
+        self.store().group(group).await?.ok_or_else(|| Error::not_found("group"))?;
+        self.store().module(module).await?.ok_or_else(|| Error::not_found("module"))?;
+        Ok(self.store().link_group_module(module, group).await?)
+    }
+
+    /// Links a group to the module of a subject.
+    pub async fn link_group_to_subject(&self, who: &Principal, subject: SubjectId, group: GroupId) -> Result<bool> {
+        who.require_admin()?;
+        let subject = self.store().subject(subject).await?.ok_or_else(|| Error::not_found("subject"))?;
+        self.link_group_to_module(who, group, subject.module_id).await
+    }
+
+    /// Removes a group's access to the module of a subject.
+    pub async fn unlink_group_from_subject(&self, who: &Principal, subject: SubjectId, group: GroupId) -> Result<()> {
+        who.require_admin()?;
+        let subject = self.store().subject(subject).await?.ok_or_else(|| Error::not_found("subject"))?;
+        if !self.store().unlink_group_module(subject.module_id, group).await? {
+            return Err(Error::NotFound("the group is not linked to this subject's module".into()));
+        }
+        Ok(())
+    }
+
+    /// Makes a teacher the teacher of a subject of a module. 400 if the user is not a teacher.
+    pub async fn assign_teacher(
+        &self,
+        who: &Principal,
+        teacher_iin: &str,
+        module: ModuleId,
+        subject: SubjectId,
+    ) -> Result<Subject> {
+        who.require_admin()?;
+        let iin = Iin::parse(teacher_iin).map_err(|e| Error::Validation(e.to_string()))?;
+        let teacher = self.store().user_by_iin(&iin).await?.ok_or_else(|| Error::not_found("teacher"))?;
+        if teacher.role != Role::Teacher {
+            return Err(Error::BadRequest("the user is not a teacher".into()));
+        }
+        let found = self.store().subject(subject).await?.filter(|s| s.module_id == module);
+        let subject = found.ok_or_else(|| Error::NotFound("subject not found in this module".into()))?;
+        self.store().set_subject_teacher(subject.id, Some(teacher.id)).await?;
+        self.audit(who, "subject.assign_teacher", format!("subject:{}", subject.id), None, None).await?;
+        self.store().subject(subject.id).await?.ok_or_else(|| Error::not_found("subject"))
+    }
+
+    pub async fn module_groups(&self, who: &Principal, module: ModuleId) -> Result<Vec<Group>> {
+        who.require_admin()?;
+        self.store().module(module).await?.ok_or_else(|| Error::not_found("module"))?;
+        Ok(self.store().module_groups(module).await?)
+    }
+
+    /// Every module with its groups, subjects and teachers.
+    pub async fn access_overview(&self, who: &Principal) -> Result<Vec<ModuleAccess>> {
+        who.require_admin()?;
+        let trees = self.store().module_trees(ModuleScope::All, None).await?;
+        let mut links = self.store().module_links().await?;
+        Ok(trees
+            .into_iter()
+            .map(|module| {
+                let id = module.module.id;
+                let groups = links.iter().filter(|(m, _)| *m == id).map(|(_, g)| g.clone()).collect();
+                links.retain(|(m, _)| *m != id);
+                ModuleAccess { module, groups }
+            })
+            .collect())
+    }
+
+    // ---- teachers' views ----
+
+    /// Modules of a teacher (all of them for an admin).
+    pub async fn teacher_modules(&self, who: &Principal) -> Result<Vec<ModuleTree>> {
+        who.require_staff()?;
+        self.modules(who).await
+    }
+
+    pub async fn teacher_module(&self, who: &Principal, id: ModuleId) -> Result<ModuleTree> {
+        who.require_staff()?;
+        self.visible_module(who, id).await
+    }
+
+    /// Subjects a teacher teaches (all subjects for an admin).
+    pub async fn teacher_subjects(&self, who: &Principal) -> Result<Vec<Subject>> {
+        who.require_staff()?;
+        let teacher = (!who.is_admin()).then_some(who.id);
+        Ok(self.store().teacher_subjects(teacher).await?)
+    }
+
+    // ---- lessons as readers see them ----
+
+    pub async fn subject_lessons(&self, who: &Principal, subject: SubjectId) -> Result<Vec<Lesson>> {
+        let subject = self.visible_subject(who, subject).await?;
+        Ok(self.store().subject_lessons(subject.id).await?)
+    }
+
+    pub async fn lesson(&self, who: &Principal, id: LessonId) -> Result<LessonView> {
+        let lesson = self.store().lesson(id).await?.ok_or_else(|| Error::not_found("lesson"))?;
+        let subject = self.visible_subject(who, lesson.subject_id).await.map_err(|_| Error::not_found("lesson"))?;
+        Ok(LessonView { module_id: subject.module_id, lesson, subject, my_result: None })
+    }
+}

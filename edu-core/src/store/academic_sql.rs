@@ -1,0 +1,393 @@
+//! The SQL of the academic structure, shared by both backends (see `sql.rs`).
+
+macro_rules! academic_methods {
+    (begin_write = $begin:literal) => {
+        async fn insert_group(
+            &self,
+            name: &str,
+            description: Option<&str>,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::StoreResult<$crate::domain::Group> {
+            let (id,): (i64,) =
+                sqlx::query_as("INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(name)
+                    .bind(description)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+            self.group($crate::domain::GroupId(id)).await?.ok_or($crate::error::StoreError::NotFound)
+        }
+
+        async fn group(
+            &self,
+            id: $crate::domain::GroupId,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Group>> {
+            let row: Option<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
+                "SELECT g.id, g.name, g.description, g.created_at, ",
+                "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
+                "FROM groups g WHERE g.id = $1"
+            ))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(Into::into))
+        }
+
+        async fn group_by_name(&self, name: &str) -> $crate::store::StoreResult<Option<$crate::domain::Group>> {
+            let row: Option<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
+                "SELECT g.id, g.name, g.description, g.created_at, ",
+                "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
+                "FROM groups g WHERE g.name = $1"
+            ))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(Into::into))
+        }
+
+        async fn list_groups(
+            &self,
+            page: $crate::domain::Page,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::Group>> {
+            let rows: Vec<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
+                "SELECT g.id, g.name, g.description, g.created_at, ",
+                "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
+                "FROM groups g ORDER BY g.id LIMIT $1 OFFSET $2"
+            ))
+            .bind(page.limit())
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        }
+
+        async fn delete_group(&self, id: $crate::domain::GroupId) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn delete_group_with_users(
+            &self,
+            id: $crate::domain::GroupId,
+        ) -> $crate::store::StoreResult<Option<u64>> {
+            let mut tx = self.pool.begin_with($begin).await?;
+            let exists: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM groups WHERE id = $1").bind(id.0).fetch_optional(&mut *tx).await?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let users = sqlx::query(concat!(
+                "DELETE FROM users WHERE role <> 'admin' AND id IN ",
+                "(SELECT user_id FROM user_group WHERE group_id = $1)"
+            ))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(users.rows_affected()))
+        }
+
+        async fn add_members(
+            &self,
+            group: $crate::domain::GroupId,
+            users: &[$crate::domain::UserId],
+        ) -> $crate::store::StoreResult<u64> {
+            let mut tx = self.pool.begin_with($begin).await?;
+            let mut added = 0;
+            for user in users {
+                let done = sqlx::query(
+                    "INSERT INTO user_group (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(user.0)
+                .bind(group.0)
+                .execute(&mut *tx)
+                .await?;
+                added += done.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(added)
+        }
+
+        async fn members(
+            &self,
+            group: $crate::domain::GroupId,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::User>> {
+            let rows: Vec<$crate::store::rows::UserRow> = sqlx::query_as(concat!(
+                "SELECT u.id, u.iin, u.full_name, u.phone, u.role, u.password_hash, u.photo, ",
+                "u.must_change_password, u.token_version, u.created_at ",
+                "FROM users u JOIN user_group ug ON ug.user_id = u.id WHERE ug.group_id = $1 ORDER BY u.full_name, u.id"
+            ))
+            .bind(group.0)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.into_iter().map(TryInto::try_into).collect()
+        }
+
+        async fn remove_member(
+            &self,
+            group: $crate::domain::GroupId,
+            user: $crate::domain::UserId,
+        ) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM user_group WHERE group_id = $1 AND user_id = $2")
+                .bind(group.0)
+                .bind(user.0)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn insert_module(
+            &self,
+            m: &$crate::domain::NewModule,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::StoreResult<$crate::domain::Module> {
+            let row: $crate::store::academic_rows::ModuleRow = sqlx::query_as(concat!(
+                "INSERT INTO modules (title, course, description, created_at) VALUES ($1, $2, $3, $4) ",
+                "RETURNING id, title, course, description, created_at"
+            ))
+            .bind(&m.title)
+            .bind(&m.course)
+            .bind(&m.description)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(row.into())
+        }
+
+        async fn module(
+            &self,
+            id: $crate::domain::ModuleId,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Module>> {
+            let row: Option<$crate::store::academic_rows::ModuleRow> =
+                sqlx::query_as("SELECT id, title, course, description, created_at FROM modules WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(row.map(Into::into))
+        }
+
+        async fn update_module(
+            &self,
+            m: &$crate::domain::Module,
+        ) -> $crate::store::StoreResult<$crate::domain::Module> {
+            let row: $crate::store::academic_rows::ModuleRow = sqlx::query_as(concat!(
+                "UPDATE modules SET title = $2, course = $3, description = $4 WHERE id = $1 ",
+                "RETURNING id, title, course, description, created_at"
+            ))
+            .bind(m.id.0)
+            .bind(&m.title)
+            .bind(&m.course)
+            .bind(&m.description)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(row.into())
+        }
+
+        async fn delete_module(&self, id: $crate::domain::ModuleId) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM modules WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn insert_subject(
+            &self,
+            module: $crate::domain::ModuleId,
+            title: &str,
+        ) -> $crate::store::StoreResult<$crate::domain::Subject> {
+            let (id,): (i64,) =
+                sqlx::query_as("INSERT INTO subjects (module_id, title, title_key) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(module.0)
+                    .bind(title)
+                    .bind($crate::domain::title_key(title))
+                    .fetch_one(&self.pool)
+                    .await?;
+            self.subject($crate::domain::SubjectId(id)).await?.ok_or($crate::error::StoreError::NotFound)
+        }
+
+        async fn subject(
+            &self,
+            id: $crate::domain::SubjectId,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Subject>> {
+            let row: Option<$crate::store::academic_rows::SubjectRow> = sqlx::query_as(concat!(
+                "SELECT s.id, s.module_id, s.title, s.teacher_id, u.full_name AS teacher_name, u.iin AS teacher_iin ",
+                "FROM subjects s LEFT JOIN users u ON u.id = s.teacher_id WHERE s.id = $1"
+            ))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(Into::into))
+        }
+
+        async fn delete_subject(&self, id: $crate::domain::SubjectId) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM subjects WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn set_subject_teacher(
+            &self,
+            subject: $crate::domain::SubjectId,
+            teacher: Option<$crate::domain::UserId>,
+        ) -> $crate::store::StoreResult<()> {
+            sqlx::query("UPDATE subjects SET teacher_id = $2 WHERE id = $1")
+                .bind(subject.0)
+                .bind(teacher.map(|t| t.0))
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        }
+
+        async fn link_group_module(
+            &self,
+            module: $crate::domain::ModuleId,
+            group: $crate::domain::GroupId,
+        ) -> $crate::store::StoreResult<bool> {
+            let done =
+                sqlx::query("INSERT INTO module_group (module_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(module.0)
+                    .bind(group.0)
+                    .execute(&self.pool)
+                    .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn unlink_group_module(
+            &self,
+            module: $crate::domain::ModuleId,
+            group: $crate::domain::GroupId,
+        ) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM module_group WHERE module_id = $1 AND group_id = $2")
+                .bind(module.0)
+                .bind(group.0)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
+        async fn module_groups(
+            &self,
+            module: $crate::domain::ModuleId,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::Group>> {
+            let rows: Vec<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
+                "SELECT g.id, g.name, g.description, g.created_at, ",
+                "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
+                "FROM groups g JOIN module_group mg ON mg.group_id = g.id WHERE mg.module_id = $1 ORDER BY g.id"
+            ))
+            .bind(module.0)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        }
+
+        async fn module_links(&self) -> $crate::store::StoreResult<Vec<($crate::domain::ModuleId, $crate::domain::Group)>> {
+            #[derive(sqlx::FromRow)]
+            struct Link {
+                module_id: i64,
+                #[sqlx(flatten)]
+                group: $crate::store::academic_rows::GroupRow,
+            }
+            let rows: Vec<Link> = sqlx::query_as(concat!(
+                "SELECT mg.module_id, g.id, g.name, g.description, g.created_at, ",
+                "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
+                "FROM module_group mg JOIN groups g ON g.id = mg.group_id ORDER BY mg.module_id, g.id"
+            ))
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.into_iter().map(|l| ($crate::domain::ModuleId(l.module_id), l.group.into())).collect())
+        }
+
+        async fn module_trees(
+            &self,
+            scope: $crate::domain::ModuleScope,
+            only: Option<$crate::domain::ModuleId>,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::ModuleTree>> {
+            use $crate::store::academic_rows::{LessonRow, ModuleRow, SubjectRow, assemble, scope_condition};
+            let (cond, binds) = scope_condition(scope, "m.id", only);
+            let mut q = sqlx::query_as::<_, ModuleRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT m.id, m.title, m.course, m.description, m.created_at FROM modules m WHERE {cond} ORDER BY m.id"
+            )));
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            let modules = q.fetch_all(&self.pool).await?;
+            if modules.is_empty() {
+                return Ok(Vec::new());
+            }
+            let (cond, binds) = scope_condition(scope, "s.module_id", only);
+            let mut q = sqlx::query_as::<_, SubjectRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT s.id, s.module_id, s.title, s.teacher_id, u.full_name AS teacher_name, u.iin AS teacher_iin \
+                 FROM subjects s LEFT JOIN users u ON u.id = s.teacher_id WHERE {cond} ORDER BY s.id"
+            )));
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            let subjects = q.fetch_all(&self.pool).await?;
+            let mut q = sqlx::query_as::<_, LessonRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT l.id, l.subject_id, l.title, l.kind, l.description, l.content_url, l.created_at \
+                 FROM lessons l JOIN subjects s ON s.id = l.subject_id WHERE {cond} ORDER BY l.id"
+            )));
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            let lessons = q.fetch_all(&self.pool).await?;
+            assemble(modules, subjects, lessons)
+        }
+
+        async fn module_visible(
+            &self,
+            scope: $crate::domain::ModuleScope,
+            module: $crate::domain::ModuleId,
+        ) -> $crate::store::StoreResult<bool> {
+            let (cond, binds) = $crate::store::academic_rows::scope_condition(scope, "m.id", Some(module));
+            let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(format!(
+                "SELECT m.id FROM modules m WHERE {cond}"
+            )));
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            Ok(q.fetch_optional(&self.pool).await?.is_some())
+        }
+
+        async fn lesson(
+            &self,
+            id: $crate::domain::LessonId,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Lesson>> {
+            let row: Option<$crate::store::academic_rows::LessonRow> = sqlx::query_as(
+                "SELECT id, subject_id, title, kind, description, content_url, created_at FROM lessons WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(TryInto::try_into).transpose()
+        }
+
+        async fn subject_lessons(
+            &self,
+            subject: $crate::domain::SubjectId,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::Lesson>> {
+            let rows: Vec<$crate::store::academic_rows::LessonRow> = sqlx::query_as(concat!(
+                "SELECT id, subject_id, title, kind, description, content_url, created_at FROM lessons ",
+                "WHERE subject_id = $1 ORDER BY id"
+            ))
+            .bind(subject.0)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.into_iter().map(TryInto::try_into).collect()
+        }
+
+        async fn teacher_subjects(
+            &self,
+            teacher: Option<$crate::domain::UserId>,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::Subject>> {
+            let rows: Vec<$crate::store::academic_rows::SubjectRow> = sqlx::query_as(concat!(
+                "SELECT s.id, s.module_id, s.title, s.teacher_id, u.full_name AS teacher_name, u.iin AS teacher_iin ",
+                "FROM subjects s LEFT JOIN users u ON u.id = s.teacher_id ",
+                "WHERE $1 IS NULL OR s.teacher_id = $1 ORDER BY s.module_id, s.id"
+            ))
+            .bind(teacher.map(|t| t.0))
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        }
+    };
+}
+pub(crate) use academic_methods;
