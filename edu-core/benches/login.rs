@@ -11,11 +11,17 @@ use edu_core::domain::Password;
 use edu_core::{ClientInfo, CreateUser, Platform, PlatformConfig, PoolSettings, Role, SqliteStore, Store};
 
 fn cost() -> u32 {
-    std::env::var("BCRYPT_COST").ok().and_then(|c| c.parse().ok()).unwrap_or(12)
+    std::env::var("BCRYPT_COST")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(12)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 fn bcrypt_verify(c: &mut Criterion) {
@@ -37,7 +43,9 @@ fn login_sqlite(c: &mut Criterion) {
     let platform = rt.block_on(async {
         let _ = std::fs::remove_dir_all(&dir);
         let url = format!("sqlite://{}", dir.join("bench.db").display());
-        let store = SqliteStore::connect(&url, PoolSettings::default()).await.expect("open SQLite");
+        let store = SqliteStore::connect(&url, PoolSettings::default())
+            .await
+            .expect("open SQLite");
         store.migrate().await.expect("migrate");
         let mut config = PlatformConfig::new(b"bench-signing-key-0123456789abcdef".to_vec());
         config.bcrypt_cost = cost();
@@ -58,7 +66,10 @@ fn login_sqlite(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.bench_function(BenchmarkId::new("sqlite", format!("cost {}", cost())), |b| {
         b.to_async(&rt).iter(|| async {
-            platform.login("990101300123", "bench-password", ClientInfo::default()).await.expect("login")
+            platform
+                .login("990101300123", "bench-password", ClientInfo::default())
+                .await
+                .expect("login")
         })
     });
 
@@ -71,7 +82,9 @@ fn login_sqlite(c: &mut Criterion) {
                 let tasks: Vec<_> = (0..n)
                     .map(|_| {
                         let p = platform.clone();
-                        tokio::spawn(async move { p.login("990101300123", "bench-password", ClientInfo::default()).await })
+                        tokio::spawn(
+                            async move { p.login("990101300123", "bench-password", ClientInfo::default()).await },
+                        )
                     })
                     .collect();
                 for t in tasks {

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 mod error;
+pub mod import;
 mod platform;
 pub mod store;
 
@@ -30,6 +31,7 @@ pub use auth::Principal;
 pub use domain::{Iin, Page, Role, UserId, UserProfile};
 pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
-    LessonView, ModuleAccess, BootstrapAdmin, ClientInfo, Clock, CreateUser, Platform, PlatformConfig, Session, SystemClock, TokenPair, UserRef,
+    BootstrapAdmin, ClientInfo, Clock, CreateUser, LessonView, ModuleAccess, Platform, PlatformConfig, Session,
+    SystemClock, TokenPair, UserRef,
 };
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

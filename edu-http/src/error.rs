@@ -81,7 +81,11 @@ fn core_error(e: Error) -> Response {
     };
     let mut res = body(status, e.to_string(), code);
     if let Some(after) = retry_after {
-        let secs = after.as_secs().max(1);
+        // Rounded up: a client that waits this long finds the lock over.
+        let secs = after
+            .as_secs()
+            .saturating_add(u64::from(after.subsec_nanos() > 0))
+            .max(1);
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use warp::Filter;
 
 use crate::error::ApiError;
+use crate::layers::BodyTooLarge;
 
 /// The body, unread: handlers authenticate first and read it after.
 pub type Body = BoxStream<'static, Result<Bytes, warp::Error>>;
@@ -70,13 +71,28 @@ pub async fn authenticate<S: Store>(p: &Platform<S>, header: Option<&str>) -> Re
 pub async fn read_limited(mut body: Body, limit: u64) -> Result<Bytes, ApiError> {
     let mut buf = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ApiError::MalformedBody(format!("could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(|e| match too_large(&e) {
+            Some(limit) => ApiError::PayloadTooLarge(limit),
+            None => ApiError::MalformedBody(format!("could not read the request body: {e}")),
+        })?;
         if (buf.len() + chunk.len()) as u64 > limit {
             return Err(ApiError::PayloadTooLarge(limit));
         }
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+/// The server-wide limit, when that is why the body could not be read.
+fn too_large(e: &(dyn std::error::Error + 'static)) -> Option<u64> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(t) = c.downcast_ref::<BodyTooLarge>() {
+            return Some(t.limit);
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// Parses a JSON body: broken syntax is 400, a well-formed body of the wrong shape is 422.
@@ -102,4 +118,17 @@ pub async fn form<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
 pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     serde_urlencoded::from_str(raw)
         .map_err(|e| ApiError::Core(edu_core::Error::Validation(format!("invalid query parameters: {e}"))))
+}
+
+/// Authenticates, then runs `f` with the principal; every failure becomes its error response.
+pub async fn authed<S: Store>(
+    p: Platform<S>,
+    header: Option<String>,
+    f: impl AsyncFnOnce(Platform<S>, Principal) -> Result<warp::reply::Response, ApiError>,
+) -> warp::reply::Response {
+    let result = match authenticate(&p, header.as_deref()).await {
+        Ok(who) => f(p, who).await,
+        Err(e) => Err(e),
+    };
+    crate::error::respond(result)
 }

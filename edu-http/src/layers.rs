@@ -4,22 +4,159 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use http::{HeaderMap, HeaderValue, Request, Response, header};
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
 use tower::{Layer, Service};
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, Any, CorsLayer};
+
+/// Response headers a browser script on another origin needs to read: the pagination total, the
+/// throttle's wait and the id to quote in a support request.
+const EXPOSED: [header::HeaderName; 3] = [
+    header::HeaderName::from_static("x-total-count"),
+    header::RETRY_AFTER,
+    header::HeaderName::from_static("x-request-id"),
+];
 
 /// CORS per `PLACE_URL`: empty means any origin without credentials; otherwise exactly those
 /// origins, with credentials.
 pub fn cors(origins: &[String]) -> CorsLayer {
-    let base = CorsLayer::new().max_age(std::time::Duration::from_secs(600));
+    let base = CorsLayer::new()
+        .max_age(std::time::Duration::from_secs(600))
+        .expose_headers(EXPOSED);
     if origins.is_empty() {
-        return base.allow_origin(Any).allow_methods(Any).allow_headers(Any);
+        // Requested headers are mirrored: a `*` would not cover `Authorization` in browsers.
+        return base
+            .allow_origin(Any)
+            .allow_methods(Any)
+            .allow_headers(AllowHeaders::mirror_request());
     }
     let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     base.allow_origin(AllowOrigin::list(list))
         .allow_credentials(true)
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
+}
+
+/// Refuses request bodies over `limit` bytes with the usual JSON 413: at once when `Content-Length`
+/// says so, otherwise when a handler reads past the limit ([`BodyTooLarge`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimitLayer {
+    limit: u64,
+}
+
+impl BodyLimitLayer {
+    pub fn new(limit: u64) -> Self {
+        Self { limit }
+    }
+}
+
+impl<S> Layer<S> for BodyLimitLayer {
+    type Service = BodyLimit<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        BodyLimit {
+            inner,
+            limit: self.limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BodyLimit<S> {
+    inner: S,
+    limit: u64,
+}
+
+/// The error a [`LimitedBody`] yields past its limit; `extract::read_limited` turns it into a 413.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is larger than {limit} bytes")]
+pub struct BodyTooLarge {
+    pub limit: u64,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type BoxBody = UnsyncBoxBody<Bytes, BoxError>;
+
+impl<S, B> Service<Request<B>> for BodyLimit<S>
+where
+    S: Service<Request<LimitedBody<B>>, Response = Response<BoxBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response<BoxBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.limit) {
+            let res = warp::Reply::into_response(crate::error::ApiError::PayloadTooLarge(self.limit));
+            let res = res.map(|b| UnsyncBoxBody::new(b.map_err(BoxError::from)));
+            return Box::pin(std::future::ready(Ok(res)));
+        }
+        let limit = self.limit;
+        let fut = self.inner.call(req.map(|inner| LimitedBody {
+            inner,
+            remaining: limit,
+            limit,
+        }));
+        Box::pin(fut)
+    }
+}
+
+/// A request body that fails with [`BodyTooLarge`] once more than `limit` bytes have arrived.
+#[derive(Debug)]
+pub struct LimitedBody<B> {
+    inner: B,
+    remaining: u64,
+    limit: u64,
+}
+
+impl<B> http_body::Body for LimitedBody<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = B::Data;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let len = data.remaining() as u64;
+                    if len > this.remaining {
+                        this.remaining = 0;
+                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge { limit: this.limit }))));
+                    }
+                    this.remaining -= len;
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Some(Err(e)) => Poll::Ready(Some(Err(e.into()))),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Adds the security headers of SPEC §5 to every response.

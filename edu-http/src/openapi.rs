@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin_users, auth, root, user};
+use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, import, root, user};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,15 @@ use crate::routes::{admin_users, auth, root, user};
         auth::login, auth::token, auth::check, auth::refresh, auth::logout,
         user::by_iin, user::update_phone, user::change_password,
         admin_users::create, admin_users::list, admin_users::delete, admin_users::reset_password,
+        admin_groups::create, admin_groups::list, admin_groups::read, admin_groups::delete,
+        admin_groups::delete_with_users, admin_groups::add_users, admin_groups::members, admin_groups::remove_user,
+        import::upload,
+        admin_modules::create, admin_modules::list, admin_modules::with_teachers, admin_modules::read,
+        admin_modules::update, admin_modules::delete, admin_modules::add_subject, admin_modules::delete_subject,
+        access::overview, access::group_to_module, access::teacher_to_subject, access::module_groups,
+        access::admin_modules, access::admin_module, access::my_modules, access::my_module,
+        access::teacher_modules, access::teacher_module, access::teacher_subjects, access::subject_lessons,
+        access::link_subject_group, access::unlink_subject_group, access::lesson,
     ),
     modifiers(&BearerAuth),
 )]

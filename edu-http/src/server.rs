@@ -14,7 +14,6 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::add_extension::AddExtension;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::map_response_body::MapResponseBodyLayer;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -24,7 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::extract::PeerAddr;
-use crate::layers::{SecurityHeadersLayer, cors, loggable_path};
+use crate::layers::{BodyLimitLayer, SecurityHeadersLayer, cors, loggable_path};
 use crate::{Options, routes_with};
 
 fn box_body<B>(body: B) -> UnsyncBoxBody<bytes::Bytes, BoxError>
@@ -72,11 +71,10 @@ pub async fn serve_with<S: Store>(
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(
-            usize::try_from(options.max_body).unwrap_or(usize::MAX),
-        ))
-        .layer(cors(&options.cors_origins))
+        // Outside CORS and the body limit, so that preflights and 413s carry the headers too.
         .layer(SecurityHeadersLayer)
+        .layer(cors(&options.cors_origins))
+        .layer(BodyLimitLayer::new(options.max_body))
         .layer(NormalizePathLayer::trim_trailing_slash())
         // A boxed body: CORS answers preflights with an empty one of the same type.
         .layer(MapResponseBodyLayer::new(box_body))

@@ -38,7 +38,9 @@ impl Hasher {
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let pw = password.expose().to_owned();
         let cost = self.cost;
-        self.blocking(move || bcrypt::non_truncating_hash(pw, cost).map_err(Error::internal))
+        // `Password` holds at most 72 bytes, all of which bcrypt uses. (`non_truncating_hash`
+        // would refuse exactly 72, counting the terminating NUL it then cannot append.)
+        self.blocking(move || bcrypt::hash(pw, cost).map_err(Error::internal))
             .await
     }
 
@@ -109,5 +111,14 @@ mod tests {
         assert!(h.verify(&pw("correct horse"), Some(&hash)).await.expect("verify"));
         assert!(!h.verify(&pw("correct horse"), None).await.expect("verify"));
         assert!(!h.verify(&pw("x"), Some("not a hash")).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn the_longest_password_hashes_whole() {
+        let h = Hasher::new(4);
+        let longest = "p".repeat(Password::MAX_BYTES);
+        let hash = h.hash(&pw(&longest)).await.expect("72 bytes hash");
+        assert!(h.verify(&pw(&longest), Some(&hash)).await.expect("verify"));
+        assert!(!h.verify(&pw(&longest[..71]), Some(&hash)).await.expect("verify"));
     }
 }

@@ -9,8 +9,8 @@ mod role;
 mod user;
 
 pub use academic::{
-    Group, Lesson, LessonKind, Module, ModulePatch, ModuleScope, ModuleTree, NewModule, Subject, SubjectTree, TeacherRef,
-    UnknownLessonKind, title_key,
+    Group, Lesson, LessonKind, Module, ModulePatch, ModuleScope, ModuleTree, NewModule, Subject, SubjectTree,
+    TeacherRef, UnknownLessonKind, title_key,
 };
 pub use ids::{GroupId, LessonId, ModuleId, SubjectId, UserId};
 pub use iin::{Iin, IinError};

@@ -60,8 +60,16 @@ impl<S: Store> Platform<S> {
     }
 
     async fn visible_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
-        let subject = self.store().subject(id).await?.ok_or_else(|| Error::not_found("subject"))?;
-        if !self.store().module_visible(self.module_scope(who), subject.module_id).await? {
+        let subject = self
+            .store()
+            .subject(id)
+            .await?
+            .ok_or_else(|| Error::not_found("subject"))?;
+        if !self
+            .store()
+            .module_visible(self.module_scope(who), subject.module_id)
+            .await?
+        {
             return Err(Error::not_found("subject"));
         }
         Ok(subject)
@@ -80,8 +88,14 @@ impl<S: Store> Platform<S> {
                 StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
                 other => other.into(),
             })?;
-        self.audit(who, "group.create", format!("group:{}", group.id), None, Some(serde_json::json!({"name": name})))
-            .await?;
+        self.audit(
+            who,
+            "group.create",
+            format!("group:{}", group.id),
+            None,
+            Some(serde_json::json!({"name": name})),
+        )
+        .await?;
         Ok(group)
     }
 
@@ -107,9 +121,19 @@ impl<S: Store> Platform<S> {
     /// Deletes the group and its members who are not administrators; returns how many users went.
     pub async fn delete_group_with_users(&self, who: &Principal, id: GroupId) -> Result<u64> {
         who.require_admin()?;
-        let deleted = self.store().delete_group_with_users(id).await?.ok_or_else(|| Error::not_found("group"))?;
-        self.audit(who, "group.delete_with_users", format!("group:{id}"), None, Some(serde_json::json!({"users": deleted})))
-            .await?;
+        let deleted = self
+            .store()
+            .delete_group_with_users(id)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+        self.audit(
+            who,
+            "group.delete_with_users",
+            format!("group:{id}"),
+            None,
+            Some(serde_json::json!({"users": deleted})),
+        )
+        .await?;
         Ok(deleted)
     }
 
@@ -156,7 +180,8 @@ impl<S: Store> Platform<S> {
             description: optional_text(module.description.as_deref()),
         };
         let created = self.store().insert_module(&module, self.now()).await?;
-        self.audit(who, "module.create", format!("module:{}", created.id), None, None).await?;
+        self.audit(who, "module.create", format!("module:{}", created.id), None, None)
+            .await?;
         Ok(created)
     }
 
@@ -172,7 +197,11 @@ impl<S: Store> Platform<S> {
 
     pub async fn update_module(&self, who: &Principal, id: ModuleId, patch: ModulePatch) -> Result<Module> {
         who.require_admin()?;
-        let mut module = self.store().module(id).await?.ok_or_else(|| Error::not_found("module"))?;
+        let mut module = self
+            .store()
+            .module(id)
+            .await?
+            .ok_or_else(|| Error::not_found("module"))?;
         let before = serde_json::to_value(&module).ok();
         if let Some(title) = &patch.title {
             module.title = text(title, "title", 200)?;
@@ -184,7 +213,14 @@ impl<S: Store> Platform<S> {
             module.description = optional_text(description.as_deref());
         }
         let updated = self.store().update_module(&module).await?;
-        self.audit(who, "module.update", format!("module:{id}"), before, serde_json::to_value(&updated).ok()).await?;
+        self.audit(
+            who,
+            "module.update",
+            format!("module:{id}"),
+            before,
+            serde_json::to_value(&updated).ok(),
+        )
+        .await?;
         Ok(updated)
     }
 
@@ -194,14 +230,18 @@ impl<S: Store> Platform<S> {
         if !self.store().delete_module(id).await? {
             return Err(Error::not_found("module"));
         }
-        self.audit(who, "module.delete", format!("module:{id}"), None, None).await
+        self.audit(who, "module.delete", format!("module:{id}"), None, None)
+            .await
     }
 
     /// Adds a subject; titles are unique in a module regardless of case.
     pub async fn create_subject(&self, who: &Principal, module: ModuleId, title: &str) -> Result<Subject> {
         who.require_admin()?;
         let title = text(title, "title", 200)?;
-        self.store().module(module).await?.ok_or_else(|| Error::not_found("module"))?;
+        self.store()
+            .module(module)
+            .await?
+            .ok_or_else(|| Error::not_found("module"))?;
         self.store().insert_subject(module, &title).await.map_err(|e| match e {
             StoreError::Conflict { .. } => Error::Conflict(format!("the module already has a subject {title:?}")),
             other => other.into(),
@@ -213,7 +253,8 @@ impl<S: Store> Platform<S> {
         if !self.store().delete_subject(id).await? {
             return Err(Error::not_found("subject"));
         }
-        self.audit(who, "subject.delete", format!("subject:{id}"), None, None).await
+        self.audit(who, "subject.delete", format!("subject:{id}"), None, None)
+            .await
     }
 
     // ---- access links (admin) ----
@@ -221,24 +262,40 @@ impl<S: Store> Platform<S> {
     /// Gives a group access to a module; linking twice is fine. Returns whether the link is new.
     pub async fn link_group_to_module(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<bool> {
         who.require_admin()?;
-        self.store().group(group).await?.ok_or_else(|| Error::not_found("group"))?;
-        self.store().module(module).await?.ok_or_else(|| Error::not_found("module"))?;
+        self.store()
+            .group(group)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+        self.store()
+            .module(module)
+            .await?
+            .ok_or_else(|| Error::not_found("module"))?;
         Ok(self.store().link_group_module(module, group).await?)
     }
 
     /// Links a group to the module of a subject.
     pub async fn link_group_to_subject(&self, who: &Principal, subject: SubjectId, group: GroupId) -> Result<bool> {
         who.require_admin()?;
-        let subject = self.store().subject(subject).await?.ok_or_else(|| Error::not_found("subject"))?;
+        let subject = self
+            .store()
+            .subject(subject)
+            .await?
+            .ok_or_else(|| Error::not_found("subject"))?;
         self.link_group_to_module(who, group, subject.module_id).await
     }
 
     /// Removes a group's access to the module of a subject.
     pub async fn unlink_group_from_subject(&self, who: &Principal, subject: SubjectId, group: GroupId) -> Result<()> {
         who.require_admin()?;
-        let subject = self.store().subject(subject).await?.ok_or_else(|| Error::not_found("subject"))?;
+        let subject = self
+            .store()
+            .subject(subject)
+            .await?
+            .ok_or_else(|| Error::not_found("subject"))?;
         if !self.store().unlink_group_module(subject.module_id, group).await? {
-            return Err(Error::NotFound("the group is not linked to this subject's module".into()));
+            return Err(Error::NotFound(
+                "the group is not linked to this subject's module".into(),
+            ));
         }
         Ok(())
     }
@@ -253,20 +310,37 @@ impl<S: Store> Platform<S> {
     ) -> Result<Subject> {
         who.require_admin()?;
         let iin = Iin::parse(teacher_iin).map_err(|e| Error::Validation(e.to_string()))?;
-        let teacher = self.store().user_by_iin(&iin).await?.ok_or_else(|| Error::not_found("teacher"))?;
+        let teacher = self
+            .store()
+            .user_by_iin(&iin)
+            .await?
+            .ok_or_else(|| Error::not_found("teacher"))?;
         if teacher.role != Role::Teacher {
             return Err(Error::BadRequest("the user is not a teacher".into()));
         }
         let found = self.store().subject(subject).await?.filter(|s| s.module_id == module);
         let subject = found.ok_or_else(|| Error::NotFound("subject not found in this module".into()))?;
         self.store().set_subject_teacher(subject.id, Some(teacher.id)).await?;
-        self.audit(who, "subject.assign_teacher", format!("subject:{}", subject.id), None, None).await?;
-        self.store().subject(subject.id).await?.ok_or_else(|| Error::not_found("subject"))
+        self.audit(
+            who,
+            "subject.assign_teacher",
+            format!("subject:{}", subject.id),
+            None,
+            None,
+        )
+        .await?;
+        self.store()
+            .subject(subject.id)
+            .await?
+            .ok_or_else(|| Error::not_found("subject"))
     }
 
     pub async fn module_groups(&self, who: &Principal, module: ModuleId) -> Result<Vec<Group>> {
         who.require_admin()?;
-        self.store().module(module).await?.ok_or_else(|| Error::not_found("module"))?;
+        self.store()
+            .module(module)
+            .await?
+            .ok_or_else(|| Error::not_found("module"))?;
         Ok(self.store().module_groups(module).await?)
     }
 
@@ -314,8 +388,20 @@ impl<S: Store> Platform<S> {
     }
 
     pub async fn lesson(&self, who: &Principal, id: LessonId) -> Result<LessonView> {
-        let lesson = self.store().lesson(id).await?.ok_or_else(|| Error::not_found("lesson"))?;
-        let subject = self.visible_subject(who, lesson.subject_id).await.map_err(|_| Error::not_found("lesson"))?;
-        Ok(LessonView { module_id: subject.module_id, lesson, subject, my_result: None })
+        let lesson = self
+            .store()
+            .lesson(id)
+            .await?
+            .ok_or_else(|| Error::not_found("lesson"))?;
+        let subject = self
+            .visible_subject(who, lesson.subject_id)
+            .await
+            .map_err(|_| Error::not_found("lesson"))?;
+        Ok(LessonView {
+            module_id: subject.module_id,
+            lesson,
+            subject,
+            my_result: None,
+        })
     }
 }

@@ -11,6 +11,7 @@ use crate::auth::{Hasher, ThrottlePolicy, TokenKeys};
 use crate::store::Store;
 
 mod academic;
+mod import;
 mod session;
 mod users;
 

@@ -45,6 +45,17 @@ fn validation(e: impl std::fmt::Display) -> Error {
     Error::Validation(e.to_string())
 }
 
+/// Control characters have no place in a name, and PostgreSQL cannot store NUL at all (it would
+/// be a 500 there and stored on SQLite): refused alike on both backends.
+fn check_name_text(name: &str) -> Result<()> {
+    if name.chars().any(char::is_control) {
+        return Err(Error::Validation(
+            "full_name must not contain control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Turns a uniqueness conflict on users into a message naming the field.
 fn user_conflict(e: StoreError) -> Error {
     match e {
@@ -67,6 +78,7 @@ impl<S: Store> Platform<S> {
         if full_name.is_empty() || full_name.chars().count() > 200 {
             return Err(Error::Validation("full_name must have 1 to 200 characters".into()));
         }
+        check_name_text(&full_name)?;
         let phone = match req.phone.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(p) => Some(Phone::parse(p).map_err(validation)?),
@@ -241,6 +253,7 @@ impl<S: Store> Platform<S> {
         if full_name.is_empty() {
             return Err(Error::Validation("full_name must not be empty".into()));
         }
+        check_name_text(&full_name)?;
         let phone = req
             .phone
             .as_deref()

@@ -43,7 +43,13 @@ pub(crate) struct ModuleRow {
 
 impl From<ModuleRow> for Module {
     fn from(r: ModuleRow) -> Self {
-        Module { id: ModuleId(r.id), title: r.title, course: r.course, description: r.description, created_at: r.created_at }
+        Module {
+            id: ModuleId(r.id),
+            title: r.title,
+            course: r.course,
+            description: r.description,
+            created_at: r.created_at,
+        }
     }
 }
 
@@ -60,9 +66,11 @@ pub(crate) struct SubjectRow {
 impl SubjectRow {
     fn teacher(&self) -> Option<TeacherRef> {
         match (self.teacher_id, &self.teacher_name, &self.teacher_iin) {
-            (Some(id), Some(name), Some(iin)) => {
-                Some(TeacherRef { id: UserId(id), full_name: name.clone(), iin: iin.clone() })
-            }
+            (Some(id), Some(name), Some(iin)) => Some(TeacherRef {
+                id: UserId(id),
+                full_name: name.clone(),
+                iin: iin.clone(),
+            }),
             _ => None,
         }
     }
@@ -70,7 +78,12 @@ impl SubjectRow {
 
 impl From<SubjectRow> for Subject {
     fn from(r: SubjectRow) -> Self {
-        Subject { id: SubjectId(r.id), module_id: ModuleId(r.module_id), title: r.title, teacher_id: r.teacher_id.map(UserId) }
+        Subject {
+            id: SubjectId(r.id),
+            module_id: ModuleId(r.module_id),
+            title: r.title,
+            teacher_id: r.teacher_id.map(UserId),
+        }
     }
 }
 
@@ -92,7 +105,10 @@ impl TryFrom<LessonRow> for Lesson {
             id: LessonId(r.id),
             subject_id: SubjectId(r.subject_id),
             title: r.title,
-            kind: r.kind.parse::<LessonKind>().map_err(|e| StoreError::Other(Box::new(e)))?,
+            kind: r
+                .kind
+                .parse::<LessonKind>()
+                .map_err(|e| StoreError::Other(Box::new(e)))?,
             description: r.description,
             content_url: r.content_url,
             created_at: r.created_at,
@@ -144,13 +160,20 @@ pub(crate) fn assemble(
         let teacher = s.teacher();
         let lessons = lessons_by_subject.remove(&s.id).unwrap_or_default();
         let module = s.module_id;
-        subjects_by_module.entry(module).or_default().push(SubjectTree { subject: s.into(), teacher, lessons });
+        subjects_by_module.entry(module).or_default().push(SubjectTree {
+            subject: s.into(),
+            teacher,
+            lessons,
+        });
     }
     Ok(modules
         .into_iter()
         .map(|m| {
             let subjects = subjects_by_module.remove(&m.id).unwrap_or_default();
-            ModuleTree { module: m.into(), subjects }
+            ModuleTree {
+                module: m.into(),
+                subjects,
+            }
         })
         .collect())
 }

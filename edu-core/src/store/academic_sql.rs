@@ -15,7 +15,9 @@ macro_rules! academic_methods {
                     .bind(now)
                     .fetch_one(&self.pool)
                     .await?;
-            self.group($crate::domain::GroupId(id)).await?.ok_or($crate::error::StoreError::NotFound)
+            self.group($crate::domain::GroupId(id))
+                .await?
+                .ok_or($crate::error::StoreError::NotFound)
         }
 
         async fn group(
@@ -62,7 +64,10 @@ macro_rules! academic_methods {
         }
 
         async fn delete_group(&self, id: $crate::domain::GroupId) -> $crate::store::StoreResult<bool> {
-            let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+            let done = sqlx::query("DELETE FROM groups WHERE id = $1")
+                .bind(id.0)
+                .execute(&self.pool)
+                .await?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -71,8 +76,10 @@ macro_rules! academic_methods {
             id: $crate::domain::GroupId,
         ) -> $crate::store::StoreResult<Option<u64>> {
             let mut tx = self.pool.begin_with($begin).await?;
-            let exists: Option<(i64,)> =
-                sqlx::query_as("SELECT id FROM groups WHERE id = $1").bind(id.0).fetch_optional(&mut *tx).await?;
+            let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM groups WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
             if exists.is_none() {
                 return Ok(None);
             }
@@ -83,7 +90,10 @@ macro_rules! academic_methods {
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM groups WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(Some(users.rows_affected()))
         }
@@ -96,13 +106,12 @@ macro_rules! academic_methods {
             let mut tx = self.pool.begin_with($begin).await?;
             let mut added = 0;
             for user in users {
-                let done = sqlx::query(
-                    "INSERT INTO user_group (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(user.0)
-                .bind(group.0)
-                .execute(&mut *tx)
-                .await?;
+                let done =
+                    sqlx::query("INSERT INTO user_group (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(user.0)
+                        .bind(group.0)
+                        .execute(&mut *tx)
+                        .await?;
                 added += done.rows_affected();
             }
             tx.commit().await?;
@@ -185,7 +194,10 @@ macro_rules! academic_methods {
         }
 
         async fn delete_module(&self, id: $crate::domain::ModuleId) -> $crate::store::StoreResult<bool> {
-            let done = sqlx::query("DELETE FROM modules WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+            let done = sqlx::query("DELETE FROM modules WHERE id = $1")
+                .bind(id.0)
+                .execute(&self.pool)
+                .await?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -201,7 +213,9 @@ macro_rules! academic_methods {
                     .bind($crate::domain::title_key(title))
                     .fetch_one(&self.pool)
                     .await?;
-            self.subject($crate::domain::SubjectId(id)).await?.ok_or($crate::error::StoreError::NotFound)
+            self.subject($crate::domain::SubjectId(id))
+                .await?
+                .ok_or($crate::error::StoreError::NotFound)
         }
 
         async fn subject(
@@ -219,7 +233,10 @@ macro_rules! academic_methods {
         }
 
         async fn delete_subject(&self, id: $crate::domain::SubjectId) -> $crate::store::StoreResult<bool> {
-            let done = sqlx::query("DELETE FROM subjects WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+            let done = sqlx::query("DELETE FROM subjects WHERE id = $1")
+                .bind(id.0)
+                .execute(&self.pool)
+                .await?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -278,7 +295,9 @@ macro_rules! academic_methods {
             Ok(rows.into_iter().map(Into::into).collect())
         }
 
-        async fn module_links(&self) -> $crate::store::StoreResult<Vec<($crate::domain::ModuleId, $crate::domain::Group)>> {
+        async fn module_links(
+            &self,
+        ) -> $crate::store::StoreResult<Vec<($crate::domain::ModuleId, $crate::domain::Group)>> {
             #[derive(sqlx::FromRow)]
             struct Link {
                 module_id: i64,
@@ -292,7 +311,10 @@ macro_rules! academic_methods {
             ))
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows.into_iter().map(|l| ($crate::domain::ModuleId(l.module_id), l.group.into())).collect())
+            Ok(rows
+                .into_iter()
+                .map(|l| ($crate::domain::ModuleId(l.module_id), l.group.into()))
+                .collect())
         }
 
         async fn module_trees(
@@ -387,6 +409,69 @@ macro_rules! academic_methods {
             .fetch_all(&self.pool)
             .await?;
             Ok(rows.into_iter().map(Into::into).collect())
+        }
+
+        async fn apply_roster(
+            &self,
+            rows: &[$crate::store::RosterRow],
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::StoreResult<$crate::store::RosterOutcome> {
+            let mut out = $crate::store::RosterOutcome::default();
+            let mut group_ids: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+            let mut tx = self.pool.begin_with($begin).await?;
+            for row in rows {
+                let group_id = match group_ids.get(row.group.as_str()) {
+                    Some(id) => *id,
+                    None => {
+                        let created = sqlx::query(concat!(
+                            "INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3) ",
+                            "ON CONFLICT (name) DO NOTHING"
+                        ))
+                        .bind(&row.group)
+                        .bind(&row.group_description)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        if created.rows_affected() > 0 {
+                            out.groups_created.push(row.group.clone());
+                        }
+                        let (id,): (i64,) = sqlx::query_as("SELECT id FROM groups WHERE name = $1")
+                            .bind(&row.group)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        group_ids.insert(row.group.as_str(), id);
+                        id
+                    }
+                };
+                if let Some(hash) = &row.new_password_hash {
+                    let created = sqlx::query(concat!(
+                        "INSERT INTO users (iin, full_name, phone, role, password_hash, must_change_password, ",
+                        "token_version, created_at) VALUES ($1, $2, $3, 'student', $4, TRUE, 0, $5) ",
+                        "ON CONFLICT (iin) DO NOTHING"
+                    ))
+                    .bind(row.iin.as_str())
+                    .bind(&row.full_name)
+                    .bind(row.phone.as_ref().map(|p| p.as_str()))
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if created.rows_affected() > 0 {
+                        out.users_created.push(row.iin.clone());
+                    }
+                }
+                let added = sqlx::query(concat!(
+                    "INSERT INTO user_group (user_id, group_id) ",
+                    "SELECT id, $2 FROM users WHERE iin = $1 ON CONFLICT DO NOTHING"
+                ))
+                .bind(row.iin.as_str())
+                .bind(group_id)
+                .execute(&mut *tx)
+                .await?;
+                out.memberships_added += added.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(out)
         }
     };
 }

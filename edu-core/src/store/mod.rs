@@ -47,6 +47,26 @@ pub enum RefreshUse {
     Unknown,
 }
 
+/// One row of an import, ready to write.
+#[derive(Debug, Clone)]
+pub struct RosterRow {
+    pub group: String,
+    pub group_description: Option<String>,
+    pub iin: Iin,
+    pub full_name: String,
+    pub phone: Option<Phone>,
+    /// Set for the row that creates the account; existing accounts are reused as they are.
+    pub new_password_hash: Option<String>,
+}
+
+/// What writing an import changed.
+#[derive(Debug, Clone, Default)]
+pub struct RosterOutcome {
+    pub groups_created: Vec<String>,
+    pub users_created: Vec<Iin>,
+    pub memberships_added: u64,
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
@@ -125,7 +145,8 @@ pub trait Store: Send + Sync + 'static {
     fn remove_member(&self, group: GroupId, user: UserId) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Modules, subjects, lessons and their links.
-    fn insert_module(&self, module: &NewModule, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Module>> + Send;
+    fn insert_module(&self, module: &NewModule, now: DateTime<Utc>)
+    -> impl Future<Output = StoreResult<Module>> + Send;
     fn module(&self, id: ModuleId) -> impl Future<Output = StoreResult<Option<Module>>> + Send;
     fn update_module(&self, module: &Module) -> impl Future<Output = StoreResult<Module>> + Send;
     /// Deletes the module with its subjects, lessons and links.
@@ -156,4 +177,12 @@ pub trait Store: Send + Sync + 'static {
     fn subject_lessons(&self, subject: SubjectId) -> impl Future<Output = StoreResult<Vec<Lesson>>> + Send;
     /// Subjects taught by `teacher`, or all subjects with `None`.
     fn teacher_subjects(&self, teacher: Option<UserId>) -> impl Future<Output = StoreResult<Vec<Subject>>> + Send;
+
+    /// Writes an import in one transaction: groups created as needed, new students created (with
+    /// `must_change_password`), everyone added to their row's group. Idempotent.
+    fn apply_roster(
+        &self,
+        rows: &[RosterRow],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<RosterOutcome>> + Send;
 }

@@ -83,6 +83,8 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw_que
     respond(
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
+            // The guard before the input: a student learns nothing from a malformed query.
+            who.require_admin()?;
             let page: Page = parse_query(&raw_query)?;
             let (users, total) = p.list_users(&who, page).await?;
             let mut res = ok(&users);

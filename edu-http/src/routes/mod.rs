@@ -7,8 +7,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+pub(crate) mod access;
+pub(crate) mod admin_groups;
+pub(crate) mod admin_modules;
 pub(crate) mod admin_users;
 pub(crate) mod auth;
+pub(crate) mod import;
 pub(crate) mod root;
 pub(crate) mod user;
 
@@ -21,7 +25,13 @@ pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedF
         .unify()
         .or(user::routes(platform.clone()))
         .unify()
-        .or(admin_users::routes(platform))
+        .or(admin_users::routes(platform.clone()))
+        .unify()
+        .or(admin_groups::routes(platform.clone()))
+        .unify()
+        .or(admin_modules::routes(platform.clone()))
+        .unify()
+        .or(access::routes(platform))
         .unify()
         .recover(crate::error::recover)
         .unify()

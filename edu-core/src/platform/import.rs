@@ -1,0 +1,157 @@
+//! Importing groups and students from a spreadsheet.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures_util::future::join_all;
+
+use super::Platform;
+use crate::auth::Principal;
+use crate::domain::{Iin, Password};
+use crate::error::{Error, Result};
+use crate::import::{
+    Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, RosterEntry, parse_roster,
+    read_grid,
+};
+use crate::store::{RosterRow, Store};
+
+impl<S: Store> Platform<S> {
+    /// Imports a spreadsheet (admin only): each row's student into the group named in that row.
+    ///
+    /// Existing students are reused; re-importing the same file changes nothing. Valid rows are
+    /// written in one transaction; with `AllOrNothing`, any invalid row means nothing is written.
+    pub async fn import_groups(
+        &self,
+        who: &Principal,
+        file: &[u8],
+        options: ImportOptions,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<ImportReport> {
+        who.require_admin()?;
+        let grid = read_grid(file).map_err(|e| Error::Validation(e.to_string()))?;
+        let (entries, errors) = parse_roster(&grid);
+        let mut report = ImportReport {
+            dry_run: options.dry_run,
+            rows_total: entries.len() + errors.iter().filter(|e| e.row > 0).count(),
+            rows_valid: entries.len(),
+            errors,
+            ..ImportReport::default()
+        };
+        let sheet_error = report.errors.iter().any(|e| e.row == 0);
+        if sheet_error || (options.mode == ImportMode::AllOrNothing && !report.errors.is_empty()) {
+            return Ok(report);
+        }
+
+        // Which IINs are new: the first row of each new IIN creates the account.
+        let mut known: HashMap<Iin, bool> = HashMap::new();
+        for e in &entries {
+            if !known.contains_key(&e.iin) {
+                let exists = self.store().user_by_iin(&e.iin).await?.is_some();
+                known.insert(e.iin.clone(), exists);
+            }
+        }
+        let mut first_rows: Vec<&RosterEntry> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for e in &entries {
+            if seen.insert(e.iin.clone()) && !known.get(&e.iin).copied().unwrap_or(false) {
+                first_rows.push(e);
+            }
+        }
+        report.users_existing = entries
+            .iter()
+            .filter(|e| known.get(&e.iin).copied().unwrap_or(false))
+            .count();
+        if options.dry_run {
+            report.users_created = first_rows.len();
+            let mut groups = BTreeSet::new();
+            for e in &entries {
+                if !groups.contains(&e.group) && self.store().group_by_name(&e.group).await?.is_none() {
+                    groups.insert(e.group.clone());
+                }
+            }
+            report.groups_created = groups.into_iter().collect();
+            return Ok(report);
+        }
+
+        let credentials = self.initial_passwords(&first_rows, options.passwords, progress).await?;
+        let hashes: HashMap<&Iin, &str> = first_rows
+            .iter()
+            .zip(&credentials)
+            .map(|(e, (_, hash))| (&e.iin, hash.as_str()))
+            .collect();
+        let rows: Vec<RosterRow> = entries
+            .iter()
+            .map(|e| RosterRow {
+                group: e.group.clone(),
+                group_description: e.group_description.clone(),
+                iin: e.iin.clone(),
+                full_name: e.full_name.clone(),
+                phone: e.phone.clone(),
+                new_password_hash: hashes.get(&e.iin).map(|h| (*h).to_owned()),
+            })
+            .collect();
+        progress(ImportProgress::Writing);
+        let outcome = self
+            .store()
+            .apply_roster(&rows, self.now())
+            .await
+            .map_err(|e| match e {
+                crate::error::StoreError::Conflict { constraint } if constraint.contains("phone") => {
+                    Error::Conflict("a phone number in the file is already used by another account".into())
+                }
+                other => other.into(),
+            })?;
+        report.applied = true;
+        report.groups_created = outcome.groups_created;
+        report.memberships_added = outcome.memberships_added;
+        report.users_created = outcome.users_created.len();
+        report.credentials = first_rows
+            .iter()
+            .zip(credentials)
+            .filter(|(e, _)| outcome.users_created.contains(&e.iin))
+            .map(|(e, (password, _))| Credential {
+                row: e.row,
+                iin: e.iin.to_string(),
+                full_name: e.full_name.clone(),
+                group: e.group.clone(),
+                password: password.expose().to_owned(),
+            })
+            .collect();
+        self.audit(
+            who,
+            "groups.import",
+            format!("{} rows", report.rows_valid),
+            None,
+            Some(serde_json::json!({"users_created": report.users_created, "groups_created": report.groups_created})),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Passwords and their hashes for new students, hashed on every core at once.
+    async fn initial_passwords(
+        &self,
+        rows: &[&RosterEntry],
+        policy: InitialPasswords,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<Vec<(Password, String)>> {
+        let total = rows.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        progress(ImportProgress::Hashing { done: 0, total });
+        let tasks = rows.iter().map(|e| {
+            let password = match policy {
+                InitialPasswords::Random => Password::random(),
+                InitialPasswords::IinDigits => {
+                    Password::presented(e.iin.as_str()).unwrap_or_else(|_| Password::random())
+                }
+            };
+            let done = &done;
+            async move {
+                let hash = self.hasher().hash(&password).await?;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(ImportProgress::Hashing { done: n, total });
+                Ok::<_, Error>((password, hash))
+            }
+        });
+        join_all(tasks).await.into_iter().collect()
+    }
+}

@@ -1,0 +1,214 @@
+//! `/admin/groups/*`: groups and their members (admin only).
+
+use edu_core::domain::{Group, GroupId, UserId};
+use edu_core::{Page, Platform, Store, UserProfile};
+use serde::{Deserialize, Serialize};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{Detail, ok, with_status};
+use crate::error::ErrorBody;
+use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateGroup {
+    /// Unique; also accepted as `title`.
+    #[serde(alias = "title")]
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupWithMembers {
+    #[serde(flatten)]
+    pub group: Group,
+    pub users: Vec<UserProfile>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MembersAdded {
+    pub detail: String,
+    /// Users that were not members yet.
+    pub added: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupDeleted {
+    pub detail: String,
+    pub deleted_users: u64,
+}
+
+pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
+    let w = || with_platform(p.clone()).and(bearer());
+    let create = warp::path!("admin" / "groups")
+        .and(warp::post())
+        .and(w())
+        .and(body())
+        .then(create::<S>);
+    let list = warp::path!("admin" / "groups")
+        .and(warp::get())
+        .and(w())
+        .and(query())
+        .then(list::<S>);
+    let read = warp::path!("admin" / "groups" / i64)
+        .and(warp::get())
+        .and(w())
+        .then(read::<S>);
+    let delete = warp::path!("admin" / "groups" / i64)
+        .and(warp::delete())
+        .and(w())
+        .then(delete::<S>);
+    let delete_all = warp::path!("admin" / "groups" / i64 / "with-users")
+        .and(warp::delete())
+        .and(w())
+        .then(delete_with_users::<S>);
+    let add = warp::path!("admin" / "groups" / i64 / "users")
+        .and(warp::post())
+        .and(w())
+        .and(body())
+        .then(add_users::<S>);
+    let members = warp::path!("admin" / "groups" / i64 / "users")
+        .and(warp::get())
+        .and(w())
+        .then(members::<S>);
+    let remove = warp::path!("admin" / "groups" / i64 / "users" / i64)
+        .and(warp::delete())
+        .and(w())
+        .then(remove_user::<S>);
+    let import = crate::routes::import::route(p.clone());
+    create
+        .or(list)
+        .unify()
+        .or(read)
+        .unify()
+        .or(delete)
+        .unify()
+        .or(delete_all)
+        .unify()
+        .or(add)
+        .unify()
+        .or(members)
+        .unify()
+        .or(remove)
+        .unify()
+        .or(import)
+        .unify()
+        .boxed()
+}
+
+/// Creates a group; a name in use is a 409.
+#[utoipa::path(post, path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), request_body = CreateGroup,
+    responses((status = 201, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Name in use"), (status = 422, body = ErrorBody)))]
+pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_admin()?;
+        let req: CreateGroup = json(body).await?;
+        let group = p.create_group(&who, &req.name, req.description.as_deref()).await?;
+        Ok(with_status(StatusCode::CREATED, &group))
+    })
+    .await
+}
+
+/// Lists groups with their member counts.
+#[utoipa::path(get, path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(Page),
+    responses((status = 200, body = Vec<Group>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw: String) -> Response {
+    authed(p, auth, async |p, who| {
+        let page: Page = parse_query(&raw)?;
+        Ok(ok(&p.list_groups(&who, page).await?))
+    })
+    .await
+}
+
+/// A group with its members.
+#[utoipa::path(get, path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    responses((status = 200, body = GroupWithMembers), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        let group = p.group(&who, GroupId(id)).await?;
+        let users = p.group_members(&who, GroupId(id)).await?;
+        Ok(ok(&GroupWithMembers { group, users }))
+    })
+    .await
+}
+
+/// Deletes a group; its members keep their accounts.
+#[utoipa::path(delete, path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        p.delete_group(&who, GroupId(id)).await?;
+        Ok(ok(&Detail::new("group deleted")))
+    })
+    .await
+}
+
+/// Deletes a group and its members who are not administrators, with their history.
+#[utoipa::path(delete, path = "/admin/groups/{id}/with-users", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    responses((status = 200, body = GroupDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete_with_users<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        let deleted_users = p.delete_group_with_users(&who, GroupId(id)).await?;
+        Ok(ok(&GroupDeleted {
+            detail: "group and its users deleted".into(),
+            deleted_users,
+        }))
+    })
+    .await
+}
+
+/// Adds users (a JSON array of user ids) to the group.
+#[utoipa::path(post, path = "/admin/groups/{id}/users", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = Vec<i64>,
+    responses((status = 200, body = MembersAdded), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Unknown group or users"), (status = 422, body = ErrorBody)))]
+pub(crate) async fn add_users<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_admin()?;
+        let ids: Vec<i64> = json(body).await?;
+        let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
+        let added = p.add_group_members(&who, GroupId(id), &ids).await?;
+        Ok(ok(&MembersAdded {
+            detail: "users added".into(),
+            added,
+        }))
+    })
+    .await
+}
+
+/// The members of a group.
+#[utoipa::path(get, path = "/admin/groups/{id}/users", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<UserProfile>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn members<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        Ok(ok(&p.group_members(&who, GroupId(id)).await?))
+    })
+    .await
+}
+
+/// Removes a member from the group.
+#[utoipa::path(delete, path = "/admin/groups/{id}/users/{user_id}", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn remove_user<S: Store>(id: i64, user: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        p.remove_group_member(&who, GroupId(id), UserId(user)).await?;
+        Ok(ok(&Detail::new("user removed from the group")))
+    })
+    .await
+}

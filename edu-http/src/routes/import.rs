@@ -1,0 +1,159 @@
+//! `POST /admin/groups/upload-excel`: the spreadsheet import, multipart `file` of at most 10 MiB.
+
+use edu_core::import::{ImportMode, ImportOptions, ImportReport, InitialPasswords};
+use edu_core::{Platform, Store};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{ok, with_status};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Body, authed, bearer, body, parse_query, query, with_platform};
+
+/// The largest spreadsheet accepted.
+pub const MAX_FILE: u64 = 10 * 1024 * 1024;
+
+/// Query parameters of the import.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// Report what would happen and write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// `all_or_nothing` (default) or `skip_invalid`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub mode: ImportMode,
+    /// `random` (default) or the legacy `iin_digits`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub passwords: InitialPasswords,
+}
+
+/// Multipart form with the spreadsheet.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// .xlsx, .xls or .ods, at most 10 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// An import refused as a whole (all-or-nothing with invalid rows).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportRejected {
+    pub detail: String,
+    pub code: String,
+    pub report: ImportReport,
+}
+
+pub(crate) fn route<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
+    warp::path!("admin" / "groups" / "upload-excel")
+        .and(warp::post())
+        .and(with_platform(p))
+        .and(bearer())
+        .and(
+            warp::header::optional::<String>("content-type")
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
+        .and(query())
+        .and(body())
+        .then(upload::<S>)
+        .boxed()
+}
+
+/// Reads the `file` field of a multipart body, refusing it as soon as it passes the limit.
+async fn read_file(content_type: Option<&str>, body: Body) -> Result<Vec<u8>, ApiError> {
+    let boundary = content_type
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(|| ApiError::MalformedBody("expected a multipart/form-data body with a `file` field".into()))?;
+    let constraints = multer::Constraints::new().allowed_fields(vec!["file"]).size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(MAX_FILE + 64 * 1024)
+            .per_field(MAX_FILE),
+    );
+    let stream = body.map_err(std::io::Error::other);
+    let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let too_large = |e: &multer::Error| {
+        matches!(
+            e,
+            multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. }
+        )
+    };
+    while let Some(mut field) = form.next_field().await.map_err(|e| {
+        if too_large(&e) {
+            ApiError::PayloadTooLarge(MAX_FILE)
+        } else {
+            ApiError::MalformedBody(e.to_string())
+        }
+    })? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let mut data = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|e| {
+            if too_large(&e) {
+                ApiError::PayloadTooLarge(MAX_FILE)
+            } else {
+                ApiError::MalformedBody(e.to_string())
+            }
+        })? {
+            if (data.len() + chunk.len()) as u64 > MAX_FILE {
+                return Err(ApiError::PayloadTooLarge(MAX_FILE));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        return Ok(data);
+    }
+    Err(ApiError::Core(edu_core::Error::Validation(
+        "the form has no `file` field".into(),
+    )))
+}
+
+/// Imports groups and students from a spreadsheet, with a report per row.
+///
+/// New students get a random password, returned once in `credentials`, and must change it at
+/// first login. Re-importing the same file changes nothing.
+#[utoipa::path(post, path = "/admin/groups/upload-excel", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(ImportParams),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = ImportReport),
+        (status = 400, body = ErrorBody, description = "Not a multipart body"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A phone number in the file is in use"),
+        (status = 413, body = ErrorBody, description = "File over 10 MiB"),
+        (status = 422, body = ImportRejected, description = "Not a spreadsheet, or invalid rows in all-or-nothing mode")))]
+pub(crate) async fn upload<S: Store>(
+    p: Platform<S>,
+    auth: Option<String>,
+    content_type: Option<String>,
+    raw_query: String,
+    body: Body,
+) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_admin()?;
+        let params: ImportParams = parse_query(&raw_query)?;
+        let file = read_file(content_type.as_deref(), body).await?;
+        let options = ImportOptions {
+            dry_run: params.dry_run,
+            mode: params.mode,
+            passwords: params.passwords,
+        };
+        let report = p.import_groups(&who, &file, options, &|_| {}).await?;
+        if !report.applied && !report.dry_run {
+            let detail = format!("{} row(s) are invalid; nothing was imported", report.errors.len());
+            let body = ImportRejected {
+                detail,
+                code: "import_rejected".into(),
+                report,
+            };
+            return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, &body));
+        }
+        Ok(ok(&report))
+    })
+    .await
+}
