@@ -85,5 +85,8 @@ async fn main() {
     logins.sort();
     report("/healthz under load", &loaded);
     report("/auth/login", &logins);
-    println!("logins/s: {:.1} with {clients} clients over {seconds} s", logins.len() as f64 / seconds as f64);
+    println!(
+        "logins/s: {:.1} with {clients} clients over {seconds} s",
+        logins.len() as f64 / seconds as f64
+    );
 }

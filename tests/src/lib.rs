@@ -47,12 +47,21 @@ pub fn fresh_iin() -> String {
 
 impl<S: Store> TestApp<S> {
     pub async fn spawn(fx: Fixture<S>) -> Self {
-        Self::spawn_with(fx, edu_http::Options { api_docs: true, ..edu_http::Options::default() }).await
+        Self::spawn_with(
+            fx,
+            edu_http::Options {
+                api_docs: true,
+                ..edu_http::Options::default()
+            },
+        )
+        .await
     }
 
     pub async fn spawn_with(fx: Fixture<S>, options: edu_http::Options) -> Self {
         init_logs();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a test port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a test port");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel::<()>();
         let platform = fx.platform.clone();
@@ -137,7 +146,10 @@ impl<S: Store> TestApp<S> {
     }
 
     pub async fn get(&self, path: &str, who: Option<&Actor>) -> reqwest::Response {
-        self.request(reqwest::Method::GET, path, who).send().await.expect("request")
+        self.request(reqwest::Method::GET, path, who)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Stops the server and waits for it to drain.
@@ -162,7 +174,10 @@ impl<S: Store> Drop for TestApp<S> {
 /// Logs stay quiet unless `TEST_LOG` is set.
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
     }
 }
 

@@ -36,6 +36,11 @@ macro_rules! conformance_tests {
             only_admins_manage_users,
             users_are_listed_in_pages,
             user_lookup_by_iin,
+            modules_are_visible_by_role_and_link,
+            subject_titles_are_unique_per_module_ignoring_case,
+            group_names_are_unique,
+            delete_group_with_users_keeps_admins,
+            deleting_a_module_cascades_to_subjects_only,
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {

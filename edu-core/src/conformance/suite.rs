@@ -1064,3 +1064,198 @@ pub async fn user_lookup_by_iin<S: Store>(fx: Fixture<S>) {
     expect_err!(p.user_ref(&student, "00232350002x").await, Error::Validation(_));
     expect_err!(p.user_ref(&student, "").await, Error::Validation(_));
 }
+
+// ---- groups, modules, subjects and who sees them ----
+
+fn module_ids(trees: &[crate::domain::ModuleTree]) -> Vec<crate::domain::ModuleId> {
+    let mut ids: Vec<_> = trees.iter().map(|t| t.module.id).collect();
+    ids.sort_unstable_by_key(|id| id.0);
+    ids
+}
+
+async fn new_module<S: Store>(p: &Platform<S>, admin: &Principal, title: &str) -> crate::domain::ModuleId {
+    let module = crate::domain::NewModule {
+        title: title.into(),
+        course: None,
+        description: None,
+    };
+    p.create_module(admin, module).await.expect("create a module").id
+}
+
+pub async fn modules_are_visible_by_role_and_link<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let teacher = create_and_login(p, &admin, &nth_iin(1), Role::Teacher).await;
+    let other_teacher = create_and_login(p, &admin, &nth_iin(2), Role::Teacher).await;
+    let student = create_and_login(p, &admin, &nth_iin(3), Role::Student).await;
+    let other_student = create_and_login(p, &admin, &nth_iin(4), Role::Student).await;
+    let g1 = p.create_group(&admin, "ИС-21", None).await.expect("group 1");
+    let g2 = p.create_group(&admin, "ИС-22", Some("")).await.expect("group 2");
+    assert_eq!(g2.description, None, "a blank description is none");
+    p.add_group_members(&admin, g1.id, &[student.id])
+        .await
+        .expect("add to g1");
+    p.add_group_members(&admin, g2.id, &[other_student.id])
+        .await
+        .expect("add to g2");
+    let m1 = new_module(p, &admin, "Модуль 1").await;
+    let m2 = new_module(p, &admin, "Модуль 2").await;
+    let m3 = new_module(p, &admin, "Никому").await;
+    let s1 = p.create_subject(&admin, m1, "Математика").await.expect("subject 1");
+    let s2 = p.create_subject(&admin, m2, "Физика").await.expect("subject 2");
+    p.assign_teacher(&admin, &nth_iin(1), m1, s1.id)
+        .await
+        .expect("assign teacher 1");
+    p.assign_teacher(&admin, &nth_iin(2), m2, s2.id)
+        .await
+        .expect("assign teacher 2");
+    assert!(p.link_group_to_module(&admin, g1.id, m1).await.expect("link g1"));
+    assert!(!p.link_group_to_module(&admin, g1.id, m1).await.expect("link g1 again"));
+    assert!(
+        p.link_group_to_subject(&admin, s2.id, g2.id)
+            .await
+            .expect("link g2 via subject")
+    );
+
+    assert_eq!(
+        module_ids(&p.modules(&admin).await.expect("admin modules")),
+        vec![m1, m2, m3]
+    );
+    assert_eq!(
+        module_ids(&p.modules(&teacher).await.expect("teacher modules")),
+        vec![m1]
+    );
+    assert_eq!(
+        module_ids(&p.modules(&other_teacher).await.expect("teacher modules")),
+        vec![m2]
+    );
+    assert_eq!(
+        module_ids(&p.modules(&student).await.expect("student modules")),
+        vec![m1]
+    );
+    assert_eq!(
+        module_ids(&p.modules(&other_student).await.expect("student modules")),
+        vec![m2]
+    );
+    for (who, module) in [
+        (&student, m2),
+        (&student, m3),
+        (&other_student, m1),
+        (&teacher, m2),
+        (&other_teacher, m1),
+    ] {
+        expect_err!(p.module(who, module).await, Error::NotFound(_));
+    }
+    expect_err!(p.subject_lessons(&student, s2.id).await, Error::NotFound(_));
+    assert!(
+        p.subject_lessons(&student, s1.id)
+            .await
+            .expect("own subject")
+            .is_empty()
+    );
+    // Only admins manage structure; only staff read the teachers' views.
+    expect_err!(p.create_group(&teacher, "x", None).await, Error::Forbidden(_));
+    expect_err!(p.link_group_to_module(&teacher, g2.id, m1).await, Error::Forbidden(_));
+    expect_err!(p.teacher_modules(&student).await, Error::Forbidden(_));
+
+    // Unlinking takes the module away.
+    p.unlink_group_from_subject(&admin, s1.id, g1.id).await.expect("unlink");
+    assert!(p.modules(&student).await.expect("student modules").is_empty());
+    expect_err!(
+        p.unlink_group_from_subject(&admin, s1.id, g1.id).await,
+        Error::NotFound(_)
+    );
+}
+
+pub async fn subject_titles_are_unique_per_module_ignoring_case<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let m = new_module(p, &admin, "m").await;
+    let other = new_module(p, &admin, "other").await;
+    p.create_subject(&admin, m, "Математика").await.expect("first subject");
+    for dup in ["МАТЕМАТИКА", "математика", " Математика  ", "мАТЕМАТИКА"] {
+        expect_err!(p.create_subject(&admin, m, dup).await, Error::Conflict(_));
+    }
+    p.create_subject(&admin, m, "Ёжик").await.expect("Ёжик");
+    expect_err!(p.create_subject(&admin, m, "ЁЖИК").await, Error::Conflict(_));
+    p.create_subject(&admin, other, "МАТЕМАТИКА")
+        .await
+        .expect("same title, other module");
+    expect_err!(
+        p.create_subject(&admin, crate::domain::ModuleId(987_654), "Математика")
+            .await,
+        Error::NotFound(_)
+    );
+    expect_err!(p.create_subject(&admin, m, "   ").await, Error::Validation(_));
+    let tree = p.module(&admin, m).await.expect("module");
+    assert_eq!(tree.subjects.len(), 2);
+}
+
+pub async fn group_names_are_unique<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    p.create_group(&admin, "ВТ-11", None).await.expect("group");
+    expect_err!(p.create_group(&admin, "ВТ-11", None).await, Error::Conflict(_));
+    expect_err!(p.create_group(&admin, " ВТ-11 ", None).await, Error::Conflict(_));
+    expect_err!(p.create_group(&admin, "", None).await, Error::Validation(_));
+    assert_eq!(p.list_groups(&admin, Page::default()).await.expect("groups").len(), 1);
+}
+
+pub async fn delete_group_with_users_keeps_admins<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = create(p, &admin, &nth_iin(1), Role::Student).await;
+    let teacher = create(p, &admin, &nth_iin(2), Role::Teacher).await;
+    let other_admin = create(p, &admin, &nth_iin(3), Role::Admin).await;
+    let g = p.create_group(&admin, "g", None).await.expect("group");
+    let kept = p.create_group(&admin, "kept", None).await.expect("group");
+    p.add_group_members(&admin, g.id, &[student.id, teacher.id, other_admin.id])
+        .await
+        .expect("members");
+    p.add_group_members(&admin, kept.id, &[student.id])
+        .await
+        .expect("members");
+    let m = new_module(p, &admin, "m").await;
+    let s = p.create_subject(&admin, m, "s").await.expect("subject");
+    p.assign_teacher(&admin, &nth_iin(2), m, s.id).await.expect("assign");
+    p.link_group_to_module(&admin, g.id, m).await.expect("link");
+
+    assert_eq!(p.delete_group_with_users(&admin, g.id).await.expect("delete"), 2);
+    expect_err!(p.group(&admin, g.id).await, Error::NotFound(_));
+    expect_err!(p.user_ref(&admin, &nth_iin(1)).await, Error::NotFound(_));
+    expect_err!(p.user_ref(&admin, &nth_iin(2)).await, Error::NotFound(_));
+    p.user_ref(&admin, &nth_iin(3)).await.expect("the admin is kept");
+    assert!(p.group_members(&admin, kept.id).await.expect("members").is_empty());
+    let tree = p.module(&admin, m).await.expect("the module stays");
+    assert_eq!(
+        tree.subjects[0].subject.teacher_id, None,
+        "the subject stays, without a teacher"
+    );
+    expect_err!(p.delete_group_with_users(&admin, g.id).await, Error::NotFound(_));
+
+    // A plain delete keeps the members.
+    let g = p.create_group(&admin, "g2", None).await.expect("group");
+    p.add_group_members(&admin, g.id, &[other_admin.id])
+        .await
+        .expect("members");
+    p.delete_group(&admin, g.id).await.expect("delete");
+    p.user_ref(&admin, &nth_iin(3)).await.expect("kept");
+}
+
+pub async fn deleting_a_module_cascades_to_subjects_only<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = create_and_login(p, &admin, &nth_iin(1), Role::Student).await;
+    let g = p.create_group(&admin, "g", None).await.expect("group");
+    p.add_group_members(&admin, g.id, &[student.id]).await.expect("members");
+    let m = new_module(p, &admin, "m").await;
+    let s = p.create_subject(&admin, m, "s").await.expect("subject");
+    p.link_group_to_module(&admin, g.id, m).await.expect("link");
+    p.delete_module(&admin, m).await.expect("delete");
+    expect_err!(p.module(&admin, m).await, Error::NotFound(_));
+    expect_err!(p.delete_subject(&admin, s.id).await, Error::NotFound(_));
+    expect_err!(p.subject_lessons(&admin, s.id).await, Error::NotFound(_));
+    assert_eq!(p.group_members(&admin, g.id).await.expect("group stays").len(), 1);
+    assert!(p.modules(&student).await.expect("modules").is_empty());
+    expect_err!(p.delete_module(&admin, m).await, Error::NotFound(_));
+}

@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader};
+use calamine::{Data, DataRef, Reader};
 
 /// A cell as the import needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,9 +49,89 @@ pub const MAX_ROWS: usize = 20_000;
 const MAX_COLUMNS: usize = 64;
 
 /// The first sheet as rows of cells.
+///
+/// xlsx and xlsb sheets are streamed cell by cell: building calamine's dense range first would let
+/// a few-kilobyte file with one cell in A1 and one in XFD1048576 ask for hundreds of gigabytes
+/// (and abort the process) before any size check could run.
 pub fn read_grid(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, GridError> {
-    let mut book =
+    let book =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| GridError::Unreadable(e.to_string()))?;
+    let unreadable = |e: &dyn std::fmt::Display| GridError::Unreadable(e.to_string());
+    match book {
+        calamine::Sheets::Xlsx(mut xlsx) => {
+            let name = xlsx.sheet_names().first().cloned().ok_or(GridError::NoSheet)?;
+            let mut reader = xlsx.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
+            let mut grid = SparseGrid::default();
+            while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
+                grid.push(c.get_position(), c.get_value())?;
+            }
+            Ok(grid.finish())
+        }
+        calamine::Sheets::Xlsb(mut xlsb) => {
+            let name = xlsb.sheet_names().first().cloned().ok_or(GridError::NoSheet)?;
+            let mut reader = xlsb.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
+            let mut grid = SparseGrid::default();
+            while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
+                grid.push(c.get_position(), c.get_value())?;
+            }
+            Ok(grid.finish())
+        }
+        mut book => dense_grid(&mut book),
+    }
+}
+
+/// Cells gathered one at a time, refused as soon as they span more rows than may be imported.
+#[derive(Default)]
+struct SparseGrid {
+    cells: Vec<(u32, u32, Cell)>,
+    first_row: Option<u32>,
+    last_row: u32,
+}
+
+impl SparseGrid {
+    fn push(&mut self, (row, col): (u32, u32), value: &DataRef<'_>) -> Result<(), GridError> {
+        let cell = match value {
+            DataRef::Empty | DataRef::Error(_) => return Ok(()),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+            DataRef::SharedString(s) => Cell::Text((*s).to_owned()),
+            DataRef::Int(i) => Cell::Number(*i as f64),
+            DataRef::Float(f) => Cell::Number(*f),
+            DataRef::Bool(b) => Cell::Text(b.to_string()),
+            DataRef::DateTime(d) => Cell::Number(d.as_f64()),
+        };
+        let first = self.first_row.map_or(row, |f| f.min(row));
+        self.first_row = Some(first);
+        self.last_row = self.last_row.max(row);
+        let height = (self.last_row - first) as usize + 1;
+        if height > MAX_ROWS + 1 {
+            return Err(GridError::TooManyRows(height));
+        }
+        if (col as usize) < MAX_COLUMNS {
+            self.cells.push((row, col, cell));
+        }
+        Ok(())
+    }
+
+    /// Rows at their absolute positions (so row numbers match what the admin sees).
+    fn finish(mut self) -> Vec<Vec<Cell>> {
+        if self.first_row.is_none() {
+            return Vec::new();
+        }
+        self.cells.sort_by_key(|(r, c, _)| (*r, *c));
+        let mut grid: Vec<Vec<Cell>> = vec![Vec::new(); self.last_row as usize + 1];
+        for (row, col, cell) in self.cells {
+            let cells = &mut grid[row as usize];
+            if cells.len() <= col as usize {
+                cells.resize(col as usize + 1, Cell::Empty);
+            }
+            cells[col as usize] = cell;
+        }
+        grid
+    }
+}
+
+/// Formats without a cell stream (xls, whose sheets are small by design, and ods, which calamine caps).
+fn dense_grid<RS: std::io::Read + std::io::Seek>(book: &mut calamine::Sheets<RS>) -> Result<Vec<Vec<Cell>>, GridError> {
     let range = book
         .worksheet_range_at(0)
         .ok_or(GridError::NoSheet)?

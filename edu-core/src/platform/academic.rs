@@ -153,7 +153,12 @@ impl<S: Store> Platform<S> {
         if !missing.is_empty() {
             return Err(Error::NotFound(format!("users not found: {missing:?}")));
         }
-        Ok(self.store().add_members(id, users).await?)
+        // Memberships already present are skipped, so a conflict here is a foreign key: the group
+        // or a user was deleted since the checks above.
+        self.store().add_members(id, users).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => Error::NotFound("the group or a user was just deleted".into()),
+            other => other.into(),
+        })
     }
 
     pub async fn group_members(&self, who: &Principal, id: GroupId) -> Result<Vec<UserProfile>> {
@@ -270,7 +275,14 @@ impl<S: Store> Platform<S> {
             .module(module)
             .await?
             .ok_or_else(|| Error::not_found("module"))?;
-        Ok(self.store().link_group_module(module, group).await?)
+        // An existing link is not an error, so a conflict is a foreign key: deleted since the checks.
+        self.store()
+            .link_group_module(module, group)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::NotFound("the group or the module was just deleted".into()),
+                other => other.into(),
+            })
     }
 
     /// Links a group to the module of a subject.

@@ -1,0 +1,754 @@
+//! `POST /admin/groups/upload-excel` over real HTTP, on both backends, with spreadsheets made in
+//! the test: headers in Russian and English, IINs that lost their zeros, bad rows, dry runs, the
+//! two modes, re-imports, initial passwords, files that are not spreadsheets and oversized bodies.
+
+use edu_core::Store;
+use edu_tests::{Actor, TestApp};
+use reqwest::Method;
+use rust_xlsxwriter::Workbook;
+use serde_json::{Value, json};
+
+edu_tests::on_both_backends!(
+    import_requires_an_admin,
+    russian_headers_each_row_to_its_own_group,
+    english_headers_and_a_single_name_column,
+    bad_rows_reject_the_whole_file_by_default,
+    skip_invalid_imports_the_valid_rows,
+    dry_run_writes_nothing,
+    reimporting_the_same_file_changes_nothing,
+    new_students_log_in_with_the_reported_password,
+    legacy_iin_digit_passwords_only_on_request,
+    files_that_are_not_spreadsheets_are_422,
+    bodies_that_are_not_multipart_are_400,
+    files_over_ten_mebibytes_are_413,
+    a_large_sheet_dry_run_succeeds,
+    sparse_cells_far_apart_do_not_exhaust_memory,
+    simultaneous_imports_of_one_file_create_each_student_once,
+);
+
+const UPLOAD: &str = "/admin/groups/upload-excel";
+const BOUNDARY: &str = "edu-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A spreadsheet cell to write.
+#[derive(Clone)]
+enum C {
+    S(&'static str),
+    T(String),
+    N(f64),
+    Blank,
+}
+
+/// An xlsx file with one sheet holding `rows`.
+fn xlsx(rows: &[Vec<C>]) -> Vec<u8> {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).expect("row number fits");
+        for (c, cell) in row.iter().enumerate() {
+            let c = u16::try_from(c).expect("column number fits");
+            match cell {
+                C::S(s) => {
+                    sheet.write_string(r, c, *s).expect("write a string cell");
+                }
+                C::T(s) => {
+                    sheet.write_string(r, c, s.as_str()).expect("write a string cell");
+                }
+                C::N(n) => {
+                    sheet.write_number(r, c, *n).expect("write a number cell");
+                }
+                C::Blank => {}
+            }
+        }
+    }
+    book.save_to_buffer().expect("save the workbook")
+}
+
+/// A multipart body with `bytes` as the `file` field.
+fn multipart(field: &str, filename: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(bytes.len() + 512);
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+impl Reply {
+    #[track_caller]
+    fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
+        &self.body
+    }
+}
+
+async fn read(res: reqwest::Response) -> Reply {
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.expect("response body");
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    assert!(status < 500, "a 5xx is a bug: {status} {body}");
+    Reply { status, body }
+}
+
+/// Uploads `file` as the multipart field `file`, with `query` appended to the path.
+async fn upload<S: Store>(app: &TestApp<S>, who: Option<&Actor>, query: &str, file: &[u8]) -> Reply {
+    let res = app
+        .request(Method::POST, &format!("{UPLOAD}{query}"), who)
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(multipart("file", "students.xlsx", file))
+        .send()
+        .await
+        .expect("request");
+    read(res).await
+}
+
+async fn get<S: Store>(app: &TestApp<S>, path: &str, who: &Actor) -> Reply {
+    read(app.get(path, Some(who)).await).await
+}
+
+/// Group name → member IINs, sorted.
+async fn groups<S: Store>(app: &TestApp<S>, admin: &Actor) -> Vec<(String, Vec<String>)> {
+    let r = get(app, "/admin/groups/?limit=1000", admin).await;
+    let mut out = Vec::new();
+    for g in r.expect(200).as_array().expect("groups") {
+        let id = g["id"].as_i64().expect("group id");
+        let name = g["name"].as_str().expect("group name").to_owned();
+        let members = get(app, &format!("/admin/groups/{id}/users"), admin).await;
+        let mut iins: Vec<String> = members
+            .expect(200)
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|u| u["iin"].as_str().expect("iin").to_owned())
+            .collect();
+        iins.sort();
+        out.push((name, iins));
+    }
+    out.sort();
+    out
+}
+
+async fn user_count<S: Store>(app: &TestApp<S>, admin: &Actor) -> i64 {
+    let res = app.get("/admin/users/?limit=1", Some(admin)).await;
+    assert_eq!(res.status(), 200);
+    res.headers()
+        .get("x-total-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("the user list has X-Total-Count")
+}
+
+async fn user_exists<S: Store>(app: &TestApp<S>, admin: &Actor, iin: &str) -> bool {
+    let r = get(app, &format!("/user/by-iin/{iin}"), admin).await;
+    match r.status {
+        200 => true,
+        404 => false,
+        s => panic!("lookup of {iin}: {s} {}", r.body),
+    }
+}
+
+/// The sheet of the existing backend's users: a title row, Russian headers split into
+/// surname/name/patronymic, IINs typed as numbers (so the leading zero is gone), a blank row.
+fn russian_sheet() -> Vec<Vec<C>> {
+    use C::*;
+    vec![
+        vec![S("Список студентов 2024")],
+        vec![
+            S("Группа"),
+            S(" ИИН "),
+            S("Фамилия"),
+            S("Имя"),
+            S("Отчество"),
+            S("Телефон"),
+            S("Описание"),
+        ],
+        vec![
+            S("ИС-21"),
+            N(10_203_040_506.0),
+            S("Иванов"),
+            S("Иван"),
+            S("Иванович"),
+            S("+7 701 123 45 67"),
+            S("первый курс"),
+        ],
+        vec![Blank, Blank, Blank],
+        vec![
+            S("ИС-22"),
+            S("020304050607"),
+            S("Петрова"),
+            S("Анна"),
+            Blank,
+            Blank,
+            Blank,
+        ],
+        vec![
+            S("ИС-21"),
+            N(30_405_060_708.0),
+            S("Сидоров"),
+            S("Пётр"),
+            Blank,
+            Blank,
+            Blank,
+        ],
+        vec![S(""), S(""), S("   "), Blank],
+    ]
+}
+
+async fn import_requires_an_admin<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let file = xlsx(&russian_sheet());
+    upload(&app, None, "", &file).await.expect(401);
+    let student = app.student().await;
+    let teacher = app.teacher().await;
+    for who in [&student, &teacher] {
+        let r = upload(&app, Some(who), "", &file).await;
+        assert_eq!(r.expect(403)["code"], "forbidden");
+        let r = upload(&app, Some(who), "?dry_run=true", &file).await;
+        r.expect(403);
+    }
+    // Even a bad body is refused for the role first.
+    let res = app
+        .request(Method::POST, UPLOAD, Some(&student))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    read(res).await.expect(403);
+    assert!(groups(&app, &admin).await.is_empty(), "nothing was imported");
+    assert!(!user_exists(&app, &admin, "010203040506").await);
+}
+
+async fn russian_headers_each_row_to_its_own_group<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let r = upload(&app, Some(&admin), "", &xlsx(&russian_sheet())).await;
+    let report = r.expect(200).clone();
+    assert_eq!(report["applied"], true, "{report}");
+    assert_eq!(report["dry_run"], false);
+    assert_eq!(report["rows_total"], 3, "{report}");
+    assert_eq!(report["rows_valid"], 3);
+    assert_eq!(report["errors"], json!([]));
+    assert_eq!(report["users_created"], 3);
+    assert_eq!(report["users_existing"], 0);
+    assert_eq!(report["memberships_added"], 3);
+    let mut created: Vec<&str> = report["groups_created"]
+        .as_array()
+        .expect("groups_created")
+        .iter()
+        .map(|g| g.as_str().expect("group name"))
+        .collect();
+    created.sort_unstable();
+    assert_eq!(created, vec!["ИС-21", "ИС-22"]);
+
+    // Leading zeros restored; each student in the group of their own row.
+    assert_eq!(
+        groups(&app, &admin).await,
+        vec![
+            (
+                "ИС-21".to_owned(),
+                vec!["010203040506".to_owned(), "030405060708".to_owned()]
+            ),
+            ("ИС-22".to_owned(), vec!["020304050607".to_owned()]),
+        ]
+    );
+    let r = get(&app, "/user/by-iin/010203040506", &admin).await;
+    assert_eq!(r.expect(200)["full_name"], "Иванов Иван Иванович");
+    let r = get(&app, "/user/by-iin/020304050607", &admin).await;
+    assert_eq!(r.expect(200)["full_name"], "Петрова Анна");
+
+    // The description went to the group; the new accounts are students who must change passwords.
+    let r = get(&app, "/admin/groups/?limit=100", &admin).await;
+    let list = r.expect(200).as_array().expect("groups").clone();
+    let is21 = list.iter().find(|g| g["name"] == "ИС-21").expect("ИС-21 exists");
+    assert_eq!(is21["description"], "первый курс");
+    let id = is21["id"].as_i64().expect("id");
+    let r = get(&app, &format!("/admin/groups/{id}/users"), &admin).await;
+    for u in r.expect(200).as_array().expect("members") {
+        assert_eq!(u["role"], "student", "{u}");
+        assert_eq!(u["must_change_password"], true, "{u}");
+        if u["iin"] == "010203040506" {
+            assert!(u["phone"].is_string(), "the phone was imported: {u}");
+        }
+    }
+    // Credentials are reported once per new student, with the row they came from.
+    let creds = report["credentials"].as_array().expect("credentials");
+    assert_eq!(creds.len(), 3);
+    let ivanov = creds
+        .iter()
+        .find(|c| c["iin"] == "010203040506")
+        .expect("Иванов has credentials");
+    assert_eq!((&ivanov["row"], &ivanov["group"]), (&json!(3), &json!("ИС-21")));
+}
+
+async fn english_headers_and_a_single_name_column<S: Store>(app: TestApp<S>) {
+    use C::*;
+    let admin = app.admin().await;
+    let rows = vec![
+        vec![S("GROUP"), S("iin"), S("Full Name"), S("Description"), S("Phone")],
+        vec![S("CS-1"), S("'000101300123"), S("Ann  Lee"), S("first year"), Blank],
+        vec![S("CS-2"), N(101_300_124.0), S("Bob Stone"), Blank, Blank],
+    ];
+    let r = upload(&app, Some(&admin), "", &xlsx(&rows)).await;
+    let report = r.expect(200);
+    assert_eq!(report["users_created"], 2, "{report}");
+    assert_eq!(
+        groups(&app, &admin).await,
+        vec![
+            ("CS-1".to_owned(), vec!["000101300123".to_owned()]),
+            ("CS-2".to_owned(), vec!["000101300124".to_owned()]),
+        ]
+    );
+    let r = get(&app, "/user/by-iin/000101300123", &admin).await;
+    assert_eq!(r.expect(200)["full_name"], "Ann Lee");
+
+    // Russian single-column ФИО.
+    let rows = vec![
+        vec![S("Группа"), S("ИИН"), S("ФИО")],
+        vec![S("CS-1"), S("000101300125"), S("Ким Виктор Олегович")],
+    ];
+    let r = upload(&app, Some(&admin), "", &xlsx(&rows)).await;
+    let report = r.expect(200);
+    assert_eq!(report["users_created"], 1, "{report}");
+    assert_eq!(report["groups_created"], json!([]), "the group existed");
+    let r = get(&app, "/user/by-iin/000101300125", &admin).await;
+    assert_eq!(r.expect(200)["full_name"], "Ким Виктор Олегович");
+}
+
+/// Three bad rows among good ones.
+fn sheet_with_bad_rows() -> Vec<Vec<C>> {
+    use C::*;
+    vec![
+        vec![S("Группа"), S("ИИН"), S("ФИО")],
+        vec![S("A-1"), S("040506070809"), S("Хороший Один")],
+        vec![S("A-1"), S("12345678901"), S("Короткий ИИН")],
+        vec![Blank, S("050607080910"), S("Без Группы")],
+        vec![S("A-2"), S("060708091011"), Blank],
+        vec![S("A-2"), S("07080910111x"), S("Буква В ИИН")],
+        vec![S("A-3"), N(1.5), S("Дробный")],
+        vec![S("A-2"), S("080910111213"), S("Хороший Два")],
+    ]
+}
+
+fn error_messages(report: &Value) -> Vec<String> {
+    report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            e.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("row {}: {}", e["row"], e["message"].as_str().unwrap_or_default()))
+        })
+        .collect()
+}
+
+fn assert_bad_rows_reported(report: &Value) {
+    let errors = error_messages(report);
+    assert_eq!(errors.len(), 5, "{errors:?}");
+    for (row, needle) in [(3, "11 digits"), (4, "group"), (5, "name"), (6, "IIN"), (7, "IIN")] {
+        let prefix = format!("row {row}:");
+        assert!(
+            errors.iter().any(|e| e.starts_with(&prefix) && e.contains(needle)),
+            "no `{prefix} …{needle}…` in {errors:?}"
+        );
+    }
+    assert_eq!(report["rows_total"], 7, "{report}");
+    assert_eq!(report["rows_valid"], 2, "{report}");
+}
+
+async fn bad_rows_reject_the_whole_file_by_default<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let users_before = user_count(&app, &admin).await;
+    let file = xlsx(&sheet_with_bad_rows());
+    for query in ["", "?mode=all_or_nothing"] {
+        let r = upload(&app, Some(&admin), query, &file).await;
+        let body = r.expect(422);
+        assert_eq!(body["code"], "import_rejected", "{body}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(body["report"]["applied"], false);
+        assert_bad_rows_reported(&body["report"]);
+        assert!(groups(&app, &admin).await.is_empty(), "no group was written");
+        assert!(!user_exists(&app, &admin, "040506070809").await, "no user was written");
+        assert_eq!(user_count(&app, &admin).await, users_before);
+    }
+    let r = upload(&app, Some(&admin), "?mode=whatever", &file).await;
+    r.expect(422);
+    let r = upload(&app, Some(&admin), "?dry_run=maybe", &file).await;
+    r.expect(422);
+    assert!(groups(&app, &admin).await.is_empty());
+}
+
+async fn skip_invalid_imports_the_valid_rows<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let r = upload(&app, Some(&admin), "?mode=skip_invalid", &xlsx(&sheet_with_bad_rows())).await;
+    let report = r.expect(200).clone();
+    assert_eq!(report["applied"], true);
+    assert_bad_rows_reported(&report);
+    assert_eq!(report["users_created"], 2);
+    assert_eq!(
+        groups(&app, &admin).await,
+        vec![
+            ("A-1".to_owned(), vec!["040506070809".to_owned()]),
+            ("A-2".to_owned(), vec!["080910111213".to_owned()]),
+        ]
+    );
+    // The invalid rows' people were not created, not even the one with a valid IIN.
+    assert!(!user_exists(&app, &admin, "050607080910").await);
+    assert!(!user_exists(&app, &admin, "060708091011").await);
+}
+
+async fn dry_run_writes_nothing<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let existing = app.student().await;
+    // An existing group and an existing student appear in the file.
+    let r = read(
+        app.request(Method::POST, "/admin/groups/", Some(&admin))
+            .json(&json!({"name": "ИС-22"}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    r.expect(201);
+    let mut rows = russian_sheet();
+    rows.push(vec![
+        C::S("ИС-22"),
+        C::T(existing.iin.clone()),
+        C::S("Уже"),
+        C::S("Есть"),
+    ]);
+    let file = xlsx(&rows);
+    let users_before = user_count(&app, &admin).await;
+    let groups_before = groups(&app, &admin).await;
+
+    for query in ["?dry_run=true", "?dry_run=true&mode=skip_invalid", "?dry_run=1"] {
+        let r = upload(&app, Some(&admin), query, &file).await;
+        if query == "?dry_run=1" && r.status == 422 {
+            continue; // "1" need not be accepted as a boolean; it must not be a 5xx.
+        }
+        let report = r.expect(200);
+        assert_eq!(report["dry_run"], true, "{report}");
+        assert_eq!(report["applied"], false);
+        assert_eq!(report["rows_valid"], 4);
+        assert_eq!(report["users_created"], 3, "{report}");
+        assert_eq!(report["users_existing"], 1, "{report}");
+        assert_eq!(report["groups_created"], json!(["ИС-21"]), "{report}");
+        assert_eq!(report["credentials"], json!([]), "no password in a dry run");
+        assert_eq!(user_count(&app, &admin).await, users_before);
+        assert_eq!(groups(&app, &admin).await, groups_before);
+    }
+    // A dry run of a file with bad rows reports them, still 200, still writes nothing.
+    let r = upload(&app, Some(&admin), "?dry_run=true", &xlsx(&sheet_with_bad_rows())).await;
+    let report = r.expect(200);
+    assert_bad_rows_reported(report);
+    assert_eq!(report["applied"], false);
+    assert_eq!(groups(&app, &admin).await, groups_before);
+    // The real import then does what the dry run said.
+    let r = upload(&app, Some(&admin), "", &file).await;
+    let report = r.expect(200);
+    assert_eq!(report["users_created"], 3, "{report}");
+    assert_eq!(report["groups_created"], json!(["ИС-21"]), "{report}");
+    assert_eq!(user_count(&app, &admin).await, users_before + 3);
+}
+
+async fn reimporting_the_same_file_changes_nothing<S: Store>(app: TestApp<S>) {
+    use C::*;
+    let admin = app.admin().await;
+    let mut rows = russian_sheet();
+    // The same student twice in one file, in two groups: one account, two memberships.
+    rows.push(vec![
+        S("ИС-23"),
+        N(10_203_040_506.0),
+        S("Иванов"),
+        S("Иван"),
+        S("Иванович"),
+    ]);
+    let file = xlsx(&rows);
+    let r = upload(&app, Some(&admin), "", &file).await;
+    let first = r.expect(200).clone();
+    assert_eq!(first["users_created"], 3, "{first}");
+    assert_eq!(first["memberships_added"], 4, "{first}");
+    assert_eq!(first["credentials"].as_array().expect("credentials").len(), 3);
+    let users = user_count(&app, &admin).await;
+    let state = groups(&app, &admin).await;
+    assert_eq!(state.len(), 3);
+
+    for _ in 0..2 {
+        let r = upload(&app, Some(&admin), "", &file).await;
+        let again = r.expect(200);
+        assert_eq!(again["applied"], true);
+        assert_eq!(again["users_created"], 0, "{again}");
+        assert_eq!(again["users_existing"], 4, "{again}");
+        assert_eq!(again["groups_created"], json!([]), "{again}");
+        assert_eq!(again["memberships_added"], 0, "{again}");
+        assert_eq!(again["credentials"], json!([]), "no new password for an existing user");
+        assert_eq!(user_count(&app, &admin).await, users);
+        assert_eq!(groups(&app, &admin).await, state);
+    }
+    // The first password still works: a re-import does not reset it.
+    let cred = &first["credentials"][0];
+    let r = app
+        .post_login(
+            cred["iin"].as_str().expect("iin"),
+            cred["password"].as_str().expect("password"),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+async fn new_students_log_in_with_the_reported_password<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let r = upload(&app, Some(&admin), "", &xlsx(&russian_sheet())).await;
+    let report = r.expect(200).clone();
+    let creds = report["credentials"].as_array().expect("credentials");
+    let mut passwords = Vec::new();
+    for c in creds {
+        let iin = c["iin"].as_str().expect("iin");
+        let password = c["password"].as_str().expect("password");
+        assert!(password.len() >= 8, "a strong enough initial password: {password:?}");
+        assert_ne!(password, iin, "not the legacy IIN password");
+        passwords.push(password.to_owned());
+        let body = app.login(iin, password).await;
+        assert_eq!(body["user"]["role"], "student");
+        // The IIN itself is not the password.
+        let r = app.post_login(iin, iin).await;
+        assert_eq!(r.status(), 401);
+    }
+    passwords.sort();
+    passwords.dedup();
+    assert_eq!(passwords.len(), creds.len(), "every student gets their own password");
+}
+
+async fn legacy_iin_digit_passwords_only_on_request<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let r = upload(&app, Some(&admin), "?passwords=iin_digits", &xlsx(&russian_sheet())).await;
+    let report = r.expect(200);
+    let creds = report["credentials"].as_array().expect("credentials");
+    assert_eq!(creds.len(), 3);
+    for c in creds {
+        assert_eq!(c["password"], c["iin"], "{c}");
+        let iin = c["iin"].as_str().expect("iin");
+        app.login(iin, iin).await;
+    }
+    let r = upload(&app, Some(&admin), "?passwords=123", &xlsx(&russian_sheet())).await;
+    r.expect(422);
+}
+
+async fn files_that_are_not_spreadsheets_are_422<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let mut random = vec![0u8; 4096];
+    let mut x: u32 = 0x1234_5678;
+    for b in &mut random {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x.to_le_bytes()[0];
+    }
+    let good = xlsx(&russian_sheet());
+    let truncated = good[..good.len() / 2].to_vec();
+    let mut zip_not_xlsx = b"PK\x03\x04".to_vec();
+    zip_not_xlsx.extend_from_slice(&random[..200]);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("random bytes", random),
+        ("empty file", Vec::new()),
+        (
+            "text",
+            "Группа;ИИН;ФИО\nИС-21;010203040506;Иванов\n".as_bytes().to_vec(),
+        ),
+        (
+            "html",
+            b"<!DOCTYPE html><html><body><table><tr><td>IIN</td></tr></table></body></html>".to_vec(),
+        ),
+        ("truncated xlsx", truncated),
+        ("zip header only", zip_not_xlsx),
+        ("old ole header", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1garbage".to_vec()),
+    ];
+    for (label, file) in files {
+        let r = upload(&app, Some(&admin), "", &file).await;
+        assert_eq!(r.status, 422, "{label}: {}", r.body);
+        assert!(
+            r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{label}: {}",
+            r.body
+        );
+    }
+    // A real spreadsheet without the columns: 422 (all or nothing) with the problem named.
+    use C::*;
+    let r = upload(
+        &app,
+        Some(&admin),
+        "",
+        &xlsx(&[vec![S("a"), S("b")], vec![S("1"), S("2")]]),
+    )
+    .await;
+    r.expect(422);
+    let r = upload(
+        &app,
+        Some(&admin),
+        "",
+        &xlsx(&[vec![S("ИИН"), S("ФИО")], vec![S("010203040506"), S("X Y")]]),
+    )
+    .await;
+    r.expect(422);
+    // An empty workbook.
+    let r = upload(&app, Some(&admin), "", &xlsx(&[])).await;
+    assert!(r.status == 422 || r.status == 200, "{} {}", r.status, r.body);
+    assert!(groups(&app, &admin).await.is_empty());
+}
+
+async fn bodies_that_are_not_multipart_are_400<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let file = xlsx(&russian_sheet());
+    let send = |content_type: Option<&'static str>, body: Vec<u8>| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let mut req = app.request(Method::POST, UPLOAD, Some(admin)).body(body);
+            if let Some(ct) = content_type {
+                req = req.header("content-type", ct);
+            }
+            read(req.send().await.expect("request")).await
+        }
+    };
+    send(None, file.clone()).await.expect(400);
+    send(Some("application/json"), b"{\"file\": \"x\"}".to_vec())
+        .await
+        .expect(400);
+    send(Some("application/octet-stream"), file.clone()).await.expect(400);
+    send(Some("multipart/form-data"), file.clone()).await.expect(400);
+    // A multipart body that is not well-formed.
+    send(
+        Some("multipart/form-data; boundary=xyz"),
+        b"--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc".to_vec(),
+    )
+    .await
+    .expect(400);
+    send(Some("multipart/form-data; boundary=xyz"), Vec::new())
+        .await
+        .expect(400);
+    // Well-formed, but the field has another name: a validation error.
+    let res = app
+        .request(Method::POST, UPLOAD, Some(&admin))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(multipart("photo", "students.xlsx", &file))
+        .send()
+        .await
+        .expect("request");
+    let r = read(res).await;
+    assert!(r.status == 422 || r.status == 400, "{} {}", r.status, r.body);
+    assert!(groups(&app, &admin).await.is_empty());
+}
+
+async fn files_over_ten_mebibytes_are_413<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let big = vec![b'a'; 10 * 1024 * 1024 + 1];
+    let res = app
+        .request(Method::POST, UPLOAD, Some(&admin))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(multipart("file", "big.xlsx", &big))
+        .send()
+        .await;
+    match res {
+        Ok(res) => {
+            let r = read(res).await;
+            r.expect(413);
+            assert_eq!(r.body["code"], "payload_too_large");
+        }
+        // The server may close the connection after answering, before the client finished sending.
+        Err(e) => panic!("the upload of 10 MiB + 1 byte failed without a response: {e}"),
+    }
+    // Exactly 10 MiB passes the size check (and is then not a spreadsheet).
+    let limit = vec![b'a'; 10 * 1024 * 1024];
+    let r = upload(&app, Some(&admin), "", &limit).await;
+    r.expect(422);
+}
+
+async fn a_large_sheet_dry_run_succeeds<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let mut rows = vec![vec![C::S("Группа"), C::S("ИИН"), C::S("ФИО")]];
+    for i in 0..2000u64 {
+        rows.push(vec![
+            C::T(format!("G-{}", i % 40)),
+            C::N((500_000_000_000 + i) as f64),
+            C::T(format!("Студент Номер {i}")),
+        ]);
+    }
+    let file = xlsx(&rows);
+    let r = upload(&app, Some(&admin), "?dry_run=true", &file).await;
+    let report = r.expect(200);
+    assert_eq!(report["rows_valid"], 2000, "{}", report["errors"]);
+    assert_eq!(report["users_created"], 2000);
+    assert_eq!(report["groups_created"].as_array().expect("groups").len(), 40);
+    assert!(groups(&app, &admin).await.is_empty());
+}
+
+/// A few kilobytes with a cell in the first and in the last cell of a sheet (XFD1048576): a reader
+/// that builds the dense rectangle between them asks for hundreds of gigabytes and aborts the process.
+async fn sparse_cells_far_apart_do_not_exhaust_memory<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let corners: [(u32, u16); 3] = [(1_048_575, 16_383), (20_001, 16_383), (1_048_575, 2)];
+    for (row, col) in corners {
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "Группа").expect("header");
+        sheet.write_string(0, 1, "ИИН").expect("header");
+        sheet.write_string(0, 2, "ФИО").expect("header");
+        sheet.write_string(1, 0, "G").expect("cell");
+        sheet.write_string(1, 1, "010203040506").expect("cell");
+        sheet.write_string(1, 2, "Иванов Иван").expect("cell");
+        sheet.write_string(row, col, "x").expect("far cell");
+        let file = book.save_to_buffer().expect("save");
+        assert!(file.len() < 20_000, "the file is small: {}", file.len());
+        let r = upload(&app, Some(&admin), "?dry_run=true", &file).await;
+        assert_eq!(r.status, 422, "cell at ({row}, {col}): {}", r.body);
+    }
+    // A far cell in an ignored column within the row limit is fine.
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Группа", "ИИН", "ФИО"].into_iter().enumerate() {
+        sheet
+            .write_string(0, u16::try_from(c).expect("column"), h)
+            .expect("header");
+    }
+    sheet.write_string(1, 0, "G").expect("cell");
+    sheet.write_string(1, 1, "010203040506").expect("cell");
+    sheet.write_string(1, 2, "Иванов Иван").expect("cell");
+    sheet.write_string(1, 16_383, "note").expect("far column");
+    let file = book.save_to_buffer().expect("save");
+    let r = upload(&app, Some(&admin), "?dry_run=true", &file).await;
+    assert_eq!(r.expect(200)["rows_valid"], 1, "{}", r.body);
+}
+
+/// Two admins upload the same file at the same moment: no 5xx, and each student exists once.
+async fn simultaneous_imports_of_one_file_create_each_student_once<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let users_before = user_count(&app, &admin).await;
+    let file = xlsx(&russian_sheet());
+    let (a, b, c) = tokio::join!(
+        upload(&app, Some(&admin), "", &file),
+        upload(&app, Some(&admin), "", &file),
+        upload(&app, Some(&admin), "?mode=skip_invalid", &file),
+    );
+    let replies = [a, b, c];
+    for r in &replies {
+        assert!(r.status == 200 || r.status == 409, "{r:?}");
+    }
+    assert!(replies.iter().any(|r| r.status == 200), "{replies:?}");
+    let created: i64 = replies
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.body["users_created"].as_i64().expect("users_created"))
+        .sum();
+    assert_eq!(created, 3, "each student is created by exactly one import: {replies:?}");
+    assert_eq!(user_count(&app, &admin).await, users_before + 3);
+    assert_eq!(groups(&app, &admin).await.len(), 2);
+}
