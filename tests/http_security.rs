@@ -1035,12 +1035,17 @@ async fn openapi_lists_every_route_with_its_guard<S: Store>(app: TestApp<S>) {
         assert!(op.is_object(), "{method} {path} is documented");
         assert_eq!(op["x-guard"], *guard, "{method} {path} guard");
     }
+    let mut operation_ids = std::collections::BTreeSet::new();
     for (path, item) in paths {
         for method in METHODS {
             let op = &item[*method];
             if op.is_null() {
                 continue;
             }
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has an operationId"));
+            assert!(operation_ids.insert(id.to_owned()), "operationId {id} is unique");
             let guard = op["x-guard"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{method} {path} has an x-guard"));
@@ -1053,7 +1058,14 @@ async fn openapi_lists_every_route_with_its_guard<S: Store>(app: TestApp<S>) {
                 assert!(secured, "{method} {path} ({guard}) lists its bearer security");
                 assert!(op["responses"]["401"].is_object(), "{method} {path} documents its 401");
             }
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(!responses.is_empty(), "{method} {path} documents its responses");
+            for (status, response) in responses {
+                assert!(
+                    response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has a description (required by OpenAPI 3.1)"
+                );
+            }
         }
     }
 }

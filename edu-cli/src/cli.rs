@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use edu_core::config::Config;
 
-use crate::{admin, openapi, serve, users};
+use crate::{admin, import, openapi, serve, users};
 
 /// The edu platform: API server and administration.
 ///
@@ -34,6 +34,9 @@ pub enum Command {
     /// User accounts.
     #[command(subcommand)]
     Users(users::Command),
+    /// Import groups and students from a spreadsheet.
+    #[command(subcommand)]
+    Import(import::Command),
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -45,6 +48,7 @@ impl Command {
             Command::Migrate => crate::backend::migrate(&config).await,
             Command::Admin(cmd) => admin::run(cmd, config).await,
             Command::Users(cmd) => users::run(cmd, config).await,
+            Command::Import(cmd) => import::run(cmd, config).await,
             Command::Openapi => openapi::run(),
         }
     }

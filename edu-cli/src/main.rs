@@ -3,6 +3,7 @@
 mod admin;
 mod backend;
 mod cli;
+mod import;
 mod logging;
 mod openapi;
 mod serve;

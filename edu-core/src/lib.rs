@@ -20,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 mod error;
+pub mod export;
 pub mod import;
 mod platform;
 pub mod store;

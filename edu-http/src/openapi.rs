@@ -28,7 +28,7 @@ use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, impo
         access::teacher_modules, access::teacher_module, access::teacher_subjects, access::subject_lessons,
         access::link_subject_group, access::unlink_subject_group, access::lesson,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ResponseDescriptions),
 )]
 pub struct ApiDoc;
 
@@ -47,6 +47,47 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Every response object needs a description (OpenAPI 3.1); a response declared without one gets the
+/// status code's reason phrase.
+struct ResponseDescriptions;
+
+impl Modify for ResponseDescriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in &mut operation.responses.responses {
+                    if let RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        response.description = reason_phrase(status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reason_phrase(status: &str) -> String {
+    status
+        .parse::<u16>()
+        .ok()
+        .and_then(|code| http::StatusCode::from_u16(code).ok())
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("Response")
+        .to_owned()
 }
 
 /// The document served at `/openapi.json`.

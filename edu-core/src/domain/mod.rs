@@ -6,6 +6,7 @@ mod iin;
 mod password;
 mod phone;
 mod role;
+pub mod text;
 mod user;
 
 pub use academic::{

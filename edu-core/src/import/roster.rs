@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::grid::Cell;
-use crate::domain::{Iin, IinError, Phone};
+use crate::domain::{Iin, IinError, Phone, text};
 
 /// One valid row.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,10 +152,8 @@ pub fn parse_roster(grid: &[Vec<Cell>]) -> (Vec<RosterEntry>, Vec<RowError>) {
         }
         let mut problems = Vec::new();
         let group = get(row, group_col);
-        if group.is_empty() {
-            problems.push("group is empty".to_owned());
-        } else if group.chars().count() > 100 {
-            problems.push("group name is longer than 100 characters".to_owned());
+        if let Err(e) = text::line(&group, "group name", 100) {
+            problems.push(e.to_string());
         }
         let iin = iin_col
             .and_then(|c| row.get(c))
@@ -174,10 +172,8 @@ pub fn parse_roster(grid: &[Vec<Cell>]) -> (Vec<RosterEntry>, Vec<RowError>) {
                 .join(" "),
         };
         let full_name = full_name.split_whitespace().collect::<Vec<_>>().join(" ");
-        if full_name.is_empty() {
-            problems.push("full name is empty".to_owned());
-        } else if full_name.chars().count() > 200 {
-            problems.push("full name is longer than 200 characters".to_owned());
+        if let Err(e) = text::line(&full_name, "full name", 200) {
+            problems.push(e.to_string());
         }
         let phone_text = get(row, layout.find(Column::Phone));
         let phone = if phone_text.is_empty() {
@@ -191,7 +187,12 @@ pub fn parse_roster(grid: &[Vec<Cell>]) -> (Vec<RosterEntry>, Vec<RowError>) {
                 }
             }
         };
-        let description = Some(get(row, layout.find(Column::Description))).filter(|s| !s.is_empty());
+        let description =
+            text::optional_block(Some(&get(row, layout.find(Column::Description))), "description", 10_000)
+                .unwrap_or_else(|e| {
+                    problems.push(e.to_string());
+                    None
+                });
         match iin {
             Ok(iin) if problems.is_empty() => entries.push(RosterEntry {
                 row: number,
@@ -270,7 +271,33 @@ mod tests {
         assert_eq!(entries[0].full_name, "Иванов Иван Иванович");
         assert_eq!(entries[0].row, 3);
         assert_eq!(errors[0].to_string(), "row 5: IIN has 11 digits");
-        assert_eq!(errors[1].to_string(), "row 6: group is empty");
+        assert_eq!(errors[1].to_string(), "row 6: group name must have 1 to 100 characters");
+    }
+
+    #[test]
+    fn control_characters_are_row_errors() {
+        let grid = vec![
+            vec![t("Группа"), t("ИИН"), t("ФИО"), t("Описание")],
+            vec![t("ИС\u{0}21"), t("010203040506"), t("Иванов Иван"), Cell::Empty],
+            vec![t("ИС-21"), t("010203040507"), t("Петров\u{0}Пётр"), Cell::Empty],
+            vec![t("ИС-21"), t("010203040508"), t("Сидоров\u{1b}[31m"), Cell::Empty],
+            vec![
+                t("ИС-21"),
+                t("010203040509"),
+                t("Ким Анна"),
+                t("line one\nline two\u{7}"),
+            ],
+            vec![t("ИС-21"), t("010203040510"), t("Ли Сон"), t("line one\nline two")],
+        ];
+        let (entries, errors) = parse_roster(&grid);
+        let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows, [2, 3, 4, 5]);
+        assert!(
+            errors.iter().all(|e| e.message.contains("control characters")),
+            "{errors:?}"
+        );
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].group_description.as_deref(), Some("line one\nline two"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::Platform;
 use crate::auth::Principal;
 use crate::domain::{
     Group, GroupId, Iin, Lesson, LessonId, Module, ModuleId, ModulePatch, ModuleScope, ModuleTree, NewModule, Page,
-    Role, Subject, SubjectId, User, UserId, UserProfile,
+    Role, Subject, SubjectId, User, UserId, UserProfile, text,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::store::Store;
@@ -31,16 +31,16 @@ pub struct LessonView {
     pub my_result: Option<f64>,
 }
 
-fn text(value: &str, what: &str, max: usize) -> Result<String> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(Error::Validation(format!("{what} must have 1 to {max} characters")));
-    }
-    Ok(v.to_owned())
+fn text(value: &str, what: &'static str, max: usize) -> Result<String> {
+    text::line(value, what, max).map_err(|e| Error::Validation(e.to_string()))
 }
 
-fn optional_text(value: Option<&str>) -> Option<String> {
-    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+fn optional_text(value: Option<&str>, what: &'static str, max: usize) -> Result<Option<String>> {
+    text::optional_line(value, what, max).map_err(|e| Error::Validation(e.to_string()))
+}
+
+fn description_text(value: Option<&str>) -> Result<Option<String>> {
+    text::optional_block(value, "description", 10_000).map_err(|e| Error::Validation(e.to_string()))
 }
 
 impl<S: Store> Platform<S> {
@@ -82,7 +82,7 @@ impl<S: Store> Platform<S> {
         let name = text(name, "group name", 100)?;
         let group = self
             .store()
-            .insert_group(&name, optional_text(description).as_deref(), self.now())
+            .insert_group(&name, description_text(description)?.as_deref(), self.now())
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
@@ -181,8 +181,8 @@ impl<S: Store> Platform<S> {
         who.require_admin()?;
         let module = NewModule {
             title: text(&module.title, "title", 200)?,
-            course: optional_text(module.course.as_deref()),
-            description: optional_text(module.description.as_deref()),
+            course: optional_text(module.course.as_deref(), "course", 50)?,
+            description: description_text(module.description.as_deref())?,
         };
         let created = self.store().insert_module(&module, self.now()).await?;
         self.audit(who, "module.create", format!("module:{}", created.id), None, None)
@@ -212,10 +212,10 @@ impl<S: Store> Platform<S> {
             module.title = text(title, "title", 200)?;
         }
         if let Some(course) = patch.course {
-            module.course = optional_text(course.as_deref());
+            module.course = optional_text(course.as_deref(), "course", 50)?;
         }
         if let Some(description) = patch.description {
-            module.description = optional_text(description.as_deref());
+            module.description = description_text(description.as_deref())?;
         }
         let updated = self.store().update_module(&module).await?;
         self.audit(

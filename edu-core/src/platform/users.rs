@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Platform;
 use crate::auth::Principal;
-use crate::domain::{Iin, NewUser, Page, Password, Phone, Role, User, UserId, UserProfile};
+use crate::domain::{Iin, NewUser, Page, Password, Phone, Role, User, UserId, UserProfile, text};
 use crate::error::{Error, Result, StoreError};
 use crate::store::{AuditEntry, Store};
 
@@ -45,17 +45,6 @@ fn validation(e: impl std::fmt::Display) -> Error {
     Error::Validation(e.to_string())
 }
 
-/// Control characters have no place in a name, and PostgreSQL cannot store NUL at all (it would
-/// be a 500 there and stored on SQLite): refused alike on both backends.
-fn check_name_text(name: &str) -> Result<()> {
-    if name.chars().any(char::is_control) {
-        return Err(Error::Validation(
-            "full_name must not contain control characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Turns a uniqueness conflict on users into a message naming the field.
 fn user_conflict(e: StoreError) -> Error {
     match e {
@@ -74,11 +63,7 @@ impl<S: Store> Platform<S> {
     pub async fn create_user(&self, who: &Principal, req: CreateUser) -> Result<UserProfile> {
         who.require_admin()?;
         let iin = Iin::parse(&req.iin).map_err(validation)?;
-        let full_name = req.full_name.trim().to_owned();
-        if full_name.is_empty() || full_name.chars().count() > 200 {
-            return Err(Error::Validation("full_name must have 1 to 200 characters".into()));
-        }
-        check_name_text(&full_name)?;
+        let full_name = text::line(&req.full_name, "full_name", 200).map_err(validation)?;
         let phone = match req.phone.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(p) => Some(Phone::parse(p).map_err(validation)?),
@@ -249,11 +234,7 @@ impl<S: Store> Platform<S> {
     /// database's own authority, so there is no principal to check.
     pub async fn provision_user(&self, req: CreateUser) -> Result<UserProfile> {
         let iin = Iin::parse(&req.iin).map_err(validation)?;
-        let full_name = req.full_name.trim().to_owned();
-        if full_name.is_empty() {
-            return Err(Error::Validation("full_name must not be empty".into()));
-        }
-        check_name_text(&full_name)?;
+        let full_name = text::line(&req.full_name, "full_name", 200).map_err(validation)?;
         let phone = req
             .phone
             .as_deref()
@@ -292,8 +273,20 @@ impl<S: Store> Platform<S> {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> Result<()> {
+        self.audit_as(Some(who.id), action, target, before, after).await
+    }
+
+    /// An audit record; `actor` is `None` for operator tasks run from the command line.
+    pub(crate) async fn audit_as(
+        &self,
+        actor: Option<UserId>,
+        action: &'static str,
+        target: String,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Result<()> {
         let entry = AuditEntry {
-            actor: Some(who.id),
+            actor,
             action,
             target,
             before,

@@ -100,7 +100,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 }
 
 /// Creates a group; a name in use is a 409.
-#[utoipa::path(post, path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_group", path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), request_body = CreateGroup,
     responses((status = 201, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Name in use"), (status = 422, body = ErrorBody)))]
@@ -115,7 +115,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 }
 
 /// Lists groups with their member counts.
-#[utoipa::path(get, path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_groups", path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(Page),
     responses((status = 200, body = Vec<Group>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw: String) -> Response {
@@ -127,7 +127,7 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw: St
 }
 
 /// A group with its members.
-#[utoipa::path(get, path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "read_group", path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
     responses((status = 200, body = GroupWithMembers), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
@@ -141,7 +141,7 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 }
 
 /// Deletes a group; its members keep their accounts.
-#[utoipa::path(delete, path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_group", path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]

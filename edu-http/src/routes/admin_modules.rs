@@ -73,7 +73,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 }
 
 /// Creates a module; the response carries its id.
-#[utoipa::path(post, path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_module", path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), request_body = NewModule,
     responses((status = 201, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -87,7 +87,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 }
 
 /// Modules with subjects and lessons: all for an admin, otherwise those the caller may see.
-#[utoipa::path(get, path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_modules", path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))),
     responses((status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
@@ -107,7 +107,7 @@ pub(crate) async fn with_teachers<S: Store>(p: Platform<S>, auth: Option<String>
 }
 
 /// One module, if the caller may see it (404 otherwise).
-#[utoipa::path(get, path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "read_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
     responses((status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -115,7 +115,7 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 }
 
 /// Partial update: absent fields are kept, `null` clears course or description.
-#[utoipa::path(put, path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "update_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = ModulePatch,
     responses((status = 200, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -129,7 +129,7 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 }
 
 /// Deletes a module with its subjects, lessons and access links.
-#[utoipa::path(delete, path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]

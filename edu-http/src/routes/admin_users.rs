@@ -54,7 +54,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 }
 
 /// Creates a user (student unless a role is given).
-#[utoipa::path(post, path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_user", path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
     request_body = CreateUser,
     responses((status = 201, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -74,7 +74,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 }
 
 /// Lists users in id order; the total is in `X-Total-Count`.
-#[utoipa::path(get, path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_users", path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
     params(Page),
     responses((status = 200, body = Vec<UserProfile>, headers(("X-Total-Count" = i64))),
@@ -98,7 +98,7 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw_que
 }
 
 /// Deletes a user; administrators cannot be deleted.
-#[utoipa::path(delete, path = "/admin/users/{iin}", tag = "admin: users", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_user", path = "/admin/users/{iin}", tag = "admin: users", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
     params(("iin" = String, Path, description = "12 digits")),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody),

@@ -1,0 +1,261 @@
+//! `edu import groups FILE`: the spreadsheet import of SPEC §6 from the command line.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use edu_core::config::Config;
+use edu_core::export::{Format, Table};
+use edu_core::import::{ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords};
+use edu_core::{Platform, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::backend::{Job, with_platform};
+
+/// The largest spreadsheet read (the HTTP upload allows 10 MiB).
+const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Import groups and students from a spreadsheet (xlsx, xls, ods): each row's student into that row's group.
+    ///
+    /// Re-importing the same file changes nothing. New students get a random first password, written
+    /// to the --credentials file (never to the log); they must change it at first login.
+    Groups(GroupsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GroupsArgs {
+    /// The spreadsheet.
+    pub file: PathBuf,
+    /// Check the file and report what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the valid rows even if some are invalid (by default one invalid row stops the import).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Use the legacy rule for first passwords: the digits of the IIN. Weak; only for compatibility.
+    #[arg(long)]
+    pub legacy_iin_passwords: bool,
+    /// Where to write new students' first passwords: a new .csv or .xlsx file (never overwritten).
+    /// Required unless --dry-run.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Print the report as JSON (without passwords) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
+    match cmd {
+        Command::Groups(args) => groups(args, config).await,
+    }
+}
+
+async fn groups(args: GroupsArgs, config: Config) -> anyhow::Result<()> {
+    let file = read_spreadsheet(&args.file)?;
+    // The credentials file is created before anything is written to the database, so a bad path
+    // fails the command while nothing has happened yet.
+    let credentials = match (&args.credentials, args.dry_run) {
+        (Some(path), false) => Some(CredentialsFile::create(path)?),
+        (None, false) => bail!("--credentials FILE.csv|FILE.xlsx is required to receive new students' passwords"),
+        (_, true) => None,
+    };
+    let options = ImportOptions {
+        dry_run: args.dry_run,
+        mode: if args.skip_invalid {
+            ImportMode::SkipInvalid
+        } else {
+            ImportMode::AllOrNothing
+        },
+        passwords: if args.legacy_iin_passwords {
+            InitialPasswords::IinDigits
+        } else {
+            InitialPasswords::Random
+        },
+    };
+    let job = Import {
+        file,
+        options,
+        credentials,
+        json: args.json,
+    };
+    with_platform(&config, true, job).await
+}
+
+fn read_spreadsheet(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > MAX_FILE {
+        bail!(
+            "{} is {} MiB; the largest spreadsheet accepted is {} MiB",
+            path.display(),
+            size / (1024 * 1024),
+            MAX_FILE / (1024 * 1024)
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The not-yet-written credentials file. Dropped without `finish`, it is removed.
+struct CredentialsFile {
+    path: PathBuf,
+    file: Option<File>,
+    format: Format,
+}
+
+impl CredentialsFile {
+    fn create(path: &Path) -> anyhow::Result<CredentialsFile> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let Some(format) = Format::from_file_name(name) else {
+            bail!("--credentials must name a .csv or .xlsx file, not {}", path.display());
+        };
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).with_context(|| {
+            format!(
+                "cannot create {} (it must not exist yet; passwords are never written over an existing file)",
+                path.display()
+            )
+        })?;
+        Ok(CredentialsFile {
+            path: path.to_owned(),
+            file: Some(file),
+            format,
+        })
+    }
+
+    fn finish(mut self, report: &ImportReport) -> anyhow::Result<usize> {
+        let mut table = Table::new("Credentials", &["row", "iin", "full_name", "group", "password"]);
+        for c in &report.credentials {
+            table.push(vec![
+                (c.row as f64).into(),
+                c.iin.as_str().into(),
+                c.full_name.as_str().into(),
+                c.group.as_str().into(),
+                c.password.as_str().into(),
+            ]);
+        }
+        let bytes = table.write(self.format)?;
+        let mut file = self.file.take().context("credentials file already written")?;
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("could not write {}", self.path.display()))?;
+        Ok(report.credentials.len())
+    }
+}
+
+impl Drop for CredentialsFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+struct Import {
+    file: Vec<u8>,
+    options: ImportOptions,
+    credentials: Option<CredentialsFile>,
+    json: bool,
+}
+
+impl Job for Import {
+    async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message("reading");
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let started = Instant::now();
+        let progress = |p: ImportProgress| match p {
+            ImportProgress::Hashing { done, total } => {
+                bar.set_message("hashing first passwords");
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            }
+            ImportProgress::Writing => bar.set_message("writing"),
+        };
+        let result = platform
+            .operator_import_groups(&self.file, self.options, &progress)
+            .await;
+        bar.finish_and_clear();
+        let report = result.context("import failed; nothing was written")?;
+        let credentials_path = self.credentials.as_ref().map(|c| c.path.clone());
+        let written = match self.credentials {
+            Some(file) if report.applied => file.finish(&report)?,
+            _ => 0,
+        };
+        if self.json {
+            let mut shown = report.clone();
+            shown.credentials.clear();
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+        } else {
+            print_report(&report, started.elapsed());
+        }
+        if let Some(path) = credentials_path.filter(|_| written > 0) {
+            eprintln!(
+                "first passwords of {written} new student(s) written to {}",
+                path.display()
+            );
+        }
+        if report.errors.is_empty() {
+            Ok(())
+        } else if report.dry_run {
+            bail!("{} invalid row(s)", report.errors.len())
+        } else if !report.applied {
+            bail!(
+                "{} invalid row(s); nothing was imported (fix them, or import the rest with --skip-invalid)",
+                report.errors.len()
+            )
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn print_report(report: &ImportReport, elapsed: Duration) {
+    let verb = if report.dry_run { "would create" } else { "created" };
+    println!(
+        "{} rows, {} valid, {} invalid{}",
+        report.rows_total,
+        report.rows_valid,
+        report.errors.len(),
+        if report.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "students: {verb} {}, already existing {}",
+        report.users_created, report.users_existing
+    );
+    if report.groups_created.is_empty() {
+        println!("groups: {verb} none");
+    } else {
+        println!(
+            "groups: {verb} {} ({})",
+            report.groups_created.len(),
+            report.groups_created.join(", ")
+        );
+    }
+    if report.applied {
+        println!("memberships added: {}", report.memberships_added);
+    }
+    for e in &report.errors {
+        println!("  {e}");
+    }
+    println!("took {:.2} s", elapsed.as_secs_f64());
+}

@@ -1,0 +1,208 @@
+//! `edu import groups` run as the real binary on a SQLite database.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use edu_core::config::Config;
+use edu_core::{ClientInfo, Platform, SqliteStore};
+
+struct Workdir(PathBuf);
+
+impl Workdir {
+    fn new(name: &str) -> Workdir {
+        let dir = std::env::temp_dir().join(format!("edu-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Workdir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", format!("sqlite://{}", self.path("edu.db").display())),
+            ("EDU_DATA_DIR", self.path("data").display().to_string()),
+            ("BCRYPT_COST", "4".into()),
+        ]
+    }
+
+    fn edu(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_edu"))
+            .args(args)
+            .current_dir(&self.0)
+            .env_clear()
+            .envs(self.vars())
+            .output()
+            .expect("the edu binary runs")
+    }
+
+    async fn platform(&self) -> Platform<SqliteStore> {
+        let vars = self.vars();
+        let config = Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("config");
+        let secret = config.resolve_secret().expect("secret");
+        let url = format!("sqlite://{}", self.path("edu.db").display());
+        let store = SqliteStore::connect(&url, config.pool).await.expect("database");
+        Platform::new(store, config.platform_config(secret))
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn roster(path: &Path, rows: &[[&str; 3]]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Группа", "ИИН", "ФИО"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).expect("header");
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *v).expect("cell");
+        }
+    }
+    book.save(path).expect("xlsx written");
+}
+
+/// Parses the credentials CSV: (iin, full name, group, password) per data row.
+fn credentials(path: &Path) -> Vec<[String; 4]> {
+    let text = std::fs::read_to_string(path).expect("credentials file");
+    let text = text.strip_prefix('\u{feff}').expect("BOM for Excel");
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(lines.next(), Some("row,iin,full_name,group,password"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 5, "{l}");
+            [f[1].into(), f[2].into(), f[3].into(), f[4].into()]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn imports_writes_credentials_and_never_prints_passwords() {
+    let dir = Workdir::new("import");
+    let sheet = dir.path("roster.xlsx");
+    roster(
+        &sheet,
+        &[
+            ["ИС-21", "010203040506", "Иванов Иван"],
+            ["ИС-21", "010203040507", "Петров Пётр"],
+            ["ИС-22", "010203040508", "Ким Анна"],
+        ],
+    );
+
+    let dry = dir.edu(&["import", "groups", "roster.xlsx", "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(out.contains("students: would create 3"), "{}", text(&dry));
+    assert!(out.contains("ИС-21, ИС-22"), "{}", text(&dry));
+
+    let missing = dir.edu(&["import", "groups", "roster.xlsx"]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--credentials"),
+        "{}",
+        text(&missing)
+    );
+
+    let wrong_ext = dir.edu(&["import", "groups", "roster.xlsx", "--credentials", "creds.txt"]);
+    assert!(!wrong_ext.status.success(), "{}", text(&wrong_ext));
+
+    let run = dir.edu(&["import", "groups", "roster.xlsx", "--credentials", "creds.csv"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let creds = credentials(&dir.path("creds.csv"));
+    assert_eq!(creds.len(), 3);
+    let all_output = text(&run);
+    for [iin, _, _, password] in &creds {
+        assert!(password.len() >= 12, "a strong first password");
+        assert!(!all_output.contains(password.as_str()), "password of {iin} printed");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path("creds.csv"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "credentials readable only by their owner: {mode:o}");
+    }
+
+    // The passwords work, and must be changed.
+    let platform = dir.platform().await;
+    for [iin, full_name, _, password] in &creds {
+        let session = platform
+            .login(iin, password, ClientInfo::default())
+            .await
+            .expect("first password logs in");
+        assert_eq!(&session.user.full_name, full_name);
+        assert!(session.user.must_change_password);
+    }
+
+    // Never written over an existing file; and a re-import changes nothing.
+    let again = dir.edu(&["import", "groups", "roster.xlsx", "--credentials", "creds.csv"]);
+    assert!(!again.status.success(), "{}", text(&again));
+    assert_eq!(credentials(&dir.path("creds.csv")), creds, "untouched");
+    let again = dir.edu(&["import", "groups", "roster.xlsx", "--credentials", "creds2.xlsx"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("students: created 0, already existing 3"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[tokio::test]
+async fn invalid_rows_stop_the_import_unless_skipped() {
+    let dir = Workdir::new("invalid");
+    roster(
+        &dir.path("roster.xlsx"),
+        &[
+            ["ИС-21", "010203040506", "Иванов Иван"],
+            ["ИС-21", "12345", "Петров Пётр"],
+        ],
+    );
+    let run = dir.edu(&["import", "groups", "roster.xlsx", "--credentials", "creds.csv"]);
+    assert!(!run.status.success(), "{}", text(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("row 3: IIN"),
+        "{}",
+        text(&run)
+    );
+    assert!(
+        !dir.path("creds.csv").exists(),
+        "no credentials file when nothing was imported"
+    );
+
+    let run = dir.edu(&[
+        "import",
+        "groups",
+        "roster.xlsx",
+        "--skip-invalid",
+        "--credentials",
+        "creds.csv",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(credentials(&dir.path("creds.csv")).len(), 1);
+
+    let unreadable = dir.edu(&["import", "groups", "nope.xlsx", "--dry-run"]);
+    assert!(!unreadable.status.success());
+    assert!(
+        String::from_utf8_lossy(&unreadable.stderr).contains("nope.xlsx"),
+        "{}",
+        text(&unreadable)
+    );
+}
