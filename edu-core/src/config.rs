@@ -60,6 +60,8 @@ pub struct Config {
     pub admin: Option<BootstrapAdmin>,
     pub pool: PoolSettings,
     pub data_dir: PathBuf,
+    /// Uploaded files: `EDU_FILES_DIR`, by default `files` in the data directory.
+    pub files_dir: PathBuf,
     pub bcrypt_cost: u32,
     pub api_docs: bool,
     /// Non-fatal remarks to log at start.
@@ -170,6 +172,9 @@ impl Config {
             errors: Vec::new(),
         };
         let data_dir = PathBuf::from(r.value("EDU_DATA_DIR").unwrap_or_else(|| "./edu-data".into()));
+        let files_dir = r
+            .value("EDU_FILES_DIR")
+            .map_or_else(|| data_dir.join("files"), PathBuf::from);
         let default_db = format!("sqlite://{}", data_dir.join("edu.db").display());
         let database = match DatabaseUrl::parse(&r.value("DATABASE_URL").unwrap_or(default_db)) {
             Ok(d) => d,
@@ -237,6 +242,7 @@ impl Config {
                 acquire_timeout: Duration::from_secs(timeout),
             },
             data_dir,
+            files_dir,
             bcrypt_cost,
             api_docs,
             warnings,
@@ -249,6 +255,11 @@ impl Config {
             Some(s) => Ok(s.clone()),
             None => load_or_create_key(&self.data_dir.join("secret.key")),
         }
+    }
+
+    /// The file store of this configuration (the directory is created if missing).
+    pub fn file_store(&self) -> std::io::Result<crate::files::FileStore> {
+        crate::files::FileStore::local(&self.files_dir)
     }
 
     /// The core's settings with this configuration and secret.

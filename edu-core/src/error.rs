@@ -55,6 +55,12 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// An upload (or a request body) larger than its limit.
+    #[error("the upload is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// A file of a type that is not accepted here, or not what its name says.
+    #[error("{0}")]
+    UnsupportedMedia(String),
     /// The IIN is locked by the login throttle.
     #[error("too many failed login attempts; try again in {} minute(s)", minutes_left(*retry_after))]
     Locked { retry_after: Duration },
@@ -89,9 +95,24 @@ impl Error {
             Error::Validation(_) => "validation_error",
             Error::BadRequest(_) => "bad_request",
             Error::Conflict(_) => "conflict",
+            Error::TooLarge { .. } => "payload_too_large",
+            Error::UnsupportedMedia(_) => "unsupported_media_type",
             Error::Locked { .. } => "locked",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<crate::files::FileError> for Error {
+    fn from(e: crate::files::FileError) -> Self {
+        use crate::files::FileError;
+        match e {
+            FileError::TooLarge { limit } => Error::TooLarge { limit },
+            FileError::Rejected(m) => Error::UnsupportedMedia(m),
+            FileError::Interrupted(m) => Error::BadRequest(format!("the upload was interrupted: {m}")),
+            FileError::NotFound => Error::not_found("file"),
+            FileError::Storage(e) => Error::Internal(Box::new(e)),
         }
     }
 }

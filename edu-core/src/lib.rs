@@ -21,6 +21,7 @@ pub mod config;
 pub mod domain;
 mod error;
 pub mod export;
+pub mod files;
 pub mod import;
 mod platform;
 pub mod store;
@@ -32,7 +33,8 @@ pub use auth::Principal;
 pub use domain::{Iin, Page, Role, UserId, UserProfile};
 pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
-    BootstrapAdmin, ClientInfo, Clock, CreateUser, LessonView, ModuleAccess, Platform, PlatformConfig, Session,
-    SystemClock, TokenPair, UserRef,
+    BootstrapAdmin, ClientInfo, Clock, CreateUser, FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft,
+    LESSON_FILE_LIMIT, LessonView, ModuleAccess, NewLesson, PHOTO_LIMIT, Platform, PlatformConfig, Session,
+    SystemClock, TokenPair, UploadedUrl, UserRef,
 };
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

@@ -65,6 +65,8 @@ fn core_error(e: Error) -> Response {
         Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
         Error::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
         Error::Conflict(_) => (StatusCode::CONFLICT, None),
+        Error::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, None),
+        Error::UnsupportedMedia(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
         Error::Locked { retry_after } => (StatusCode::FORBIDDEN, Some(*retry_after)),
         Error::TooManyRequests { retry_after } => (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after)),
         Error::Internal(cause) => {

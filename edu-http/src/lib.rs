@@ -13,6 +13,7 @@ mod layers;
 pub mod openapi;
 mod routes;
 mod server;
+mod upload;
 
 pub use extract::PeerAddr;
 pub use layers::loggable_path;

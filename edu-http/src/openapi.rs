@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, import, root, user};
+use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, import, lessons, root, user};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +16,7 @@ use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, impo
     paths(
         root::welcome, root::healthz, root::readyz, root::openapi,
         auth::login, auth::token, auth::check, auth::refresh, auth::logout,
-        user::by_iin, user::update_phone, user::change_password,
+        user::by_iin, user::update_phone, user::change_password, user::upload_photo,
         admin_users::create, admin_users::list, admin_users::delete, admin_users::reset_password,
         admin_groups::create, admin_groups::list, admin_groups::read, admin_groups::delete,
         admin_groups::delete_with_users, admin_groups::add_users, admin_groups::members, admin_groups::remove_user,
@@ -27,6 +27,9 @@ use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, impo
         access::admin_modules, access::admin_module, access::my_modules, access::my_module,
         access::teacher_modules, access::teacher_module, access::teacher_subjects, access::subject_lessons,
         access::link_subject_group, access::unlink_subject_group, access::lesson,
+        lessons::create, lessons::read, lessons::delete, lessons::upload_file, lessons::submit,
+        lessons::my_submissions, lessons::submissions, lessons::delete_submission, lessons::grade,
+        lessons::download, lessons::photo,
     ),
     modifiers(&BearerAuth, &ResponseDescriptions),
 )]

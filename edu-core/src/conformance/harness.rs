@@ -49,6 +49,8 @@ pub struct Fixture<S: Store> {
     reconnect: Reconnect<S>,
     /// Kept so the directory lives as long as the test.
     _dir: Option<TempDir>,
+    /// The file store's directory.
+    pub files_dir: TempDir,
 }
 
 impl<S: Store> Fixture<S> {
@@ -158,8 +160,11 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
 
 fn build<S: Store>(store: S, reconnect: Reconnect<S>, dir: Option<TempDir>) -> Fixture<S> {
     let clock = TestClock::new(start_time());
-    let config = test_config();
+    let files_dir = TempDir::new("edu-files").expect("temporary directory");
+    let mut config = test_config();
+    config.files = Some(crate::files::FileStore::local(files_dir.path()).expect("file store"));
     Fixture {
+        files_dir,
         platform: Platform::with_clock(store, config.clone(), clock.clone()),
         clock,
         config,

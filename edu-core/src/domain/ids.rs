@@ -38,3 +38,7 @@ id_type!(
     /// A lesson's database id.
     LessonId
 );
+id_type!(
+    /// A homework submission's database id.
+    SubmissionId
+);

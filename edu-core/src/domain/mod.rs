@@ -1,6 +1,7 @@
 //! Values of the school's domain, parsed once at the edge so that invalid states cannot be built.
 
 mod academic;
+mod homework;
 mod ids;
 mod iin;
 mod password;
@@ -13,7 +14,8 @@ pub use academic::{
     Group, Lesson, LessonKind, Module, ModulePatch, ModuleScope, ModuleTree, NewModule, Subject, SubjectTree,
     TeacherRef, UnknownLessonKind, title_key,
 };
-pub use ids::{GroupId, LessonId, ModuleId, SubjectId, UserId};
+pub use homework::{FileOwner, FilesOf, Submission, SubmissionFile, SubmissionFilter};
+pub use ids::{GroupId, LessonId, ModuleId, SubjectId, SubmissionId, UserId};
 pub use iin::{Iin, IinError};
 pub use password::{Password, PasswordError};
 pub use phone::{Phone, PhoneError};

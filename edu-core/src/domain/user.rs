@@ -43,7 +43,7 @@ impl User {
             full_name: self.full_name.clone(),
             short_name: short_name(&self.full_name),
             phone: self.phone.clone(),
-            photo: self.photo.as_ref().map(|key| format!("/static/photos/{key}")),
+            photo: self.photo.as_ref().map(|key| format!("/static/{key}")),
             must_change_password: self.must_change_password,
             created_at: self.created_at,
         }

@@ -59,7 +59,7 @@ impl<S: Store> Platform<S> {
         trees.pop().ok_or_else(|| Error::not_found("module"))
     }
 
-    async fn visible_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
+    pub(crate) async fn visible_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
         let subject = self
             .store()
             .subject(id)
@@ -121,11 +121,13 @@ impl<S: Store> Platform<S> {
     /// Deletes the group and its members who are not administrators; returns how many users went.
     pub async fn delete_group_with_users(&self, who: &Principal, id: GroupId) -> Result<u64> {
         who.require_admin()?;
+        let files = self.store().files_of(crate::domain::FilesOf::GroupMembers(id)).await?;
         let deleted = self
             .store()
             .delete_group_with_users(id)
             .await?
             .ok_or_else(|| Error::not_found("group"))?;
+        self.purge_files(&files).await;
         self.audit(
             who,
             "group.delete_with_users",
@@ -232,9 +234,11 @@ impl<S: Store> Platform<S> {
     /// Deletes the module with its subjects and lessons.
     pub async fn delete_module(&self, who: &Principal, id: ModuleId) -> Result<()> {
         who.require_admin()?;
+        let files = self.store().files_of(crate::domain::FilesOf::Module(id)).await?;
         if !self.store().delete_module(id).await? {
             return Err(Error::not_found("module"));
         }
+        self.purge_files(&files).await;
         self.audit(who, "module.delete", format!("module:{id}"), None, None)
             .await
     }
@@ -255,9 +259,11 @@ impl<S: Store> Platform<S> {
 
     pub async fn delete_subject(&self, who: &Principal, id: SubjectId) -> Result<()> {
         who.require_admin()?;
+        let files = self.store().files_of(crate::domain::FilesOf::Subject(id)).await?;
         if !self.store().delete_subject(id).await? {
             return Err(Error::not_found("subject"));
         }
+        self.purge_files(&files).await;
         self.audit(who, "subject.delete", format!("subject:{id}"), None, None)
             .await
     }
@@ -408,7 +414,10 @@ impl<S: Store> Platform<S> {
         let subject = self
             .visible_subject(who, lesson.subject_id)
             .await
-            .map_err(|_| Error::not_found("lesson"))?;
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::not_found("lesson"),
+                other => other,
+            })?;
         Ok(LessonView {
             module_id: subject.module_id,
             lesson,

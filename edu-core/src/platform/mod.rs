@@ -8,14 +8,19 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::Algorithm;
 
 use crate::auth::{Hasher, ThrottlePolicy, TokenKeys};
+use crate::files::FileStore;
 use crate::store::Store;
 
 mod academic;
+mod files;
 mod import;
 mod session;
 mod users;
 
 pub use academic::{LessonView, ModuleAccess};
+pub use files::{
+    FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
+};
 pub use session::{ClientInfo, Session, TokenPair};
 pub use users::{BootstrapAdmin, CreateUser, UserRef};
 
@@ -29,6 +34,8 @@ pub struct PlatformConfig {
     pub bcrypt_cost: u32,
     pub iin_throttle: ThrottlePolicy,
     pub address_throttle: ThrottlePolicy,
+    /// Where uploaded files live. Without one, file operations fail with an internal error.
+    pub files: Option<FileStore>,
 }
 
 impl PlatformConfig {
@@ -42,6 +49,7 @@ impl PlatformConfig {
             bcrypt_cost: 12,
             iin_throttle: ThrottlePolicy::PER_IIN,
             address_throttle: ThrottlePolicy::PER_ADDRESS,
+            files: None,
         }
     }
 }
@@ -54,6 +62,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("files", &self.files)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +135,15 @@ impl<S: Store> Platform<S> {
 
     pub(crate) fn tokens(&self) -> &TokenKeys {
         &self.inner.tokens
+    }
+
+    /// The file store, or an internal error if none was configured.
+    pub fn files(&self) -> crate::Result<&FileStore> {
+        self.inner
+            .config
+            .files
+            .as_ref()
+            .ok_or_else(|| crate::Error::Internal("no file store is configured (PlatformConfig::files)".into()))
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

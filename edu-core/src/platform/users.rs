@@ -179,9 +179,11 @@ impl<S: Store> Platform<S> {
         if user.role == Role::Admin {
             return Err(Error::Forbidden("administrators cannot be deleted".into()));
         }
+        let files = self.store().files_of(crate::domain::FilesOf::User(user.id)).await?;
         if !self.store().delete_user(user.id).await? {
             return Err(Error::not_found("user"));
         }
+        self.purge_files(&files).await;
         self.audit(
             who,
             "user.delete",

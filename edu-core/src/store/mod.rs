@@ -6,13 +6,16 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{ThrottlePolicy, ThrottleState};
 use crate::domain::{
-    Group, GroupId, Iin, Lesson, LessonId, Module, ModuleId, ModuleScope, ModuleTree, NewModule, NewUser, Page, Phone,
-    Subject, SubjectId, User, UserId,
+    FileOwner, FilesOf, Group, GroupId, Iin, Lesson, LessonId, LessonKind, Module, ModuleId, ModuleScope, ModuleTree,
+    NewModule, NewUser, Page, Phone, Subject, SubjectId, Submission, SubmissionFilter, SubmissionId, User, UserId,
 };
 use crate::error::StoreError;
+use crate::files::StoredFile;
 
 mod academic_rows;
 mod academic_sql;
+mod files_rows;
+mod files_sql;
 mod pool;
 mod postgres;
 mod rows;
@@ -24,6 +27,27 @@ pub use postgres::{PgStore, normalize_url};
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A lesson to insert, already validated.
+#[derive(Debug, Clone)]
+pub struct NewLessonRow<'a> {
+    pub subject: SubjectId,
+    pub title: &'a str,
+    pub kind: LessonKind,
+    pub description: Option<&'a str>,
+    pub content_url: Option<&'a str>,
+    /// The storage key of an uploaded, not yet attached lesson document that becomes this lesson's.
+    pub attach: Option<&'a str>,
+}
+
+/// Metadata of a stored file, as recorded beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    /// The client's file name.
+    pub name: String,
+    pub size: i64,
+    pub content_type: String,
+}
 
 /// A stored refresh token: only its digest is kept.
 #[derive(Debug, Clone)]
@@ -185,4 +209,51 @@ pub trait Store: Send + Sync + 'static {
         rows: &[RosterRow],
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<RosterOutcome>> + Send;
+
+    // ---- lessons, stored files, homework ----
+
+    /// Inserts the lesson and, if asked, attaches an uploaded document to it, atomically.
+    fn insert_lesson(
+        &self,
+        lesson: &NewLessonRow<'_>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Lesson>> + Send;
+    /// Deletes the lesson with its documents' rows and its submissions.
+    fn delete_lesson(&self, id: LessonId) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Storage keys of the files that deleting `of` takes with it.
+    fn files_of(&self, of: FilesOf) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    fn insert_lesson_file(
+        &self,
+        file: &StoredFile,
+        uploaded_by: UserId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Who a stored key belongs to, with its metadata; `None` for keys no row refers to.
+    fn file_owner(&self, key: &str) -> impl Future<Output = StoreResult<Option<(FileOwner, FileMeta)>>> + Send;
+    /// Every storage key a row refers to (documents, homework files, avatars).
+    fn referenced_keys(&self) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Drops the rows that refer to these keys (for repairing rows whose files are gone).
+    fn forget_files(&self, keys: &[String]) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Inserts a submission and its files' rows, atomically.
+    fn insert_submission(
+        &self,
+        lesson: LessonId,
+        student: UserId,
+        comment: Option<&str>,
+        files: &[StoredFile],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Submission>> + Send;
+    fn submission(&self, id: SubmissionId) -> impl Future<Output = StoreResult<Option<Submission>>> + Send;
+    /// Submissions newest first, each with its files (two queries).
+    fn submissions(&self, filter: &SubmissionFilter) -> impl Future<Output = StoreResult<Vec<Submission>>> + Send;
+    fn delete_submission(&self, id: SubmissionId) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Sets the grade; returns the previous one, or `None` if there is no such submission.
+    fn grade_submission(
+        &self,
+        id: SubmissionId,
+        grade: i32,
+        feedback: Option<&str>,
+        by: UserId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<Option<i32>>>> + Send;
 }

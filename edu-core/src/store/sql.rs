@@ -305,6 +305,11 @@ macro_rules! impl_sql_store {
             }
 
             $crate::store::academic_sql::academic_methods!(begin_write = $begin);
+            $crate::store::files_sql::files_methods!(begin_write = $begin, for_update = $for_update);
+        }
+
+        impl $store {
+            $crate::store::files_sql::files_helpers!();
         }
     };
 }

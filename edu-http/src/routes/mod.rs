@@ -13,6 +13,7 @@ pub(crate) mod admin_modules;
 pub(crate) mod admin_users;
 pub(crate) mod auth;
 pub(crate) mod import;
+pub(crate) mod lessons;
 pub(crate) mod root;
 pub(crate) mod user;
 
@@ -31,7 +32,9 @@ pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedF
         .unify()
         .or(admin_modules::routes(platform.clone()))
         .unify()
-        .or(access::routes(platform))
+        .or(access::routes(platform.clone()))
+        .unify()
+        .or(lessons::routes(platform))
         .unify()
         .recover(crate::error::recover)
         .unify()

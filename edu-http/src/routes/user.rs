@@ -52,11 +52,67 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .then(update_phone::<S>);
     let password = warp::path!("user" / "change-password")
         .and(warp::patch())
-        .and(with_platform(p))
+        .and(with_platform(p.clone()))
         .and(bearer())
         .and(body())
         .then(change_password::<S>);
-    by_iin.or(phone).unify().or(password).unify().boxed()
+    let photo = warp::path!("user" / "upload-photo")
+        .and(warp::post())
+        .and(with_platform(p))
+        .and(bearer())
+        .and(
+            warp::header::optional::<String>("content-type")
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
+        .and(
+            warp::header::optional::<String>("content-length")
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
+        .and(body())
+        .then(upload_photo::<S>);
+    by_iin.or(phone).unify().or(password).unify().or(photo).unify().boxed()
+}
+
+/// Multipart form of an avatar.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoForm {
+    /// jpg, jpeg, png, webp or gif (never SVG), at most 5 MiB; the content must match the name.
+    #[schema(value_type = String, format = Binary)]
+    pub photo: Vec<u8>,
+}
+
+/// Replaces the caller's avatar; served publicly at the returned `user.photo` path.
+#[utoipa::path(post, path = "/user/upload-photo", tag = "user", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth"))), request_body(content = PhotoForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = UserEnvelope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn upload_photo<S: Store>(
+    p: Platform<S>,
+    auth: Option<String>,
+    content_type: Option<String>,
+    content_length: Option<String>,
+    body: Body,
+) -> Response {
+    use crate::upload::{check_declared, form_error, multipart};
+    use edu_core::PHOTO_LIMIT;
+    crate::extract::authed(p, auth, async |p, who| {
+        check_declared(content_length.as_deref(), PHOTO_LIMIT)?;
+        let mut form = multipart(content_type.as_deref(), body, PHOTO_LIMIT)?;
+        while let Some(field) = form.next_field().await.map_err(|e| form_error(e, PHOTO_LIMIT))? {
+            if matches!(field.name(), Some("photo" | "file")) {
+                let name = field.file_name().unwrap_or("photo").to_owned();
+                let user = p.upload_photo(&who, &name, field).await?;
+                return Ok(ok(&UserEnvelope { user }));
+            }
+        }
+        Err(ApiError::Core(edu_core::Error::Validation(
+            "the form has no `photo` field".into(),
+        )))
+    })
+    .await
 }
 
 /// Looks a user up by IIN.

@@ -1,0 +1,580 @@
+//! Lessons, lesson documents, avatars, homework and downloads.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+use super::Platform;
+use crate::auth::Principal;
+use crate::domain::{
+    FileOwner, FilesOf, Lesson, LessonId, LessonKind, Role, Subject, SubjectId, Submission, SubmissionFilter,
+    SubmissionId, UserProfile, text,
+};
+use crate::error::{Error, Result};
+use crate::files::{Area, ByteRange, DOCUMENTS, Download, FileError, FileKey, IMAGES, Staged, StoredFile};
+use crate::store::{FileMeta, NewLessonRow, Store};
+
+/// Avatars: at most 5 MiB.
+pub const PHOTO_LIMIT: u64 = 5 * 1024 * 1024;
+/// Lesson documents: at most 50 MiB.
+pub const LESSON_FILE_LIMIT: u64 = 50 * 1024 * 1024;
+/// Homework: at most 20 MiB in all, in at most 5 files.
+pub const HOMEWORK_LIMIT: u64 = 20 * 1024 * 1024;
+pub const HOMEWORK_FILES: usize = 5;
+
+/// Where downloads are served; lesson documents are referred to by this path.
+const DOWNLOAD_PREFIX: &str = "/files/download/";
+
+/// A lesson to create (`POST /lessons/add/subjects/{subject_id}`).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewLesson {
+    pub title: String,
+    /// `video`, `pdf` or `test` (the legacy spelling `тест` is accepted).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// An `http(s)` address, or the `url` returned by `/lessons/upload/lesson-file`.
+    #[serde(default)]
+    pub content_url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A test of the same subject to link to this lesson.
+    #[serde(default)]
+    pub test_id: Option<i64>,
+}
+
+/// An uploaded lesson document.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UploadedUrl {
+    /// Use as a lesson's `content_url`; downloadable at this path.
+    pub url: String,
+    pub file_name: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// What `edu fsck` found (and, with repair, fixed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FsckReport {
+    /// Objects in the file store.
+    pub objects: usize,
+    /// Keys that rows refer to.
+    pub referenced: usize,
+    /// Stored objects no row refers to (older than the grace period).
+    pub orphans: Vec<String>,
+    /// Keys rows refer to whose object is missing.
+    pub missing: Vec<String>,
+    pub repaired: bool,
+}
+
+impl FsckReport {
+    pub fn is_clean(&self) -> bool {
+        self.orphans.is_empty() && self.missing.is_empty()
+    }
+}
+
+fn validation(e: impl fmt::Display) -> Error {
+    Error::Validation(e.to_string())
+}
+
+/// A lesson's `content_url`: an `http(s)` address or a download path of this server. Returns the
+/// URL and, for a download path of a lesson document, its key.
+fn content_url(url: Option<&str>) -> Result<(Option<String>, Option<FileKey>)> {
+    let Some(url) = text::optional_line(url, "content_url", 2000).map_err(validation)? else {
+        return Ok((None, None));
+    };
+    if let Some(key) = url.strip_prefix(DOWNLOAD_PREFIX) {
+        return match FileKey::parse(key) {
+            Some(key) if key.area() == Area::Lessons => Ok((Some(url.clone()), Some(key))),
+            _ => Err(Error::Validation(
+                "content_url refers to no uploaded lesson document".into(),
+            )),
+        };
+    }
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) || url.contains(char::is_whitespace) {
+        return Err(Error::Validation(
+            "content_url must be an http(s) address or an uploaded lesson document's url".into(),
+        ));
+    }
+    Ok((Some(url), None))
+}
+
+impl<S: Store> Platform<S> {
+    /// Removes stored files whose rows are gone (failures are logged; `edu fsck` finds leftovers).
+    pub(crate) async fn purge_files(&self, keys: &[String]) {
+        if keys.is_empty() {
+            return;
+        }
+        let keys: Vec<FileKey> = keys.iter().filter_map(|k| FileKey::parse(k)).collect();
+        match self.files() {
+            Ok(files) => files.remove_all(&keys).await,
+            Err(e) => tracing::warn!(error = %e, count = keys.len(), "stored files left behind"),
+        }
+    }
+
+    /// The subject, if `who` teaches it or is an admin ("T(own)").
+    async fn taught_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
+        who.require_staff()?;
+        let subject = self
+            .store()
+            .subject(id)
+            .await?
+            .ok_or_else(|| Error::not_found("subject"))?;
+        if who.role == Role::Admin || subject.teacher_id == Some(who.id) {
+            Ok(subject)
+        } else {
+            Err(Error::Forbidden(
+                "only the subject's teacher or an administrator may do this".into(),
+            ))
+        }
+    }
+
+    async fn taught_lesson(&self, who: &Principal, id: LessonId) -> Result<(Lesson, Subject)> {
+        who.require_staff()?;
+        let lesson = self
+            .store()
+            .lesson(id)
+            .await?
+            .ok_or_else(|| Error::not_found("lesson"))?;
+        let subject = self.taught_subject(who, lesson.subject_id).await?;
+        Ok((lesson, subject))
+    }
+
+    /// The lesson, if `who` may see it (404 otherwise).
+    async fn visible_lesson(&self, who: &Principal, id: LessonId) -> Result<Lesson> {
+        Ok(self.lesson(who, id).await?.lesson)
+    }
+
+    // ---- lessons ----
+
+    /// Creates a lesson (the subject's teacher or an admin). Everything is checked, the linked
+    /// test included, before anything is written.
+    pub async fn create_lesson(&self, who: &Principal, subject: SubjectId, req: NewLesson) -> Result<Lesson> {
+        let subject = self.taught_subject(who, subject).await?;
+        let title = text::line(&req.title, "title", 200).map_err(validation)?;
+        let kind: LessonKind = req.kind.parse().map_err(validation)?;
+        let description =
+            text::optional_block(req.description.as_deref(), "description", 10_000).map_err(validation)?;
+        let (url, document) = content_url(req.content_url.as_deref())?;
+        if let Some(key) = &document {
+            match self.store().file_owner(key.as_str()).await? {
+                Some((FileOwner::LessonDocument { lesson: None, .. }, _)) => {}
+                Some((FileOwner::LessonDocument { lesson: Some(_), .. }, _)) => {
+                    return Err(Error::Validation(
+                        "this document belongs to another lesson; upload it again for this one".into(),
+                    ));
+                }
+                _ => {
+                    return Err(Error::Validation(
+                        "content_url refers to no uploaded lesson document".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(test) = req.test_id {
+            // Tests are linked once they exist in this subject; none does yet.
+            return Err(Error::NotFound(format!("test {test} not found in this subject")));
+        }
+        let row = NewLessonRow {
+            subject: subject.id,
+            title: &title,
+            kind,
+            description: description.as_deref(),
+            content_url: url.as_deref(),
+            attach: document.as_ref().map(FileKey::as_str),
+        };
+        let lesson = self.store().insert_lesson(&row, self.now()).await?;
+        self.audit(who, "lesson.create", format!("lesson:{}", lesson.id), None, None)
+            .await?;
+        Ok(lesson)
+    }
+
+    /// Deletes a lesson with its documents, submissions and their stored files.
+    pub async fn delete_lesson(&self, who: &Principal, id: LessonId) -> Result<()> {
+        self.taught_lesson(who, id).await?;
+        let files = self.store().files_of(FilesOf::Lesson(id)).await?;
+        if !self.store().delete_lesson(id).await? {
+            return Err(Error::not_found("lesson"));
+        }
+        self.purge_files(&files).await;
+        self.audit(who, "lesson.delete", format!("lesson:{id}"), None, None)
+            .await
+    }
+
+    /// Stores a lesson document (teachers and admins); use its `url` as a lesson's `content_url`.
+    pub async fn upload_lesson_file<B, E>(&self, who: &Principal, file_name: &str, body: B) -> Result<UploadedUrl>
+    where
+        B: Stream<Item = std::result::Result<Bytes, E>> + Send,
+        E: fmt::Display,
+    {
+        who.require_staff()?;
+        let files = self.files()?;
+        let staged = files.stage(file_name, DOCUMENTS, LESSON_FILE_LIMIT, body).await?;
+        let stored = self.commit_one(staged, Area::Lessons).await?;
+        if let Err(e) = self.store().insert_lesson_file(&stored, who.id, self.now()).await {
+            files.remove_all(std::slice::from_ref(&stored.key)).await;
+            return Err(e.into());
+        }
+        Ok(UploadedUrl {
+            url: format!("{DOWNLOAD_PREFIX}{}", stored.key),
+            file_name: stored.original_name,
+            size: stored.size,
+            content_type: stored.content_type,
+        })
+    }
+
+    /// Replaces the caller's avatar (jpg, png, webp or gif; never SVG; at most 5 MiB).
+    pub async fn upload_photo<B, E>(&self, who: &Principal, file_name: &str, body: B) -> Result<UserProfile>
+    where
+        B: Stream<Item = std::result::Result<Bytes, E>> + Send,
+        E: fmt::Display,
+    {
+        let files = self.files()?;
+        let old = self
+            .store()
+            .user_by_id(who.id)
+            .await?
+            .ok_or_else(|| Error::Unauthorized("the account no longer exists".into()))?
+            .photo;
+        let staged = files.stage(file_name, IMAGES, PHOTO_LIMIT, body).await?;
+        let stored = self.commit_one(staged, Area::Photos).await?;
+        let user = match self.store().set_photo(who.id, Some(stored.key.as_str())).await {
+            Ok(user) => user,
+            Err(e) => {
+                files.remove_all(std::slice::from_ref(&stored.key)).await;
+                return Err(e.into());
+            }
+        };
+        if let Some(old) = old {
+            self.purge_files(&[old]).await;
+        }
+        Ok(user.profile())
+    }
+
+    async fn commit_one(&self, staged: Staged, area: Area) -> Result<StoredFile> {
+        let files = self.files()?;
+        match files.commit(&staged, area).await {
+            Ok(stored) => Ok(stored),
+            Err(e) => {
+                files.discard(staged).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    // ---- homework ----
+
+    /// Starts a homework submission: only a student enrolled in the lesson's module (404 for a
+    /// lesson they cannot see). Add files to the draft, then finish or abandon it.
+    pub async fn begin_homework(&self, who: &Principal, lesson: LessonId) -> Result<HomeworkDraft<S>> {
+        let lesson = self.visible_lesson(who, lesson).await?;
+        if who.role != Role::Student {
+            return Err(Error::Forbidden("only students submit homework".into()));
+        }
+        self.files()?;
+        Ok(HomeworkDraft {
+            platform: self.clone(),
+            student: who.clone(),
+            lesson: lesson.id,
+            staged: Vec::new(),
+            total: 0,
+        })
+    }
+
+    /// The caller's own submissions for a lesson they may see, newest first.
+    pub async fn my_submissions(&self, who: &Principal, lesson: LessonId) -> Result<Vec<Submission>> {
+        self.visible_lesson(who, lesson).await?;
+        let filter = SubmissionFilter {
+            lesson: Some(lesson),
+            student: Some(who.id),
+            name_contains: None,
+        };
+        Ok(self.store().submissions(&filter).await?)
+    }
+
+    /// Every submission for a lesson (its subject's teacher or an admin), optionally by student name.
+    pub async fn lesson_submissions(
+        &self,
+        who: &Principal,
+        lesson: LessonId,
+        search: Option<&str>,
+    ) -> Result<Vec<Submission>> {
+        self.taught_lesson(who, lesson).await?;
+        let filter = SubmissionFilter {
+            lesson: Some(lesson),
+            student: None,
+            name_contains: search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+        };
+        Ok(self.store().submissions(&filter).await?)
+    }
+
+    /// Deletes a submission and its files: its student, the subject's teacher or an admin.
+    pub async fn delete_submission(&self, who: &Principal, id: SubmissionId) -> Result<()> {
+        let submission = self
+            .store()
+            .submission(id)
+            .await?
+            .ok_or_else(|| Error::not_found("submission"))?;
+        if submission.student_id != who.id {
+            if !who.role.is_staff() {
+                return Err(Error::not_found("submission"));
+            }
+            self.taught_lesson(who, submission.lesson_id).await?;
+        }
+        let files = self.store().files_of(FilesOf::Submission(id)).await?;
+        if !self.store().delete_submission(id).await? {
+            return Err(Error::not_found("submission"));
+        }
+        self.purge_files(&files).await;
+        self.audit(who, "submission.delete", format!("submission:{id}"), None, None)
+            .await
+    }
+
+    /// Grades a submission 0–100 with optional feedback (the subject's teacher or an admin);
+    /// every change is in the audit log with the old and new grade.
+    pub async fn grade_submission(
+        &self,
+        who: &Principal,
+        id: SubmissionId,
+        grade: i64,
+        feedback: Option<&str>,
+    ) -> Result<Submission> {
+        who.require_staff()?;
+        let grade = i32::try_from(grade)
+            .ok()
+            .filter(|g| (0..=100).contains(g))
+            .ok_or_else(|| Error::Validation("grade must be between 0 and 100".into()))?;
+        let feedback = text::optional_block(feedback, "feedback", 5000).map_err(validation)?;
+        let submission = self
+            .store()
+            .submission(id)
+            .await?
+            .ok_or_else(|| Error::not_found("submission"))?;
+        self.taught_lesson(who, submission.lesson_id).await?;
+        let old = self
+            .store()
+            .grade_submission(id, grade, feedback.as_deref(), who.id, self.now())
+            .await?
+            .ok_or_else(|| Error::not_found("submission"))?;
+        self.audit(
+            who,
+            "submission.grade",
+            format!("submission:{id}"),
+            Some(serde_json::json!({ "grade": old })),
+            Some(serde_json::json!({ "grade": grade, "feedback": feedback })),
+        )
+        .await?;
+        self.store()
+            .submission(id)
+            .await?
+            .ok_or_else(|| Error::not_found("submission"))
+    }
+
+    // ---- downloads ----
+
+    /// Opens a stored file for `who`: a homework file for its student, the subject's teacher and
+    /// admins; a lesson document for whoever may see the lesson; an avatar for anyone. Everything
+    /// else, including keys that are not keys, is 404.
+    pub async fn download(&self, who: &Principal, key: &str, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
+        let key = FileKey::parse(key).ok_or_else(|| Error::not_found("file"))?;
+        if key.area() == Area::Photos {
+            return self.photo(key.file_name(), range).await;
+        }
+        let (owner, meta) = self
+            .store()
+            .file_owner(key.as_str())
+            .await?
+            .ok_or_else(|| Error::not_found("file"))?;
+        let allowed = match owner {
+            FileOwner::LessonDocument {
+                lesson: Some(lesson), ..
+            } => match self.visible_lesson(who, lesson).await {
+                Ok(_) => true,
+                Err(Error::NotFound(_)) => false,
+                Err(e) => return Err(e),
+            },
+            FileOwner::LessonDocument {
+                lesson: None,
+                uploaded_by,
+            } => who.role.is_staff() || uploaded_by == Some(who.id),
+            FileOwner::Homework { lesson, student } => {
+                student == who.id
+                    || (who.role.is_staff()
+                        && match self.taught_lesson(who, lesson).await {
+                            Ok(_) => true,
+                            Err(Error::NotFound(_) | Error::Forbidden(_)) => false,
+                            Err(e) => return Err(e),
+                        })
+            }
+        };
+        if !allowed {
+            return Err(Error::not_found("file"));
+        }
+        let download = self.files()?.open(&key, range).await.map_err(|e| match e {
+            FileError::NotFound => Error::not_found("file"),
+            other => other.into(),
+        })?;
+        Ok((meta, download))
+    }
+
+    /// An avatar, public (`/static/photos/{file}`).
+    pub async fn photo(&self, file_name: &str, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
+        let key = FileKey::parse(&format!("photos/{file_name}")).ok_or_else(|| Error::not_found("photo"))?;
+        let ext = file_name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+        let family = IMAGES.family(ext).ok_or_else(|| Error::not_found("photo"))?;
+        let download = self.files()?.open(&key, range).await.map_err(|e| match e {
+            FileError::NotFound => Error::not_found("photo"),
+            other => other.into(),
+        })?;
+        let meta = FileMeta {
+            name: file_name.to_owned(),
+            size: i64::try_from(download.size).unwrap_or(i64::MAX),
+            content_type: family.content_type(ext).to_owned(),
+        };
+        Ok((meta, download))
+    }
+
+    // ---- consistency ----
+
+    /// Compares the file store with the rows that refer to it. Objects younger than `grace` are
+    /// left alone (an upload may be between its file and its row). With `repair`, orphans are
+    /// removed and rows whose file is missing are dropped.
+    pub async fn fsck(&self, repair: bool, grace: std::time::Duration) -> Result<FsckReport> {
+        let files = self.files()?;
+        let listed = files.list().await?;
+        let referenced: HashSet<String> = self.store().referenced_keys().await?.into_iter().collect();
+        let present: HashSet<&str> = listed.iter().map(|l| l.key.as_str()).collect();
+        let cutoff = self.now() - chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::zero());
+        let orphans: Vec<_> = listed
+            .iter()
+            .filter(|l| !referenced.contains(&l.key) && l.modified < cutoff)
+            .collect();
+        let mut missing: Vec<String> = referenced
+            .iter()
+            .filter(|k| !present.contains(k.as_str()))
+            .cloned()
+            .collect();
+        missing.sort();
+        let mut report = FsckReport {
+            objects: listed.len(),
+            referenced: referenced.len(),
+            orphans: orphans.iter().map(|l| l.key.clone()).collect(),
+            missing,
+            repaired: false,
+        };
+        if repair {
+            for orphan in orphans {
+                files.remove_listed(orphan).await?;
+            }
+            if !report.missing.is_empty() {
+                self.store().forget_files(&report.missing).await?;
+            }
+            report.repaired = true;
+        }
+        Ok(report)
+    }
+}
+
+/// A homework submission being received: files are staged one by one (each checked and counted
+/// against the limits as it streams), then committed together with the submission's row.
+#[must_use = "finish or abandon the draft, or its staged files stay until `edu fsck`"]
+pub struct HomeworkDraft<S> {
+    platform: Platform<S>,
+    student: Principal,
+    lesson: LessonId,
+    staged: Vec<Staged>,
+    total: u64,
+}
+
+impl<S: Store> HomeworkDraft<S> {
+    /// Receives one file.
+    pub async fn add_file<B, E>(&mut self, file_name: &str, body: B) -> Result<()>
+    where
+        B: Stream<Item = std::result::Result<Bytes, E>> + Send,
+        E: fmt::Display,
+    {
+        if self.staged.len() >= HOMEWORK_FILES {
+            return Err(Error::Validation(format!(
+                "at most {HOMEWORK_FILES} files per submission"
+            )));
+        }
+        let remaining = HOMEWORK_LIMIT.saturating_sub(self.total);
+        let files = self.platform.files()?;
+        let staged = files
+            .stage(file_name, DOCUMENTS, remaining, body)
+            .await
+            .map_err(|e| match e {
+                FileError::TooLarge { .. } => Error::TooLarge { limit: HOMEWORK_LIMIT },
+                other => other.into(),
+            })?;
+        self.total += staged.size;
+        self.staged.push(staged);
+        Ok(())
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.staged.len()
+    }
+
+    /// Commits the files and the submission; a comment, files, or both are required.
+    pub async fn finish(self, comment: Option<&str>) -> Result<Submission> {
+        let comment = match text::optional_block(comment, "comment", 5000) {
+            Ok(c) => c,
+            Err(e) => {
+                self.abandon().await;
+                return Err(validation(e));
+            }
+        };
+        if self.staged.is_empty() && comment.is_none() {
+            return Err(Error::BadRequest("send at least one file or a comment".into()));
+        }
+        let HomeworkDraft {
+            platform,
+            student,
+            lesson,
+            staged,
+            ..
+        } = self;
+        let files = platform.files()?;
+        let mut stored: Vec<StoredFile> = Vec::with_capacity(staged.len());
+        let mut pending = staged.into_iter();
+        for s in pending.by_ref() {
+            match files.commit(&s, Area::Homework).await {
+                Ok(f) => stored.push(f),
+                Err(e) => {
+                    files.discard(s).await;
+                    for rest in pending {
+                        files.discard(rest).await;
+                    }
+                    let keys: Vec<FileKey> = stored.into_iter().map(|f| f.key).collect();
+                    files.remove_all(&keys).await;
+                    return Err(e.into());
+                }
+            }
+        }
+        match platform
+            .store()
+            .insert_submission(lesson, student.id, comment.as_deref(), &stored, platform.now())
+            .await
+        {
+            Ok(submission) => Ok(submission),
+            Err(e) => {
+                let keys: Vec<FileKey> = stored.into_iter().map(|f| f.key).collect();
+                files.remove_all(&keys).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Throws the staged files away.
+    pub async fn abandon(self) {
+        if let Ok(files) = self.platform.files() {
+            for s in self.staged {
+                files.discard(s).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! `/lessons/*`: lessons, lesson documents and homework; `/files/download/*` and `/static/photos/*`.
+
+use edu_core::domain::{Lesson, LessonId, SubjectId, Submission, SubmissionId};
+use edu_core::{HOMEWORK_LIMIT, LESSON_FILE_LIMIT, LessonView, NewLesson, Platform, Store, UploadedUrl};
+use serde::{Deserialize, Serialize};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::{Detail, ok};
+use crate::error::{ApiError, ErrorBody, respond};
+use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
+use crate::upload::{check_declared, file_response, form_error, multipart, parse_range, text_field};
+
+/// Multipart form of a lesson document.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LessonFileForm {
+    /// pdf, doc(x), xls(x), ppt(x), odt/ods/odp, csv, txt, jpg/png/webp/gif, mp4/mov/webm, mp3, zip; at most 50 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// Multipart form of a homework submission: files, a comment, or both.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HomeworkForm {
+    /// Up to 5 files, at most 20 MiB in all (the lesson document types).
+    #[schema(value_type = Vec<String>, format = Binary)]
+    pub files: Vec<Vec<u8>>,
+    pub comment: Option<String>,
+}
+
+/// A stored submission.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Submitted {
+    pub detail: String,
+    /// Files stored with the submission.
+    pub count: usize,
+    pub submission: Submission,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct GradeRequest {
+    /// 0–100.
+    pub grade: i64,
+    #[serde(default)]
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Part of the student's name, any case.
+    #[serde(default)]
+    pub search: Option<String>,
+}
+
+fn header(name: &'static str) -> impl Filter<Extract = (Option<String>,), Error = std::convert::Infallible> + Clone {
+    warp::header::optional::<String>(name)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
+    let w = || with_platform(p.clone()).and(bearer());
+    let create = warp::path!("lessons" / "add" / "subjects" / i64)
+        .and(warp::post())
+        .and(w())
+        .and(body())
+        .then(create::<S>);
+    let read = warp::path!("lessons" / i64).and(warp::get()).and(w()).then(read::<S>);
+    let delete = warp::path!("lessons" / i64)
+        .and(warp::delete())
+        .and(w())
+        .then(delete::<S>);
+    let upload = warp::path!("lessons" / "upload" / "lesson-file")
+        .and(warp::post())
+        .and(w())
+        .and(header("content-type"))
+        .and(header("content-length"))
+        .and(body())
+        .then(upload_file::<S>);
+    let submit = warp::path!("lessons" / i64 / "submit-homework")
+        .and(warp::post())
+        .and(w())
+        .and(header("content-type"))
+        .and(header("content-length"))
+        .and(body())
+        .then(submit::<S>);
+    let mine = warp::path!("lessons" / i64 / "my-submissions")
+        .and(warp::get())
+        .and(w())
+        .then(my_submissions::<S>);
+    let all = warp::path!("lessons" / i64 / "submissions" / "files")
+        .and(warp::get())
+        .and(w())
+        .and(query())
+        .then(submissions::<S>);
+    let delete_submission = warp::path!("lessons" / "submission" / i64)
+        .and(warp::delete())
+        .and(w())
+        .then(delete_submission::<S>);
+    let grade = warp::path!("lessons" / "submission" / i64 / "grade")
+        .and(warp::patch())
+        .and(w())
+        .and(body())
+        .then(grade::<S>);
+    let download = warp::path("files")
+        .and(warp::path("download"))
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(w())
+        .and(header("range"))
+        .then(download::<S>);
+    let photo = warp::path!("static" / "photos" / String)
+        .and(warp::get())
+        .and(with_platform(p.clone()))
+        .and(header("range"))
+        .then(photo::<S>);
+    create
+        .or(read)
+        .unify()
+        .or(delete)
+        .unify()
+        .or(upload)
+        .unify()
+        .or(submit)
+        .unify()
+        .or(mine)
+        .unify()
+        .or(all)
+        .unify()
+        .or(delete_submission)
+        .unify()
+        .or(grade)
+        .unify()
+        .or(download)
+        .unify()
+        .or(photo)
+        .unify()
+        .boxed()
+}
+
+/// Creates a lesson in a subject (its teacher or an admin). A linked test must exist in the
+/// subject; nothing is written otherwise.
+#[utoipa::path(post, path = "/lessons/add/subjects/{subject_id}", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("teacher(own)"))), params(("subject_id" = i64, Path)), request_body = NewLesson,
+    responses((status = 200, body = Lesson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn create<S: Store>(subject: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_staff()?;
+        let req: NewLesson = json(body).await?;
+        Ok(ok(&p.create_lesson(&who, SubjectId(subject), req).await?))
+    })
+    .await
+}
+
+/// A lesson with its subject and the caller's result, if the caller may see it.
+#[utoipa::path(get, path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    responses((status = 200, body = LessonView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| Ok(ok(&p.lesson(&who, LessonId(id)).await?))).await
+}
+
+/// Deletes a lesson with its documents, submissions and their stored files.
+#[utoipa::path(delete, path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
+    responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        p.delete_lesson(&who, LessonId(id)).await?;
+        Ok(ok(&Detail::new("lesson deleted")))
+    })
+    .await
+}
+
+/// Stores a lesson document; use the returned `url` as a lesson's `content_url`.
+#[utoipa::path(post, path = "/lessons/upload/lesson-file", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("teacher"))), request_body(content = LessonFileForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = UploadedUrl), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn upload_file<S: Store>(
+    p: Platform<S>,
+    auth: Option<String>,
+    content_type: Option<String>,
+    content_length: Option<String>,
+    body: Body,
+) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_staff()?;
+        check_declared(content_length.as_deref(), LESSON_FILE_LIMIT)?;
+        let mut form = multipart(content_type.as_deref(), body, LESSON_FILE_LIMIT)?;
+        while let Some(field) = form.next_field().await.map_err(|e| form_error(e, LESSON_FILE_LIMIT))? {
+            if field.name() == Some("file") {
+                let name = field.file_name().unwrap_or("file").to_owned();
+                return Ok(ok(&p.upload_lesson_file(&who, &name, field).await?));
+            }
+        }
+        Err(ApiError::Core(edu_core::Error::Validation(
+            "the form has no `file` field".into(),
+        )))
+    })
+    .await
+}
+
+/// Hands in homework: files (up to 5, 20 MiB in all) and/or a comment. Only students enrolled
+/// in the lesson's module; earlier submissions are kept.
+#[utoipa::path(post, path = "/lessons/{id}/submit-homework", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    request_body(content = HomeworkForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = Submitted), (status = 400, body = ErrorBody, description = "Neither files nor a comment"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn submit<S: Store>(
+    id: i64,
+    p: Platform<S>,
+    auth: Option<String>,
+    content_type: Option<String>,
+    content_length: Option<String>,
+    body: Body,
+) -> Response {
+    authed(p, auth, async |p, who| {
+        let mut draft = p.begin_homework(&who, LessonId(id)).await?;
+        let received = receive_homework(&mut draft, content_type, content_length, body).await;
+        let comment = match received {
+            Ok(comment) => comment,
+            Err(e) => {
+                draft.abandon().await;
+                return Err(e);
+            }
+        };
+        let submission = draft.finish(comment.as_deref()).await?;
+        Ok(ok(&Submitted {
+            detail: "homework submitted".into(),
+            count: submission.files.len(),
+            submission,
+        }))
+    })
+    .await
+}
+
+async fn receive_homework<S: Store>(
+    draft: &mut edu_core::HomeworkDraft<S>,
+    content_type: Option<String>,
+    content_length: Option<String>,
+    body: Body,
+) -> Result<Option<String>, ApiError> {
+    check_declared(content_length.as_deref(), HOMEWORK_LIMIT)?;
+    let mut form = multipart(content_type.as_deref(), body, HOMEWORK_LIMIT)?;
+    let mut comment = None;
+    while let Some(field) = form.next_field().await.map_err(|e| form_error(e, HOMEWORK_LIMIT))? {
+        match field.name() {
+            Some("files" | "file" | "files[]") => {
+                // An empty file input arrives as a part without a name and without content.
+                let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                draft.add_file(&name, field).await?;
+            }
+            Some("comment") => comment = Some(text_field(field, HOMEWORK_LIMIT).await?),
+            _ => {}
+        }
+    }
+    Ok(comment)
+}
+
+/// The caller's own submissions for a lesson, newest first.
+#[utoipa::path(get, path = "/lessons/{id}/my-submissions", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth"))), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Submission>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn my_submissions<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        Ok(ok(&p.my_submissions(&who, LessonId(id)).await?))
+    })
+    .await
+}
+
+/// Every submission for a lesson with its files (the subject's teacher or an admin).
+#[utoipa::path(get, path = "/lessons/{id}/submissions/files", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path), SearchParams),
+    responses((status = 200, body = Vec<Submission>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn submissions<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, raw: String) -> Response {
+    authed(p, auth, async |p, who| {
+        let params: SearchParams = parse_query(&raw)?;
+        Ok(ok(&p
+            .lesson_submissions(&who, LessonId(id), params.search.as_deref())
+            .await?))
+    })
+    .await
+}
+
+/// Deletes a submission and its files: its student, the subject's teacher or an admin.
+#[utoipa::path(delete, path = "/lessons/submission/{id}", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete_submission<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        p.delete_submission(&who, SubmissionId(id)).await?;
+        Ok(ok(&Detail::new("submission deleted")))
+    })
+    .await
+}
+
+/// Grades a submission 0–100 with optional feedback; recorded in the audit log.
+#[utoipa::path(patch, path = "/lessons/submission/{id}/grade", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)), request_body = GradeRequest,
+    responses((status = 200, body = Submission), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn grade<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_staff()?;
+        let req: GradeRequest = json(body).await?;
+        Ok(ok(&p
+            .grade_submission(&who, SubmissionId(id), req.grade, req.feedback.as_deref())
+            .await?))
+    })
+    .await
+}
+
+/// Downloads a stored file (as an attachment; `Range` supported): homework only for its student,
+/// the subject's teacher and admins; lesson documents for whoever may see the lesson.
+#[utoipa::path(get, path = "/files/download/{path}", tag = "files", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth(own)"))), params(("path" = String, Path, description = "A storage key, e.g. homework/<id>.pdf")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn download<S: Store>(
+    tail: warp::path::Tail,
+    p: Platform<S>,
+    auth: Option<String>,
+    range: Option<String>,
+) -> Response {
+    authed(p, auth, async |p, who| {
+        let range = parse_range(range.as_deref());
+        let (meta, file) = p.download(&who, tail.as_str(), range).await?;
+        Ok(file_response(&meta, file, range.is_some(), true))
+    })
+    .await
+}
+
+/// An avatar (public).
+#[utoipa::path(get, path = "/static/photos/{file}", tag = "files",
+    extensions(("x-guard" = json!("public"))), params(("file" = String, Path)),
+    responses((status = 200, description = "The image", content_type = "image/*"), (status = 404, body = ErrorBody)))]
+pub(crate) async fn photo<S: Store>(file: String, p: Platform<S>, range: Option<String>) -> Response {
+    let range = parse_range(range.as_deref());
+    respond(
+        p.photo(&file, range)
+            .await
+            .map(|(meta, f)| file_response(&meta, f, range.is_some(), false))
+            .map_err(ApiError::from),
+    )
+}
