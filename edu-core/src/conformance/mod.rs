@@ -41,6 +41,9 @@ macro_rules! conformance_tests {
             group_names_are_unique,
             delete_group_with_users_keeps_admins,
             deleting_a_module_cascades_to_subjects_only,
+            homework_keeps_history_and_grades_are_audited,
+            deleting_users_removes_their_files_and_keeps_grades_they_gave,
+            fsck_finds_and_repairs_orphans_and_missing_files,
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {

@@ -1259,3 +1259,262 @@ pub async fn deleting_a_module_cascades_to_subjects_only<S: Store>(fx: Fixture<S
     assert!(p.modules(&student).await.expect("modules").is_empty());
     expect_err!(p.delete_module(&admin, m).await, Error::NotFound(_));
 }
+
+// ---- lessons, files and homework ----
+
+fn bytes_of(data: &'static [u8]) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    futures_util::stream::iter(data.chunks(7).map(|c| Ok(bytes::Bytes::from_static(c))))
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+
+/// A module with a subject taught by a teacher and a group with a student, linked.
+struct Class {
+    admin: Principal,
+    teacher: Principal,
+    other_teacher: Principal,
+    student: Principal,
+    outsider: Principal,
+    module: crate::domain::ModuleId,
+    subject: crate::domain::SubjectId,
+}
+
+async fn class<S: Store>(p: &Platform<S>) -> Class {
+    let admin = admin(p).await;
+    let teacher = create_and_login(p, &admin, &nth_iin(1), Role::Teacher).await;
+    let other_teacher = create_and_login(p, &admin, &nth_iin(2), Role::Teacher).await;
+    let student = create_and_login(p, &admin, &nth_iin(3), Role::Student).await;
+    let outsider = create_and_login(p, &admin, &nth_iin(4), Role::Student).await;
+    let g = p.create_group(&admin, "ИС-21", None).await.expect("group");
+    p.add_group_members(&admin, g.id, &[student.id]).await.expect("members");
+    let module = new_module(p, &admin, "Модуль").await;
+    let subject = p.create_subject(&admin, module, "Математика").await.expect("subject");
+    let other = p.create_subject(&admin, module, "Физика").await.expect("subject");
+    p.assign_teacher(&admin, &nth_iin(1), module, subject.id)
+        .await
+        .expect("assign");
+    p.assign_teacher(&admin, &nth_iin(2), module, other.id)
+        .await
+        .expect("assign");
+    p.link_group_to_module(&admin, g.id, module).await.expect("link");
+    Class {
+        admin,
+        teacher,
+        other_teacher,
+        student,
+        outsider,
+        module,
+        subject: subject.id,
+    }
+}
+
+fn lesson_request(title: &str, kind: &str) -> crate::NewLesson {
+    crate::NewLesson {
+        title: title.into(),
+        kind: kind.into(),
+        content_url: None,
+        description: None,
+        test_id: None,
+    }
+}
+
+async fn submit<S: Store>(
+    p: &Platform<S>,
+    who: &Principal,
+    lesson: crate::domain::LessonId,
+    comment: Option<&str>,
+) -> crate::domain::Submission {
+    let mut draft = p.begin_homework(who, lesson).await.expect("may submit");
+    draft.add_file("работа.pdf", bytes_of(PDF)).await.expect("file staged");
+    draft.finish(comment).await.expect("submitted")
+}
+
+async fn assert_store_consistent<S: Store>(p: &Platform<S>) {
+    let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
+    assert!(report.is_clean(), "file store and rows agree: {report:?}");
+}
+
+pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let c = class(p).await;
+    let lesson = p
+        .create_lesson(&c.teacher, c.subject, lesson_request("Урок 1", "тест"))
+        .await
+        .expect("the subject's teacher creates a lesson");
+    assert_eq!(lesson.kind, crate::domain::LessonKind::Test);
+    expect_err!(
+        p.create_lesson(&c.other_teacher, c.subject, lesson_request("x", "pdf"))
+            .await,
+        Error::Forbidden(_)
+    );
+    expect_err!(
+        p.create_lesson(&c.student, c.subject, lesson_request("x", "pdf")).await,
+        Error::Forbidden(_)
+    );
+    let mut with_test = lesson_request("x", "test");
+    with_test.test_id = Some(1);
+    expect_err!(
+        p.create_lesson(&c.teacher, c.subject, with_test).await,
+        Error::NotFound(_)
+    );
+    assert_eq!(
+        p.subject_lessons(&c.admin, c.subject).await.expect("lessons").len(),
+        1,
+        "nothing was written for the refused lessons"
+    );
+
+    let first = submit(p, &c.student, lesson.id, Some("первая попытка")).await;
+    fx.clock.advance(chrono::Duration::seconds(60));
+    let second = submit(p, &c.student, lesson.id, None).await;
+    assert_eq!(first.files.len(), 1);
+    assert_eq!(first.files[0].file_name, "работа.pdf");
+    assert_eq!(first.files[0].size, PDF.len() as i64);
+    let mine = p.my_submissions(&c.student, lesson.id).await.expect("mine");
+    let ids: Vec<_> = mine.iter().map(|s| s.id).collect();
+    assert_eq!(ids, [second.id, first.id], "every submission kept, newest first");
+    assert!(p.my_submissions(&c.outsider, lesson.id).await.is_err(), "not enrolled");
+    expect_err!(p.begin_homework(&c.outsider, lesson.id).await, Error::NotFound(_));
+    expect_err!(p.begin_homework(&c.teacher, lesson.id).await, Error::Forbidden(_));
+    let draft = p.begin_homework(&c.student, lesson.id).await.expect("draft");
+    expect_err!(draft.finish(Some("  ")).await, Error::BadRequest(_));
+
+    let listed = p
+        .lesson_submissions(&c.teacher, lesson.id, Some("ТЕСТОВ"))
+        .await
+        .expect("teacher lists");
+    assert_eq!(listed.len(), 2, "search ignores case, Cyrillic included");
+    assert!(
+        p.lesson_submissions(&c.teacher, lesson.id, Some("nobody"))
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    expect_err!(
+        p.lesson_submissions(&c.other_teacher, lesson.id, None).await,
+        Error::Forbidden(_)
+    );
+
+    expect_err!(
+        p.grade_submission(&c.teacher, first.id, 101, None).await,
+        Error::Validation(_)
+    );
+    expect_err!(
+        p.grade_submission(&c.other_teacher, first.id, 90, None).await,
+        Error::Forbidden(_)
+    );
+    expect_err!(
+        p.grade_submission(&c.student, first.id, 100, None).await,
+        Error::Forbidden(_)
+    );
+    let graded = p
+        .grade_submission(&c.teacher, first.id, 87, Some("хорошо"))
+        .await
+        .expect("graded");
+    assert_eq!((graded.grade, graded.feedback.as_deref()), (Some(87), Some("хорошо")));
+    assert_eq!(graded.graded_by, Some(c.teacher.id));
+    let regraded = p
+        .grade_submission(&c.admin, first.id, 90, None)
+        .await
+        .expect("regraded");
+    assert_eq!(regraded.grade, Some(90));
+
+    // Downloads: the student, the subject's teacher and admins; nobody else learns it exists.
+    let key = first.files[0].file_path.clone();
+    for who in [&c.student, &c.teacher, &c.admin] {
+        let (meta, download) = p.download(who, &key, None).await.expect("may download");
+        assert_eq!(meta.name, "работа.pdf");
+        assert_eq!(download.size, PDF.len() as u64);
+    }
+    for who in [&c.outsider, &c.other_teacher] {
+        expect_err!(p.download(who, &key, None).await, Error::NotFound(_));
+    }
+    for bad in ["../edu.db", "/etc/passwd", "homework/../../secret.key", "tmp/x"] {
+        expect_err!(p.download(&c.admin, bad, None).await, Error::NotFound(_));
+    }
+
+    // Deleting: another student cannot; the owner can, and the files go with the row.
+    expect_err!(p.delete_submission(&c.outsider, second.id).await, Error::NotFound(_));
+    p.delete_submission(&c.student, second.id).await.expect("owner deletes");
+    expect_err!(
+        p.download(&c.admin, &second.files[0].file_path, None).await,
+        Error::NotFound(_)
+    );
+    assert_store_consistent(p).await;
+
+    // Deleting the module takes lessons, submissions and their files.
+    p.delete_module(&c.admin, c.module).await.expect("module deleted");
+    expect_err!(p.download(&c.admin, &key, None).await, Error::NotFound(_));
+    let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
+    assert_eq!((report.objects, report.referenced), (0, 0), "{report:?}");
+}
+
+pub async fn deleting_users_removes_their_files_and_keeps_grades_they_gave<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let c = class(p).await;
+    let lesson = p
+        .create_lesson(&c.teacher, c.subject, lesson_request("Урок", "pdf"))
+        .await
+        .expect("lesson");
+    let submission = submit(p, &c.student, lesson.id, None).await;
+    p.grade_submission(&c.teacher, submission.id, 75, None)
+        .await
+        .expect("graded");
+    p.delete_user(&c.admin, c.teacher.iin.as_str())
+        .await
+        .expect("teacher deleted");
+    let kept = p
+        .lesson_submissions(&c.admin, lesson.id, None)
+        .await
+        .expect("admin lists");
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].grade, kept[0].graded_by), (Some(75), None), "the grade stays");
+    p.delete_user(&c.admin, c.student.iin.as_str())
+        .await
+        .expect("student deleted");
+    assert!(
+        p.lesson_submissions(&c.admin, lesson.id, None)
+            .await
+            .expect("admin lists")
+            .is_empty(),
+        "a deleted student's submissions go with them"
+    );
+    let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
+    assert!(report.is_clean() && report.objects == 0, "{report:?}");
+}
+
+pub async fn fsck_finds_and_repairs_orphans_and_missing_files<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let c = class(p).await;
+    let lesson = p
+        .create_lesson(&c.teacher, c.subject, lesson_request("Урок", "pdf"))
+        .await
+        .expect("lesson");
+    let submission = submit(p, &c.student, lesson.id, None).await;
+    // A file without a row (as a crash between the two would leave).
+    let files = p.files().expect("file store");
+    let staged = files
+        .stage("lost.pdf", crate::files::DOCUMENTS, 1000, bytes_of(PDF))
+        .await
+        .expect("staged");
+    let orphan = files
+        .commit(&staged, crate::files::Area::Homework)
+        .await
+        .expect("committed");
+    // A row without its file.
+    let key = &submission.files[0].file_path;
+    std::fs::remove_file(fx.files_dir.path().join(key)).expect("remove the stored file");
+
+    let young = p.fsck(false, Duration::from_secs(3600)).await.expect("fsck");
+    assert!(
+        young.orphans.is_empty(),
+        "files younger than the grace period are left alone"
+    );
+    let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
+    assert_eq!(report.orphans, [orphan.key.to_string()]);
+    assert_eq!(report.missing, std::slice::from_ref(key));
+    let repaired = p.fsck(true, Duration::ZERO).await.expect("repair");
+    assert!(repaired.repaired);
+    assert_store_consistent(p).await;
+    let left = p.lesson_submissions(&c.teacher, lesson.id, None).await.expect("list");
+    assert!(left[0].files.is_empty(), "the row of the missing file was dropped");
+}

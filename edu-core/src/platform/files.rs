@@ -447,7 +447,9 @@ impl<S: Store> Platform<S> {
         let listed = files.list().await?;
         let referenced: HashSet<String> = self.store().referenced_keys().await?.into_iter().collect();
         let present: HashSet<&str> = listed.iter().map(|l| l.key.as_str()).collect();
-        let cutoff = self.now() - chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::zero());
+        // File times come from the store's own clock (the wall clock), not the platform's.
+        let cutoff =
+            chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::zero());
         let orphans: Vec<_> = listed
             .iter()
             .filter(|l| !referenced.contains(&l.key) && l.modified < cutoff)
@@ -487,6 +489,17 @@ pub struct HomeworkDraft<S> {
     lesson: LessonId,
     staged: Vec<Staged>,
     total: u64,
+}
+
+impl<S> fmt::Debug for HomeworkDraft<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HomeworkDraft")
+            .field("student", &self.student.id)
+            .field("lesson", &self.lesson)
+            .field("files", &self.staged.len())
+            .field("bytes", &self.total)
+            .finish()
+    }
 }
 
 impl<S: Store> HomeworkDraft<S> {
