@@ -33,8 +33,8 @@ pub use auth::Principal;
 pub use domain::{Iin, Page, Role, UserId, UserProfile};
 pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
-    BootstrapAdmin, ClientInfo, Clock, CreateUser, FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft,
-    LESSON_FILE_LIMIT, LessonView, ModuleAccess, NewLesson, PHOTO_LIMIT, Platform, PlatformConfig, Session,
-    SystemClock, TokenPair, UploadedUrl, UserRef,
+    Answers, AttemptView, BootstrapAdmin, ClientInfo, Clock, CreateUser, DEADLINE_GRACE, FsckReport, HOMEWORK_FILES,
+    HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonView, ModuleAccess, NewLesson, PHOTO_LIMIT, Platform,
+    PlatformConfig, Session, SystemClock, TestResult, TokenPair, UploadedUrl, UserRef,
 };
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

@@ -44,6 +44,9 @@ macro_rules! conformance_tests {
             homework_keeps_history_and_grades_are_audited,
             deleting_users_removes_their_files_and_keeps_grades_they_gave,
             fsck_finds_and_repairs_orphans_and_missing_files,
+            tests_never_show_answers_to_students_and_score_fairly,
+            attempts_keep_time_limits_and_saved_answers,
+            concurrent_submissions_are_stored_once_each,
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {

@@ -1518,3 +1518,233 @@ pub async fn fsck_finds_and_repairs_orphans_and_missing_files<S: Store>(fx: Fixt
     let left = p.lesson_submissions(&c.teacher, lesson.id, None).await.expect("list");
     assert!(left[0].files.is_empty(), "the row of the missing file was dropped");
 }
+
+// ---- tests (quizzes) ----
+
+fn quiz_draft(subject: crate::domain::SubjectId) -> crate::domain::quiz::TestDraft {
+    serde_json::from_value(serde_json::json!({
+        "title": "Контрольная",
+        "subject_id": subject.0,
+        "questions": [
+            {"question_text": "2 + 2?", "correct_option_index": 2,
+             "options": [{"option_text": "3", "option_index": 1}, {"option_text": "4", "option_index": 2}]},
+            {"question_text": "Чётные?", "kind": "multiple", "correct_option_indexes": [10, 30],
+             "options": [{"option_text": "2", "option_index": 10}, {"option_text": "3", "option_index": 20},
+                         {"option_text": "4", "option_index": 30}]},
+            {"question_text": "Столица?", "correct_option_index": 0,
+             "options": [{"option_text": "Астана", "option_index": 0}, {"option_text": "Алматы", "option_index": 1}]}
+        ]
+    }))
+    .expect("a well-formed draft")
+}
+
+fn answers(v: serde_json::Value) -> Vec<crate::domain::quiz::Answer> {
+    serde_json::from_value(v).expect("well-formed answers")
+}
+
+pub async fn tests_never_show_answers_to_students_and_score_fairly<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let c = class(p).await;
+    // Validation: every rule, each a 422 with nothing written.
+    for bad in [
+        serde_json::json!({"title": "x", "subject_id": c.subject.0, "questions": []}),
+        serde_json::json!({"title": "x", "subject_id": c.subject.0, "questions": [
+            {"question_text": "q", "correct_option_index": 1, "options": [{"option_text": "a", "option_index": 1}]}]}),
+        serde_json::json!({"title": "x", "subject_id": c.subject.0, "questions": [
+            {"question_text": "q", "correct_option_index": 1, "options": [
+                {"option_text": "a", "option_index": 1}, {"option_text": "b", "option_index": 1}]}]}),
+        serde_json::json!({"title": "x", "subject_id": c.subject.0, "questions": [
+            {"question_text": "q", "correct_option_index": 7, "options": [
+                {"option_text": "a", "option_index": 1}, {"option_text": "b", "option_index": 2}]}]}),
+    ] {
+        let draft = serde_json::from_value(bad).expect("draft");
+        expect_err!(p.create_test(&c.teacher, draft).await, Error::Validation(_));
+    }
+    assert!(p.subject_tests(&c.admin, c.subject).await.expect("tests").is_empty());
+    expect_err!(
+        p.create_test(&c.other_teacher, quiz_draft(c.subject)).await,
+        Error::Forbidden(_)
+    );
+    expect_err!(
+        p.create_test(&c.student, quiz_draft(c.subject)).await,
+        Error::Forbidden(_)
+    );
+
+    let created = p.create_test(&c.teacher, quiz_draft(c.subject)).await.expect("created");
+    assert_eq!(
+        created.questions[0].correct_option_index,
+        Some(2),
+        "the author sees the key"
+    );
+    // Link it to a new lesson; a second lesson cannot take it.
+    let mut req = lesson_request("Контрольная", "test");
+    req.test_id = Some(created.id.0);
+    let lesson = p
+        .create_lesson(&c.teacher, c.subject, req)
+        .await
+        .expect("lesson with test");
+    let mut again = lesson_request("Ещё", "test");
+    again.test_id = Some(created.id.0);
+    expect_err!(p.create_lesson(&c.teacher, c.subject, again).await, Error::Conflict(_));
+
+    let seen = p.test(&c.student, created.id).await.expect("student reads");
+    let json = serde_json::to_string(&seen).expect("json");
+    for leak in ["correct", "is_correct"] {
+        assert!(!json.contains(leak), "no {leak} in a student's view: {json}");
+    }
+    expect_err!(p.test(&c.outsider, created.id).await, Error::NotFound(_));
+
+    let q = &created.questions;
+    let result = p
+        .submit_test(
+            &c.student,
+            created.id,
+            answers(serde_json::json!([
+                {"question_id": q[0].id, "selected_index": 2},
+                {"question_id": q[0].id, "selected_index": 1},
+                {"question_id": q[1].id, "selected_indexes": [30, 10]},
+                {"question_id": 999_999, "selected_index": 0}
+            ])),
+        )
+        .await
+        .expect("submitted");
+    assert_eq!((result.score, result.correct, result.total), (66.67, 2, 3));
+    // One attempt by default: a second is refused.
+    expect_err!(
+        p.submit_test(&c.student, created.id, Vec::new()).await,
+        Error::Conflict(_)
+    );
+    let view = p.lesson(&c.student, lesson.id).await.expect("lesson");
+    assert_eq!(view.my_result, Some(66.67), "the lesson shows the caller's result");
+    let results = p.lesson_results(&c.teacher, lesson.id).await.expect("results");
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].score, Some(66.67));
+    assert!(results[0].student_name.contains("Тестов"));
+    expect_err!(p.lesson_results(&c.other_teacher, lesson.id).await, Error::Forbidden(_));
+    expect_err!(p.lesson_results(&c.student, lesson.id).await, Error::Forbidden(_));
+
+    // Editing keeps results.
+    let mut edited = quiz_draft(c.subject);
+    edited.questions.truncate(1);
+    edited.lesson_id = Some(lesson.id.0);
+    edited.max_attempts = Some(3);
+    p.update_test(&c.teacher, created.id, edited).await.expect("edited");
+    let kept = p.my_results(&c.student, created.id).await.expect("mine");
+    assert_eq!(kept[0].score, Some(66.67), "an earlier result survives an edit");
+    expect_err!(p.delete_result(&c.student, results[0].id).await, Error::Forbidden(_));
+    p.delete_result(&c.teacher, results[0].id).await.expect("deleted");
+    assert!(p.lesson_results(&c.admin, lesson.id).await.expect("results").is_empty());
+}
+
+pub async fn attempts_keep_time_limits_and_saved_answers<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let c = class(p).await;
+    let mut draft = quiz_draft(c.subject);
+    draft.time_limit_minutes = Some(10);
+    draft.max_attempts = Some(2);
+    draft.shuffle = true;
+    let test = p.create_test(&c.teacher, draft).await.expect("created");
+    let started = p.start_attempt(&c.student, test.id).await.expect("started");
+    let deadline = started.attempt.deadline.expect("a deadline");
+    assert_eq!(deadline - started.attempt.started_at, chrono::Duration::minutes(10));
+    let mut shown: Vec<i64> = started.test.questions.iter().map(|q| q.id).collect();
+    shown.sort_unstable();
+    let mut all: Vec<i64> = test.questions.iter().map(|q| q.id).collect();
+    all.sort_unstable();
+    assert_eq!(shown, all, "a shuffled attempt shows every question once");
+    let resumed = p.start_attempt(&c.student, test.id).await.expect("resumed");
+    assert_eq!(
+        resumed.attempt.id, started.attempt.id,
+        "an open attempt is resumed, not doubled"
+    );
+    assert_eq!(
+        resumed.test.questions, started.test.questions,
+        "the stored order is shown again"
+    );
+
+    let q = &test.questions;
+    p.save_answers(
+        &c.student,
+        started.attempt.id,
+        answers(serde_json::json!([{"question_id": q[0].id, "selected_index": 2}])),
+    )
+    .await
+    .expect("saved in time");
+    expect_err!(
+        p.save_answers(&c.outsider, started.attempt.id, Vec::new()).await,
+        Error::NotFound(_)
+    );
+    // Past the deadline (and its grace), nothing new is taken; what was saved in time counts.
+    fx.clock.advance(chrono::Duration::minutes(11));
+    expect_err!(
+        p.save_answers(
+            &c.student,
+            started.attempt.id,
+            answers(serde_json::json!([{"question_id": q[2].id, "selected_index": 0}]))
+        )
+        .await,
+        Error::Conflict(_)
+    );
+    let late = p
+        .submit_attempt(
+            &c.student,
+            started.attempt.id,
+            answers(serde_json::json!([{"question_id": q[2].id, "selected_index": 0}])),
+        )
+        .await
+        .expect("closed");
+    assert_eq!(
+        (late.score, late.correct),
+        (33.33, 1),
+        "only the answer saved in time counts"
+    );
+    let second = p.start_attempt(&c.student, test.id).await.expect("second attempt");
+    assert_ne!(second.attempt.id, started.attempt.id);
+    p.submit_attempt(&c.student, second.attempt.id, Vec::new())
+        .await
+        .expect("submitted");
+    expect_err!(p.start_attempt(&c.student, test.id).await, Error::Conflict(_));
+    expect_err!(p.start_attempt(&c.teacher, test.id).await, Error::Forbidden(_));
+}
+
+pub async fn concurrent_submissions_are_stored_once_each<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let c = class(p).await;
+    let test = p.create_test(&c.teacher, quiz_draft(c.subject)).await.expect("created");
+    let g = p.create_group(&c.admin, "Поток", None).await.expect("group");
+    p.link_group_to_module(&c.admin, g.id, c.module).await.expect("link");
+    let mut students = Vec::new();
+    for n in 0..40 {
+        let s = create_and_login(p, &c.admin, &nth_iin(100 + n), Role::Student).await;
+        students.push(s);
+    }
+    let ids: Vec<_> = students.iter().map(|s| s.id).collect();
+    p.add_group_members(&c.admin, g.id, &ids).await.expect("members");
+    let q0 = test.questions[0].id;
+    // Each student sends the same submission twice at once: exactly one attempt each.
+    let tasks = students.iter().flat_map(|s| {
+        (0..2).map(move |_| {
+            p.submit_test(
+                s,
+                test.id,
+                answers(serde_json::json!([{"question_id": q0, "selected_index": 2}])),
+            )
+        })
+    });
+    let outcomes = futures_util::future::join_all(tasks).await;
+    let attempts: std::collections::BTreeSet<_> = outcomes
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|t| t.attempt_id))
+        .collect();
+    assert!(
+        outcomes.iter().all(|r| matches!(r, Ok(_) | Err(Error::Conflict(_)))),
+        "only successes and 'no attempts left': {:?}",
+        outcomes.iter().find(|r| !matches!(r, Ok(_) | Err(Error::Conflict(_))))
+    );
+    assert_eq!(attempts.len(), 40, "one attempt per student, whichever request made it");
+    for s in &students {
+        let mine = p.my_results(s, test.id).await.expect("mine");
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].score, Some(33.33));
+    }
+}

@@ -42,3 +42,11 @@ id_type!(
     /// A homework submission's database id.
     SubmissionId
 );
+id_type!(
+    /// A test's (quiz's) database id.
+    TestId
+);
+id_type!(
+    /// An attempt's database id.
+    AttemptId
+);

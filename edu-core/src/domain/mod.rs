@@ -6,6 +6,7 @@ mod ids;
 mod iin;
 mod password;
 mod phone;
+pub mod quiz;
 mod role;
 pub mod text;
 mod user;
@@ -15,7 +16,7 @@ pub use academic::{
     TeacherRef, UnknownLessonKind, title_key,
 };
 pub use homework::{FileOwner, FilesOf, Submission, SubmissionFile, SubmissionFilter};
-pub use ids::{GroupId, LessonId, ModuleId, SubjectId, SubmissionId, UserId};
+pub use ids::{AttemptId, GroupId, LessonId, ModuleId, SubjectId, SubmissionId, TestId, UserId};
 pub use iin::{Iin, IinError};
 pub use password::{Password, PasswordError};
 pub use phone::{Phone, PhoneError};

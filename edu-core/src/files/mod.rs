@@ -165,8 +165,10 @@ pub struct Listed {
     pub modified: DateTime<Utc>,
 }
 
-/// Bytes written per part of a multipart upload (the S3 minimum); what an upload holds in memory.
-const PART: usize = 5 * 1024 * 1024;
+/// Bytes written per part of a multipart upload to a cloud store (the S3 minimum part size).
+const CLOUD_PART: usize = 5 * 1024 * 1024;
+/// A local directory has no minimum part size: smaller parts keep an upload's memory small.
+const LOCAL_PART: usize = 256 * 1024;
 
 /// The file store.
 #[derive(Clone)]
@@ -233,7 +235,12 @@ impl FileStore {
         };
         let tmp = Path::from(format!("tmp/{}", uuid::Uuid::new_v4().simple()));
         let upload = self.inner.put_multipart(&tmp).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let part = if self.local_root.is_some() {
+            LOCAL_PART
+        } else {
+            CLOUD_PART
+        };
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
         match copy(&mut writer, body, family, limit, &original_name).await {
             Ok(size) => match writer.finish().await {
                 Ok(_) => Ok(Staged {

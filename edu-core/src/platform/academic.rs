@@ -418,11 +418,12 @@ impl<S: Store> Platform<S> {
                 Error::NotFound(_) => Error::not_found("lesson"),
                 other => other,
             })?;
+        let my_result = self.my_lesson_score(who, lesson.id).await?;
         Ok(LessonView {
             module_id: subject.module_id,
             lesson,
             subject,
-            my_result: None,
+            my_result,
         })
     }
 }

@@ -116,7 +116,7 @@ impl<S: Store> Platform<S> {
     }
 
     /// The subject, if `who` teaches it or is an admin ("T(own)").
-    async fn taught_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
+    pub(crate) async fn taught_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
         who.require_staff()?;
         let subject = self
             .store()
@@ -132,7 +132,7 @@ impl<S: Store> Platform<S> {
         }
     }
 
-    async fn taught_lesson(&self, who: &Principal, id: LessonId) -> Result<(Lesson, Subject)> {
+    pub(crate) async fn taught_lesson(&self, who: &Principal, id: LessonId) -> Result<(Lesson, Subject)> {
         who.require_staff()?;
         let lesson = self
             .store()
@@ -174,10 +174,21 @@ impl<S: Store> Platform<S> {
                 }
             }
         }
-        if let Some(test) = req.test_id {
-            // Tests are linked once they exist in this subject; none does yet.
-            return Err(Error::NotFound(format!("test {test} not found in this subject")));
-        }
+        let link_test = match req.test_id {
+            None => None,
+            Some(id) => {
+                let test = self
+                    .store()
+                    .tests(Some(crate::domain::TestId(id)), Some(subject.id), None)
+                    .await?
+                    .pop()
+                    .ok_or_else(|| Error::NotFound(format!("test {id} not found in this subject")))?;
+                if test.lesson_id.is_some() {
+                    return Err(Error::Conflict(format!("test {id} already belongs to a lesson")));
+                }
+                Some(test.id)
+            }
+        };
         let row = NewLessonRow {
             subject: subject.id,
             title: &title,
@@ -185,8 +196,18 @@ impl<S: Store> Platform<S> {
             description: description.as_deref(),
             content_url: url.as_deref(),
             attach: document.as_ref().map(FileKey::as_str),
+            link_test,
         };
-        let lesson = self.store().insert_lesson(&row, self.now()).await?;
+        let lesson = self
+            .store()
+            .insert_lesson(&row, self.now())
+            .await
+            .map_err(|e| match e {
+                crate::error::StoreError::Conflict { constraint } if constraint.contains("tests_lesson") => {
+                    Error::Conflict("the test was linked to another lesson meanwhile".into())
+                }
+                other => other.into(),
+            })?;
         self.audit(who, "lesson.create", format!("lesson:{}", lesson.id), None, None)
             .await?;
         Ok(lesson)

@@ -14,6 +14,7 @@ use crate::store::Store;
 mod academic;
 mod files;
 mod import;
+mod quiz;
 mod session;
 mod users;
 
@@ -21,6 +22,7 @@ pub use academic::{LessonView, ModuleAccess};
 pub use files::{
     FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
 };
+pub use quiz::{Answers, AttemptView, DEADLINE_GRACE, TestResult};
 pub use session::{ClientInfo, Session, TokenPair};
 pub use users::{BootstrapAdmin, CreateUser, UserRef};
 

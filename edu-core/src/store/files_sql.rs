@@ -77,6 +77,19 @@ macro_rules! files_methods {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
+            if let Some(test) = lesson.link_test {
+                let linked = sqlx::query("UPDATE tests SET lesson_id = $2 WHERE id = $1 AND lesson_id IS NULL")
+                    .bind(test.0)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if linked.rows_affected() == 0 {
+                    // Dropping the transaction rolls the lesson back.
+                    return Err($crate::error::StoreError::Conflict {
+                        constraint: "tests_lesson_id_key".into(),
+                    });
+                }
+            }
             if let Some(key) = lesson.attach {
                 sqlx::query("UPDATE lesson_files SET lesson_id = $2 WHERE storage_key = $1 AND lesson_id IS NULL")
                     .bind(key)

@@ -18,6 +18,8 @@ mod files_rows;
 mod files_sql;
 mod pool;
 mod postgres;
+mod quiz_rows;
+mod quiz_sql;
 mod rows;
 mod sql;
 mod sqlite;
@@ -38,6 +40,66 @@ pub struct NewLessonRow<'a> {
     pub content_url: Option<&'a str>,
     /// The storage key of an uploaded, not yet attached lesson document that becomes this lesson's.
     pub attach: Option<&'a str>,
+    /// A test of the subject, not yet linked, that becomes this lesson's.
+    pub link_test: Option<crate::domain::TestId>,
+}
+
+/// A validated test to write.
+#[derive(Debug, Clone)]
+pub struct TestRow<'a> {
+    pub subject: SubjectId,
+    pub lesson: Option<LessonId>,
+    pub title: &'a str,
+    pub max_attempts: i32,
+    pub time_limit_minutes: Option<i32>,
+    pub shuffle: bool,
+    pub scoring: crate::domain::quiz::Scoring,
+    pub questions: &'a [QuestionRowIn<'a>],
+}
+
+#[derive(Debug, Clone)]
+pub struct QuestionRowIn<'a> {
+    pub text: &'a str,
+    pub kind: crate::domain::quiz::QuestionKind,
+    pub options: Vec<OptionRowIn<'a>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OptionRowIn<'a> {
+    pub index: i64,
+    pub text: &'a str,
+    pub is_correct: bool,
+}
+
+/// An attempt to start.
+#[derive(Debug, Clone)]
+pub struct AttemptStart<'a> {
+    pub test: crate::domain::TestId,
+    pub lesson: Option<LessonId>,
+    pub student: UserId,
+    pub max_attempts: i32,
+    pub now: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// JSON of the question and option order shown.
+    pub layout: &'a str,
+}
+
+/// What starting an attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    New(crate::domain::AttemptId),
+    /// The student already has an attempt in progress: that one.
+    Open(crate::domain::AttemptId),
+    LimitReached,
+}
+
+/// Which attempts a listing covers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttemptFilter {
+    pub id: Option<crate::domain::AttemptId>,
+    pub test: Option<crate::domain::TestId>,
+    pub lesson: Option<LessonId>,
+    pub student: Option<UserId>,
 }
 
 /// Metadata of a stored file, as recorded beside it.
@@ -256,4 +318,50 @@ pub trait Store: Send + Sync + 'static {
         by: UserId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Option<Option<i32>>>> + Send;
+
+    // ---- tests (quizzes) and attempts ----
+
+    fn insert_test(
+        &self,
+        test: &TestRow<'_>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<crate::domain::TestId>> + Send;
+    /// Replaces the test's settings and questions; attempts are kept. `false` if there is none.
+    fn replace_test(
+        &self,
+        id: crate::domain::TestId,
+        test: &TestRow<'_>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Tests with questions and options (three queries), filtered by id, subject and lesson.
+    fn tests(
+        &self,
+        only: Option<crate::domain::TestId>,
+        subject: Option<SubjectId>,
+        lesson: Option<LessonId>,
+    ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Test>>> + Send;
+    fn delete_test(&self, id: crate::domain::TestId) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Starts an attempt unless one is open (returned instead) or the limit is reached;
+    /// serialised per student.
+    fn start_attempt(&self, start: &AttemptStart<'_>) -> impl Future<Output = StoreResult<Started>> + Send;
+    /// Saves answers of an attempt still open; `false` if it is closed.
+    fn save_answers(
+        &self,
+        id: crate::domain::AttemptId,
+        answers: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Closes an open attempt with its answers and score, once; `false` if it was closed already.
+    fn finish_attempt(
+        &self,
+        id: crate::domain::AttemptId,
+        answers: &str,
+        score: &crate::domain::quiz::Score,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Attempts newest first, with the students' names.
+    fn attempts(
+        &self,
+        filter: &AttemptFilter,
+    ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Attempt>>> + Send;
+    fn delete_attempt(&self, id: crate::domain::AttemptId) -> impl Future<Output = StoreResult<bool>> + Send;
 }
