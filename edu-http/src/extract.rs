@@ -84,7 +84,7 @@ pub async fn read_limited(mut body: Body, limit: u64) -> Result<Bytes, ApiError>
 }
 
 /// The server-wide limit, when that is why the body could not be read.
-fn too_large(e: &(dyn std::error::Error + 'static)) -> Option<u64> {
+pub(crate) fn too_large(e: &(dyn std::error::Error + 'static)) -> Option<u64> {
     let mut cause = Some(e);
     while let Some(c) = cause {
         if let Some(t) = c.downcast_ref::<BodyTooLarge>() {

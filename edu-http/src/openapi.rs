@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, import, lessons, root, user};
+use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, import, lessons, root, tests, user};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,8 @@ use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, impo
         lessons::create, lessons::read, lessons::delete, lessons::upload_file, lessons::submit,
         lessons::my_submissions, lessons::submissions, lessons::delete_submission, lessons::grade,
         lessons::download, lessons::photo,
+        tests::create, tests::read, tests::update, tests::delete, tests::by_subject, tests::submit, tests::start,
+        tests::save, tests::finish, tests::my_results, tests::lesson_results, tests::delete_result,
     ),
     modifiers(&BearerAuth, &ResponseDescriptions),
 )]

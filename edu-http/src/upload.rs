@@ -1,13 +1,15 @@
 //! Multipart uploads streamed into the core, and file downloads streamed out.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use edu_core::files::{ByteRange, Download, FileError};
 use edu_core::store::FileMeta;
 use futures_util::stream::BoxStream;
-use futures_util::{Stream, TryStreamExt};
+use futures_util::{Stream, StreamExt};
 use warp::Reply;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
@@ -42,17 +44,56 @@ pub(crate) fn multipart(
             .whole_stream(limit + FORM_OVERHEAD)
             .for_field("comment", 64 * 1024),
     );
-    let stream = body.map_err(std::io::Error::other);
-    Ok(multer::Multipart::with_constraints(stream, boundary, constraints))
+    Ok(multer::Multipart::with_constraints(body, boundary, constraints))
+}
+
+/// The limit a form error says the body went over, if that is what it says: the form's own
+/// (`limit`), or the server's (`Options::max_body`, found in the cause of a failed read).
+fn over_limit(e: &multer::Error, limit: u64) -> Option<u64> {
+    match e {
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => Some(limit),
+        multer::Error::StreamReadFailed(cause) => crate::extract::too_large(cause.as_ref()),
+        _ => None,
+    }
 }
 
 /// A multipart error: too large is 413, anything else a malformed body.
 pub(crate) fn form_error(e: multer::Error, limit: u64) -> ApiError {
-    match e {
-        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
-            ApiError::Core(edu_core::Error::TooLarge { limit })
+    match over_limit(&e, limit) {
+        Some(limit) => ApiError::Core(edu_core::Error::TooLarge { limit }),
+        None => ApiError::MalformedBody(format!("could not read the form: {e}")),
+    }
+}
+
+/// Watches the form fields handed to the core. The core takes any error in a file's bytes for an
+/// interrupted upload (400); when the error was the body going over a limit (multer reads ahead, so
+/// the form's limit can trip before the file's own), the answer must be 413.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrun(Arc<AtomicU64>);
+
+impl Overrun {
+    /// The field's bytes, noting a size error on the way through.
+    pub(crate) fn watch(
+        &self,
+        field: multer::Field<'static>,
+        limit: u64,
+    ) -> impl Stream<Item = Result<Bytes, multer::Error>> + Send + 'static {
+        let seen = Arc::clone(&self.0);
+        field.inspect(move |item| {
+            if let Err(e) = item
+                && let Some(over) = over_limit(e, limit)
+            {
+                seen.store(over.max(1), Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// The answer to a failed upload: 413 if a watched field went over a limit, else the core's.
+    pub(crate) fn explain(&self, e: edu_core::Error) -> ApiError {
+        match self.0.load(Ordering::Relaxed) {
+            0 => ApiError::Core(e),
+            limit => ApiError::Core(edu_core::Error::TooLarge { limit }),
         }
-        other => ApiError::MalformedBody(format!("could not read the form: {other}")),
     }
 }
 

@@ -10,7 +10,7 @@ use warp::reply::Response;
 use super::{Detail, ok};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
-use crate::upload::{check_declared, file_response, form_error, multipart, parse_range, text_field};
+use crate::upload::{Overrun, check_declared, file_response, form_error, multipart, parse_range, text_field};
 
 /// Multipart form of a lesson document.
 #[derive(Debug, utoipa::ToSchema)]
@@ -144,7 +144,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 
 /// Creates a lesson in a subject (its teacher or an admin). A linked test must exist in the
 /// subject; nothing is written otherwise.
-#[utoipa::path(post, path = "/lessons/add/subjects/{subject_id}", tag = "lessons", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_lesson", path = "/lessons/add/subjects/{subject_id}", tag = "lessons", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher(own)"))), params(("subject_id" = i64, Path)), request_body = NewLesson,
     responses((status = 200, body = Lesson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -158,7 +158,7 @@ pub(crate) async fn create<S: Store>(subject: i64, p: Platform<S>, auth: Option<
 }
 
 /// A lesson with its subject and the caller's result, if the caller may see it.
-#[utoipa::path(get, path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "read_lesson", path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
     responses((status = 200, body = LessonView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -166,7 +166,7 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 }
 
 /// Deletes a lesson with its documents, submissions and their stored files.
-#[utoipa::path(delete, path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_lesson", path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
@@ -198,7 +198,14 @@ pub(crate) async fn upload_file<S: Store>(
         while let Some(field) = form.next_field().await.map_err(|e| form_error(e, LESSON_FILE_LIMIT))? {
             if field.name() == Some("file") {
                 let name = field.file_name().unwrap_or("file").to_owned();
-                return Ok(ok(&p.upload_lesson_file(&who, &name, field).await?));
+                let overrun = Overrun::default();
+                return match p
+                    .upload_lesson_file(&who, &name, overrun.watch(field, LESSON_FILE_LIMIT))
+                    .await
+                {
+                    Ok(uploaded) => Ok(ok(&uploaded)),
+                    Err(e) => Err(overrun.explain(e)),
+                };
             }
         }
         Err(ApiError::Core(edu_core::Error::Validation(
@@ -210,7 +217,7 @@ pub(crate) async fn upload_file<S: Store>(
 
 /// Hands in homework: files (up to 5, 20 MiB in all) and/or a comment. Only students enrolled
 /// in the lesson's module; earlier submissions are kept.
-#[utoipa::path(post, path = "/lessons/{id}/submit-homework", tag = "lessons", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "submit_homework", path = "/lessons/{id}/submit-homework", tag = "lessons", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
     request_body(content = HomeworkForm, content_type = "multipart/form-data"),
     responses((status = 200, body = Submitted), (status = 400, body = ErrorBody, description = "Neither files nor a comment"),
@@ -253,6 +260,7 @@ async fn receive_homework<S: Store>(
     check_declared(content_length.as_deref(), HOMEWORK_LIMIT)?;
     let mut form = multipart(content_type.as_deref(), body, HOMEWORK_LIMIT)?;
     let mut comment = None;
+    let overrun = Overrun::default();
     while let Some(field) = form.next_field().await.map_err(|e| form_error(e, HOMEWORK_LIMIT))? {
         match field.name() {
             Some("files" | "file" | "files[]") => {
@@ -260,7 +268,10 @@ async fn receive_homework<S: Store>(
                 let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
                     continue;
                 };
-                draft.add_file(&name, field).await?;
+                draft
+                    .add_file(&name, overrun.watch(field, HOMEWORK_LIMIT))
+                    .await
+                    .map_err(|e| overrun.explain(e))?;
             }
             Some("comment") => comment = Some(text_field(field, HOMEWORK_LIMIT).await?),
             _ => {}

@@ -15,6 +15,7 @@ pub(crate) mod auth;
 pub(crate) mod import;
 pub(crate) mod lessons;
 pub(crate) mod root;
+pub(crate) mod tests;
 pub(crate) mod user;
 
 use crate::Options;
@@ -34,7 +35,9 @@ pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedF
         .unify()
         .or(access::routes(platform.clone()))
         .unify()
-        .or(lessons::routes(platform))
+        .or(lessons::routes(platform.clone()))
+        .unify()
+        .or(tests::routes(platform))
         .unify()
         .recover(crate::error::recover)
         .unify()

@@ -96,7 +96,7 @@ pub(crate) async fn upload_photo<S: Store>(
     content_length: Option<String>,
     body: Body,
 ) -> Response {
-    use crate::upload::{check_declared, form_error, multipart};
+    use crate::upload::{Overrun, check_declared, form_error, multipart};
     use edu_core::PHOTO_LIMIT;
     crate::extract::authed(p, auth, async |p, who| {
         check_declared(content_length.as_deref(), PHOTO_LIMIT)?;
@@ -104,8 +104,11 @@ pub(crate) async fn upload_photo<S: Store>(
         while let Some(field) = form.next_field().await.map_err(|e| form_error(e, PHOTO_LIMIT))? {
             if matches!(field.name(), Some("photo" | "file")) {
                 let name = field.file_name().unwrap_or("photo").to_owned();
-                let user = p.upload_photo(&who, &name, field).await?;
-                return Ok(ok(&UserEnvelope { user }));
+                let overrun = Overrun::default();
+                return match p.upload_photo(&who, &name, overrun.watch(field, PHOTO_LIMIT)).await {
+                    Ok(user) => Ok(ok(&UserEnvelope { user })),
+                    Err(e) => Err(overrun.explain(e)),
+                };
             }
         }
         Err(ApiError::Core(edu_core::Error::Validation(
