@@ -2,9 +2,8 @@
 //! tries to get past a guard or a validation and checks the exact status and `{"detail","code"}`.
 
 use edu_core::Store;
-use edu_tests::{Actor, TestApp, fresh_iin};
+use edu_tests::{Actor, Reply, TestApp, call, fresh_iin, send};
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -32,68 +31,6 @@ edu_tests::on_both_backends!(
     admin_routes_refuse_students_and_teachers,
     admin_routes_require_a_token,
 );
-
-/// A response, read whole.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts an error response: this status, a body of exactly `{"detail": non-empty, "code"}`.
-    #[track_caller]
-    fn expect_error(&self, status: u16, code: &str) -> &str {
-        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        let obj = self.body.as_object().expect("error body is a JSON object");
-        assert_eq!(obj.len(), 2, "error body has exactly detail and code: {}", self.body);
-        assert_eq!(self.body["code"], code, "error code in {}", self.body);
-        let detail = self.body["detail"].as_str().expect("detail is a string");
-        assert!(!detail.is_empty(), "detail is not empty");
-        if status == 401 {
-            assert_eq!(self.header("www-authenticate"), Some("Bearer"), "401 names the scheme");
-        }
-        detail
-    }
-
-    #[track_caller]
-    fn expect_ok(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        &self.body
-    }
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Reply {
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await.expect("response body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    Reply { status, headers, body }
-}
-
-async fn call<S: Store>(
-    app: &TestApp<S>,
-    method: Method,
-    path: &str,
-    who: Option<&Actor>,
-    body: Option<Value>,
-) -> Reply {
-    let mut req = app.request(method, path, who);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    send(req).await
-}
 
 async fn call_with_token<S: Store>(app: &TestApp<S>, method: Method, path: &str, token: &str) -> Reply {
     send(app.client.request(method, app.url(path)).bearer_auth(token)).await
@@ -167,10 +104,10 @@ async fn login_response_has_the_legacy_shape<S: Store>(app: TestApp<S>) {
         Some(json!({"iin": iin, "full_name": "Иванов Иван Иванович", "password": "long-enough-1", "role": "teacher"})),
     )
     .await;
-    created.expect_ok(201);
+    created.expect(201);
 
     let r = login(&app, &iin, "long-enough-1").await;
-    let body = r.expect_ok(200);
+    let body = r.expect(200);
     assert_eq!(body["token_type"], "bearer");
     let access = body["access_token"].as_str().expect("access_token");
     assert_eq!(access.split('.').count(), 3, "a JWT");
@@ -194,7 +131,7 @@ async fn login_response_has_the_legacy_shape<S: Store>(app: TestApp<S>) {
 
     // The token authenticates.
     let check = call_with_token(&app, Method::GET, "/auth/check", access).await;
-    assert_eq!(check.expect_ok(200)["user"]["role"], "teacher");
+    assert_eq!(check.expect(200)["user"]["role"], "teacher");
 }
 
 async fn wrong_password_and_unknown_iin_answer_alike<S: Store>(app: TestApp<S>) {
@@ -261,7 +198,7 @@ async fn malformed_login_input_is_refused_with_4xx<S: Store>(app: TestApp<S>) {
         r.expect_error(422, "validation_error");
     }
     // None of that locked the account or counted as a failure.
-    login(&app, &student.iin, &student.password).await.expect_ok(200);
+    login(&app, &student.iin, &student.password).await.expect(200);
 }
 
 async fn throttle_locks_the_fifth_failure_even_for_the_right_password<S: Store>(app: TestApp<S>) {
@@ -284,11 +221,11 @@ async fn throttle_locks_the_fifth_failure_even_for_the_right_password<S: Store>(
     expect_locked(&login(&app, &student.iin, &student.password).await);
     expect_locked(&token_form(&app, &student.iin, &student.password).await);
     // The lock is on that IIN only.
-    login(&app, &neighbour.iin, &neighbour.password).await.expect_ok(200);
+    login(&app, &neighbour.iin, &neighbour.password).await.expect(200);
     // Tokens issued before the lock still work: the lock is about logging in.
     call(&app, Method::GET, "/auth/check", Some(&student), None)
         .await
-        .expect_ok(200);
+        .expect(200);
 }
 
 async fn throttle_reports_minutes_left_never_zero_and_lock_ends<S: Store>(app: TestApp<S>) {
@@ -316,7 +253,7 @@ async fn throttle_reports_minutes_left_never_zero_and_lock_ends<S: Store>(app: T
     );
 
     app.fx.clock.advance(chrono::Duration::seconds(1));
-    login(&app, &student.iin, &student.password).await.expect_ok(200);
+    login(&app, &student.iin, &student.password).await.expect(200);
 
     // Failures expire: four now, four more 16 minutes later, and still no lock.
     for _ in 0..4 {
@@ -331,24 +268,24 @@ async fn throttle_reports_minutes_left_never_zero_and_lock_ends<S: Store>(app: T
             .expect_error(401, "unauthorized");
     }
     // A success clears the count.
-    login(&app, &student.iin, &student.password).await.expect_ok(200);
+    login(&app, &student.iin, &student.password).await.expect(200);
     for _ in 0..4 {
         login(&app, &student.iin, "wrong-password")
             .await
             .expect_error(401, "unauthorized");
     }
-    login(&app, &student.iin, &student.password).await.expect_ok(200);
+    login(&app, &student.iin, &student.password).await.expect(200);
 }
 
 async fn token_form_logs_in_and_is_throttled_like_login<S: Store>(app: TestApp<S>) {
     let student = app.student().await;
     let ok = token_form(&app, &student.iin, &student.password).await;
-    let body = ok.expect_ok(200);
+    let body = ok.expect(200);
     assert_eq!(body["token_type"], "bearer");
     let token = body["access_token"].as_str().expect("access_token");
     call_with_token(&app, Method::GET, "/auth/check", token)
         .await
-        .expect_ok(200);
+        .expect(200);
 
     // The form's own input rules.
     token_form(&app, "123", "whatever")
@@ -431,13 +368,13 @@ async fn throttle_is_shared_by_two_servers_on_one_database<S: Store>(app: TestAp
             .await
             .expect_error(401, "unauthorized");
     }
-    login(&app, &student.iin, &student.password).await.expect_ok(200);
+    login(&app, &student.iin, &student.password).await.expect(200);
     for _ in 0..4 {
         second_login("wrong-password".into())
             .await
             .expect_error(401, "unauthorized");
     }
-    second_login(student.password.clone()).await.expect_ok(200);
+    second_login(student.password.clone()).await.expect(200);
 
     let _ = stop.send(());
     second.await.expect("second server task").expect("second server result");
@@ -465,7 +402,7 @@ async fn one_address_spraying_many_iins_gets_429<S: Store>(app: TestApp<S>) {
     // Tokens already issued keep working.
     call(&app, Method::GET, "/auth/check", Some(&student), None)
         .await
-        .expect_ok(200);
+        .expect(200);
 }
 
 async fn refresh(app: &TestApp<impl Store>, token: &str) -> Reply {
@@ -480,7 +417,7 @@ async fn refresh(app: &TestApp<impl Store>, token: &str) -> Reply {
 async fn refresh_rotates_and_reuse_revokes_the_family<S: Store>(app: TestApp<S>) {
     let student = app.student().await;
     let first = refresh(&app, &student.refresh_token).await;
-    let body = first.expect_ok(200).clone();
+    let body = first.expect(200).clone();
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["user"]["iin"], student.iin.as_str());
     let rotated = body["refresh_token"].as_str().expect("a new refresh token").to_owned();
@@ -488,7 +425,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family<S: Store>(app: TestApp<S>)
     let access = body["access_token"].as_str().expect("access token");
     call_with_token(&app, Method::GET, "/auth/check", access)
         .await
-        .expect_ok(200);
+        .expect(200);
 
     // Presenting the spent token again is refused and revokes the whole family.
     refresh(&app, &student.refresh_token)
@@ -513,14 +450,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family<S: Store>(app: TestApp<S>)
     // Another login starts a family of its own, unaffected.
     let again = app.login(&student.iin, &student.password).await;
     let fresh = again["refresh_token"].as_str().expect("refresh token");
-    refresh(&app, fresh).await.expect_ok(200);
+    refresh(&app, fresh).await.expect(200);
 }
 
 async fn logout_revokes_access_and_refresh_tokens<S: Store>(app: TestApp<S>) {
     let student = app.student().await;
     let second_session = app.login(&student.iin, &student.password).await;
     let r = call(&app, Method::POST, "/auth/logout", Some(&student), None).await;
-    assert_eq!(r.expect_ok(200)["detail"], "logged out");
+    assert_eq!(r.expect(200)["detail"], "logged out");
 
     call(&app, Method::GET, "/auth/check", Some(&student), None)
         .await
@@ -542,7 +479,7 @@ async fn logout_revokes_access_and_refresh_tokens<S: Store>(app: TestApp<S>) {
         .await
         .expect_error(401, "unauthorized");
     // Logging in again works.
-    login(&app, &student.iin, &student.password).await.expect_ok(200);
+    login(&app, &student.iin, &student.password).await.expect(200);
 }
 
 async fn change_password_revokes_earlier_tokens<S: Store>(app: TestApp<S>) {
@@ -592,7 +529,7 @@ async fn change_password_revokes_earlier_tokens<S: Store>(app: TestApp<S>) {
     // None of the refusals changed anything.
     call(&app, Method::GET, "/auth/check", Some(&student), None)
         .await
-        .expect_ok(200);
+        .expect(200);
 
     let r = call(
         &app,
@@ -602,7 +539,7 @@ async fn change_password_revokes_earlier_tokens<S: Store>(app: TestApp<S>) {
         Some(json!({"old_password": student.password, "new_password": "brand-new-pass"})),
     )
     .await;
-    let body = r.expect_ok(200).clone();
+    let body = r.expect(200).clone();
     let new_access = body["access_token"].as_str().expect("a new access token");
     assert!(body["refresh_token"].as_str().is_some(), "a new refresh token");
 
@@ -614,12 +551,12 @@ async fn change_password_revokes_earlier_tokens<S: Store>(app: TestApp<S>) {
         .expect_error(401, "unauthorized");
     call_with_token(&app, Method::GET, "/auth/check", new_access)
         .await
-        .expect_ok(200);
+        .expect(200);
     login(&app, &student.iin, &student.password)
         .await
         .expect_error(401, "unauthorized");
     let relogin = login(&app, &student.iin, "brand-new-pass").await;
-    assert_eq!(relogin.expect_ok(200)["user"]["must_change_password"], false);
+    assert_eq!(relogin.expect(200)["user"]["must_change_password"], false);
 }
 
 async fn user_lookup_by_iin<S: Store>(app: TestApp<S>) {
@@ -633,7 +570,7 @@ async fn user_lookup_by_iin<S: Store>(app: TestApp<S>) {
         None,
     )
     .await;
-    let body = r.expect_ok(200);
+    let body = r.expect(200);
     let obj = body.as_object().expect("an object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort_unstable();
@@ -678,7 +615,7 @@ async fn update_phone_validates_and_keeps_numbers_unique<S: Store>(app: TestApp<
         Some(json!({"phone": "+7 (701) 123-45-67"})),
     )
     .await;
-    let user = &r.expect_ok(200)["user"];
+    let user = &r.expect(200)["user"];
     assert_eq!(user["phone"], "+77011234567");
     assert_eq!(user["iin"], alice.iin.as_str());
     // Setting one's own number again is fine.
@@ -690,7 +627,7 @@ async fn update_phone_validates_and_keeps_numbers_unique<S: Store>(app: TestApp<
         Some(json!({"phone": "+77011234567"})),
     )
     .await
-    .expect_ok(200);
+    .expect(200);
     // Someone else's number is a conflict, in any spelling.
     call(
         &app,
@@ -728,9 +665,9 @@ async fn update_phone_validates_and_keeps_numbers_unique<S: Store>(app: TestApp<
 
     // Clearing: null and "" both leave no phone, and two phoneless users are fine.
     let cleared = call(&app, Method::POST, path, Some(&alice), Some(json!({ "phone": null }))).await;
-    assert_eq!(cleared.expect_ok(200)["user"]["phone"], Value::Null);
+    assert_eq!(cleared.expect(200)["user"]["phone"], Value::Null);
     let cleared = call(&app, Method::POST, path, Some(&bob), Some(json!({"phone": ""}))).await;
-    assert_eq!(cleared.expect_ok(200)["user"]["phone"], Value::Null);
+    assert_eq!(cleared.expect(200)["user"]["phone"], Value::Null);
     // The freed number can now be taken by Bob.
     let taken = call(
         &app,
@@ -740,7 +677,7 @@ async fn update_phone_validates_and_keeps_numbers_unique<S: Store>(app: TestApp<
         Some(json!({"phone": "87011234567"})),
     )
     .await;
-    assert_eq!(taken.expect_ok(200)["user"]["phone"], "87011234567");
+    assert_eq!(taken.expect(200)["user"]["phone"], "87011234567");
 }
 
 async fn admin_creates_users<S: Store>(app: TestApp<S>) {
@@ -754,7 +691,7 @@ async fn admin_creates_users<S: Store>(app: TestApp<S>) {
         Some(json!({"iin": iin, "full_name": "Петров Пётр", "password": "initial-pass-1"})),
     )
     .await;
-    let user = r.expect_ok(201).clone();
+    let user = r.expect(201).clone();
     assert!(
         user["id"].as_i64().is_some_and(|id| id > 0),
         "create returns the id: {user}"
@@ -764,7 +701,7 @@ async fn admin_creates_users<S: Store>(app: TestApp<S>) {
     assert_eq!(user["short_name"], "Петров П.");
     assert_eq!(user["must_change_password"], false);
     assert!(!user.to_string().contains("$2b$"), "no hash in the response");
-    login(&app, &iin, "initial-pass-1").await.expect_ok(200);
+    login(&app, &iin, "initial-pass-1").await.expect(200);
 
     // The same without the trailing slash, and with a role and a phone.
     let iin2 = fresh_iin();
@@ -779,7 +716,7 @@ async fn admin_creates_users<S: Store>(app: TestApp<S>) {
         ),
     )
     .await;
-    let user = r.expect_ok(201);
+    let user = r.expect(201);
     assert_eq!(user["role"], "teacher");
     assert_eq!(user["phone"], "87015554433");
     // IINs keep their leading zeros.
@@ -792,9 +729,9 @@ async fn admin_creates_users<S: Store>(app: TestApp<S>) {
         Some(json!({"iin": zeros, "full_name": "Zero Lead", "password": "initial-pass-3"})),
     )
     .await;
-    assert_eq!(r.expect_ok(201)["iin"], zeros);
+    assert_eq!(r.expect(201)["iin"], zeros);
     let lookup = call(&app, Method::GET, &format!("/user/by-iin/{zeros}"), Some(&admin), None).await;
-    assert_eq!(lookup.expect_ok(200)["iin"], zeros);
+    assert_eq!(lookup.expect(200)["iin"], zeros);
 }
 
 async fn admin_create_refuses_bad_input_without_5xx<S: Store>(app: TestApp<S>) {
@@ -809,7 +746,7 @@ async fn admin_create_refuses_bad_input_without_5xx<S: Store>(app: TestApp<S>) {
         Some(json!({"iin": phoned, "full_name": "Has Phone", "password": "initial-pass", "phone": "+77010000001"})),
     )
     .await
-    .expect_ok(201);
+    .expect(201);
 
     let cases: Vec<(Value, u16, &str)> = vec![
         (
@@ -926,9 +863,9 @@ async fn passwords_of_exactly_72_bytes_are_accepted<S: Store>(app: TestApp<S>) {
         Some(json!({"iin": iin, "full_name": "Max Length", "password": password})),
     )
     .await;
-    r.expect_ok(201);
+    r.expect(201);
     let session = login(&app, &iin, &password).await;
-    let body = session.expect_ok(200).clone();
+    let body = session.expect(200).clone();
     // 71 of the 72 bytes are not the password: nothing was truncated.
     login(&app, &iin, &password[..71])
         .await
@@ -944,8 +881,8 @@ async fn passwords_of_exactly_72_bytes_are_accepted<S: Store>(app: TestApp<S>) {
             .json(&json!({"old_password": password, "new_password": cyrillic})),
     )
     .await;
-    changed.expect_ok(200);
-    login(&app, &iin, &cyrillic).await.expect_ok(200);
+    changed.expect(200);
+    login(&app, &iin, &cyrillic).await.expect(200);
     let reset = call(
         &app,
         Method::PATCH,
@@ -954,8 +891,8 @@ async fn passwords_of_exactly_72_bytes_are_accepted<S: Store>(app: TestApp<S>) {
         Some(json!({"user_iin": iin, "new_password": "q".repeat(72)})),
     )
     .await;
-    reset.expect_ok(200);
-    login(&app, &iin, &"q".repeat(72)).await.expect_ok(200);
+    reset.expect(200);
+    login(&app, &iin, &"q".repeat(72)).await.expect(200);
 }
 
 async fn admin_lists_users_in_pages<S: Store>(app: TestApp<S>) {
@@ -963,7 +900,7 @@ async fn admin_lists_users_in_pages<S: Store>(app: TestApp<S>) {
     let _ = app.student().await;
     let _ = app.teacher().await;
     let all = call(&app, Method::GET, "/admin/users/", Some(&admin), None).await;
-    let users = all.expect_ok(200).as_array().expect("an array").clone();
+    let users = all.expect(200).as_array().expect("an array").clone();
     let total: i64 = all
         .header("x-total-count")
         .expect("X-Total-Count")
@@ -976,12 +913,12 @@ async fn admin_lists_users_in_pages<S: Store>(app: TestApp<S>) {
     assert!(!all.body.to_string().contains("$2b$"));
 
     let page = call(&app, Method::GET, "/admin/users?limit=1&offset=1", Some(&admin), None).await;
-    let one = page.expect_ok(200).as_array().expect("an array");
+    let one = page.expect(200).as_array().expect("an array");
     assert_eq!(one.len(), 1);
     assert_eq!(one[0], users[1], "offset skips in id order");
     assert_eq!(page.header("x-total-count"), Some("3"));
     let past = call(&app, Method::GET, "/admin/users/?offset=10", Some(&admin), None).await;
-    assert_eq!(past.expect_ok(200).as_array().map(Vec::len), Some(0));
+    assert_eq!(past.expect(200).as_array().map(Vec::len), Some(0));
     assert_eq!(past.header("x-total-count"), Some("3"));
     // Out-of-range values are clamped, not errors.
     for q in [
@@ -993,7 +930,7 @@ async fn admin_lists_users_in_pages<S: Store>(app: TestApp<S>) {
     ] {
         call(&app, Method::GET, &format!("/admin/users/?{q}"), Some(&admin), None)
             .await
-            .expect_ok(200);
+            .expect(200);
     }
     for q in ["limit=abc", "offset=1.5", "limit=99999999999999999999", "limit=1e3"] {
         call(&app, Method::GET, &format!("/admin/users/?{q}"), Some(&admin), None)
@@ -1027,7 +964,7 @@ async fn admin_deletes_users_but_not_admins<S: Store>(app: TestApp<S>) {
     .expect_error(403, "forbidden");
     call(&app, Method::GET, "/auth/check", Some(&other_admin), None)
         .await
-        .expect_ok(200);
+        .expect(200);
 
     let r = call(
         &app,
@@ -1037,7 +974,7 @@ async fn admin_deletes_users_but_not_admins<S: Store>(app: TestApp<S>) {
         None,
     )
     .await;
-    assert!(r.expect_ok(200)["detail"].is_string(), "{}", r.body);
+    assert!(r.expect(200)["detail"].is_string(), "{}", r.body);
 
     login(&app, &student.iin, &student.password)
         .await
@@ -1105,7 +1042,7 @@ async fn admin_resets_passwords<S: Store>(app: TestApp<S>) {
         Some(json!({"user_iin": student.iin, "new_password": "reset-by-admin"})),
     )
     .await;
-    let body = r.expect_ok(200).clone();
+    let body = r.expect(200).clone();
     assert!(body["detail"].is_string());
     assert_eq!(body["user"]["iin"], student.iin.as_str());
     assert_eq!(body["user"]["must_change_password"], true);
@@ -1120,7 +1057,7 @@ async fn admin_resets_passwords<S: Store>(app: TestApp<S>) {
         .await
         .expect_error(401, "unauthorized");
     let session = login(&app, &student.iin, "reset-by-admin").await;
-    assert_eq!(session.expect_ok(200)["user"]["must_change_password"], true);
+    assert_eq!(session.expect(200)["user"]["must_change_password"], true);
 
     for (body, status, code) in [
         (
@@ -1155,7 +1092,7 @@ async fn admin_resets_passwords<S: Store>(app: TestApp<S>) {
             .expect_error(status, code);
     }
     // The refusals left the last reset in place.
-    login(&app, &student.iin, "reset-by-admin").await.expect_ok(200);
+    login(&app, &student.iin, "reset-by-admin").await.expect(200);
 }
 
 /// Every `/admin/users` operation, each with a body good enough to succeed for an admin.
@@ -1197,7 +1134,7 @@ async fn admin_routes_refuse_students_and_teachers<S: Store>(app: TestApp<S>) {
         }
     }
     // Nothing happened to the victim, and no account was created.
-    login(&app, &victim.iin, &victim.password).await.expect_ok(200);
+    login(&app, &victim.iin, &victim.password).await.expect(200);
     let total = app
         .fx
         .platform
@@ -1223,5 +1160,5 @@ async fn admin_routes_require_a_token<S: Store>(app: TestApp<S>) {
         .await;
         r.expect_error(401, "unauthorized");
     }
-    login(&app, &victim.iin, &victim.password).await.expect_ok(200);
+    login(&app, &victim.iin, &victim.password).await.expect(200);
 }

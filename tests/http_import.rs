@@ -3,7 +3,7 @@
 //! two modes, re-imports, initial passwords, files that are not spreadsheets and oversized bodies.
 
 use edu_core::Store;
-use edu_tests::{Actor, TestApp};
+use edu_tests::{Actor, Reply, TestApp, get, read};
 use reqwest::Method;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
@@ -78,28 +78,6 @@ fn multipart(field: &str, filename: &str, bytes: &[u8]) -> Vec<u8> {
     body
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
-impl Reply {
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        &self.body
-    }
-}
-
-async fn read(res: reqwest::Response) -> Reply {
-    let status = res.status().as_u16();
-    let bytes = res.bytes().await.expect("response body");
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    assert!(status < 500, "a 5xx is a bug: {status} {body}");
-    Reply { status, body }
-}
-
 /// Uploads `file` as the multipart field `file`, with `query` appended to the path.
 async fn upload<S: Store>(app: &TestApp<S>, who: Option<&Actor>, query: &str, file: &[u8]) -> Reply {
     let res = app
@@ -112,18 +90,14 @@ async fn upload<S: Store>(app: &TestApp<S>, who: Option<&Actor>, query: &str, fi
     read(res).await
 }
 
-async fn get<S: Store>(app: &TestApp<S>, path: &str, who: &Actor) -> Reply {
-    read(app.get(path, Some(who)).await).await
-}
-
 /// Group name → member IINs, sorted.
 async fn groups<S: Store>(app: &TestApp<S>, admin: &Actor) -> Vec<(String, Vec<String>)> {
-    let r = get(app, "/admin/groups/?limit=1000", admin).await;
+    let r = get(app, "/admin/groups/?limit=1000", Some(admin)).await;
     let mut out = Vec::new();
     for g in r.expect(200).as_array().expect("groups") {
         let id = g["id"].as_i64().expect("group id");
         let name = g["name"].as_str().expect("group name").to_owned();
-        let members = get(app, &format!("/admin/groups/{id}/users"), admin).await;
+        let members = get(app, &format!("/admin/groups/{id}/users"), Some(admin)).await;
         let mut iins: Vec<String> = members
             .expect(200)
             .as_array()
@@ -139,17 +113,15 @@ async fn groups<S: Store>(app: &TestApp<S>, admin: &Actor) -> Vec<(String, Vec<S
 }
 
 async fn user_count<S: Store>(app: &TestApp<S>, admin: &Actor) -> i64 {
-    let res = app.get("/admin/users/?limit=1", Some(admin)).await;
-    assert_eq!(res.status(), 200);
-    res.headers()
-        .get("x-total-count")
-        .and_then(|v| v.to_str().ok())
+    let r = get(app, "/admin/users/?limit=1", Some(admin)).await;
+    r.expect(200);
+    r.header("x-total-count")
         .and_then(|v| v.parse().ok())
         .expect("the user list has X-Total-Count")
 }
 
 async fn user_exists<S: Store>(app: &TestApp<S>, admin: &Actor, iin: &str) -> bool {
-    let r = get(app, &format!("/user/by-iin/{iin}"), admin).await;
+    let r = get(app, &format!("/user/by-iin/{iin}"), Some(admin)).await;
     match r.status {
         200 => true,
         404 => false,
@@ -261,18 +233,18 @@ async fn russian_headers_each_row_to_its_own_group<S: Store>(app: TestApp<S>) {
             ("ИС-22".to_owned(), vec!["020304050607".to_owned()]),
         ]
     );
-    let r = get(&app, "/user/by-iin/010203040506", &admin).await;
+    let r = get(&app, "/user/by-iin/010203040506", Some(&admin)).await;
     assert_eq!(r.expect(200)["full_name"], "Иванов Иван Иванович");
-    let r = get(&app, "/user/by-iin/020304050607", &admin).await;
+    let r = get(&app, "/user/by-iin/020304050607", Some(&admin)).await;
     assert_eq!(r.expect(200)["full_name"], "Петрова Анна");
 
     // The description went to the group; the new accounts are students who must change passwords.
-    let r = get(&app, "/admin/groups/?limit=100", &admin).await;
+    let r = get(&app, "/admin/groups/?limit=100", Some(&admin)).await;
     let list = r.expect(200).as_array().expect("groups").clone();
     let is21 = list.iter().find(|g| g["name"] == "ИС-21").expect("ИС-21 exists");
     assert_eq!(is21["description"], "первый курс");
     let id = is21["id"].as_i64().expect("id");
-    let r = get(&app, &format!("/admin/groups/{id}/users"), &admin).await;
+    let r = get(&app, &format!("/admin/groups/{id}/users"), Some(&admin)).await;
     for u in r.expect(200).as_array().expect("members") {
         assert_eq!(u["role"], "student", "{u}");
         assert_eq!(u["must_change_password"], true, "{u}");
@@ -308,7 +280,7 @@ async fn english_headers_and_a_single_name_column<S: Store>(app: TestApp<S>) {
             ("CS-2".to_owned(), vec!["000101300124".to_owned()]),
         ]
     );
-    let r = get(&app, "/user/by-iin/000101300123", &admin).await;
+    let r = get(&app, "/user/by-iin/000101300123", Some(&admin)).await;
     assert_eq!(r.expect(200)["full_name"], "Ann Lee");
 
     // Russian single-column ФИО.
@@ -320,7 +292,7 @@ async fn english_headers_and_a_single_name_column<S: Store>(app: TestApp<S>) {
     let report = r.expect(200);
     assert_eq!(report["users_created"], 1, "{report}");
     assert_eq!(report["groups_created"], json!([]), "the group existed");
-    let r = get(&app, "/user/by-iin/000101300125", &admin).await;
+    let r = get(&app, "/user/by-iin/000101300125", Some(&admin)).await;
     assert_eq!(r.expect(200)["full_name"], "Ким Виктор Олегович");
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use edu_core::auth::TokenKeys;
 use edu_core::{Iin, Store};
-use edu_tests::{Actor, TestApp, fresh_iin};
+use edu_tests::{PNG, Reply, TestApp, fresh_iin, get, raw_reply, send};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use reqwest::Method;
@@ -31,6 +31,7 @@ edu_tests::on_both_backends!(
     openapi_lists_every_route_with_its_guard,
     openapi_guards_match_the_live_server,
     trailing_slashes_are_optional,
+    upload_photo_is_served_and_documented,
 );
 
 /// Runs tests on both backends against a server started with `$options()`.
@@ -81,64 +82,6 @@ on_both_backends_with!(with_defaults, edu_http::Options::default; openapi_is_off
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// A response, read whole.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts an error response: this status, a body of exactly `{"detail": non-empty, "code"}`.
-    #[track_caller]
-    fn expect_error(&self, status: u16, code: &str) -> &str {
-        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        let obj = self.body.as_object().expect("error body is a JSON object");
-        assert_eq!(obj.len(), 2, "error body has exactly detail and code: {}", self.body);
-        assert_eq!(self.body["code"], code, "error code in {}", self.body);
-        let detail = self.body["detail"].as_str().expect("detail is a string");
-        assert!(!detail.is_empty(), "detail is not empty");
-        if status == 401 {
-            assert_eq!(self.header("www-authenticate"), Some("Bearer"), "401 names the scheme");
-        }
-        assert!(
-            self.header("content-type")
-                .is_some_and(|c| c.starts_with("application/json")),
-            "errors are JSON: {:?}",
-            self.header("content-type")
-        );
-        detail
-    }
-
-    #[track_caller]
-    fn expect_ok(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        &self.body
-    }
-}
-
-async fn send(req: reqwest::RequestBuilder) -> Reply {
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await.expect("response body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    Reply { status, headers, body }
-}
-
-async fn get<S: Store>(app: &TestApp<S>, path: &str, who: Option<&Actor>) -> Reply {
-    send(app.request(Method::GET, path, who)).await
-}
 
 async fn with_token<S: Store>(app: &TestApp<S>, path: &str, token: &str) -> Reply {
     send(app.client.get(app.url(path)).bearer_auth(token)).await
@@ -217,67 +160,13 @@ fn iin(s: &str) -> Iin {
     Iin::parse(s).expect("a valid IIN")
 }
 
-/// A request straight over TCP, for what a client library will not send (chunked bodies and the like).
-async fn raw_http(addr: SocketAddr, request: Vec<u8>) -> (u16, HeaderMap, String) {
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("read timeout");
-        // The server may answer and close before reading everything.
-        let _ = stream.write_all(&request);
-        let mut buf = Vec::new();
-        let _ = stream.read_to_end(&mut buf);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("a status line in {text:?}"));
-        let mut headers = HeaderMap::new();
-        for line in lines {
-            if let Some((k, v)) = line.split_once(':')
-                && let (Ok(k), Ok(v)) = (
-                    reqwest::header::HeaderName::from_bytes(k.trim().as_bytes()),
-                    HeaderValue::from_str(v.trim()),
-                )
-            {
-                headers.append(k, v);
-            }
-        }
-        (status, headers, body.to_owned())
-    })
-    .await
-    .expect("raw request task")
-}
-
-/// The body of a chunked message, decoded (the tests' bodies are small and well-formed).
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tokens
 
 async fn tampered_tokens_are_refused<S: Store>(app: TestApp<S>) {
     let student = app.student().await;
     let admin = app.admin().await;
-    with_token(&app, "/auth/check", &student.token).await.expect_ok(200);
+    with_token(&app, "/auth/check", &student.token).await.expect(200);
     let parts: Vec<&str> = student.token.split('.').collect();
     assert_eq!(parts.len(), 3);
 
@@ -333,7 +222,7 @@ async fn tampered_tokens_are_refused<S: Store>(app: TestApp<S>) {
             .expect_error(401, "unauthorized");
     }
     // The original still works: nothing above revoked it.
-    with_token(&app, "/auth/check", &student.token).await.expect_ok(200);
+    with_token(&app, "/auth/check", &student.token).await.expect(200);
 }
 
 async fn tokens_with_alg_none_or_another_key_are_refused<S: Store>(app: TestApp<S>) {
@@ -349,7 +238,7 @@ async fn tokens_with_alg_none_or_another_key_are_refused<S: Store>(app: TestApp<
     let genuine = keys(&secret)
         .issue(&iin(&admin.iin), uid, ver, Utc::now())
         .expect("issue");
-    with_token(&app, "/auth/check", &genuine).await.expect_ok(200);
+    with_token(&app, "/auth/check", &genuine).await.expect(200);
 
     // ... and with anything else it is not.
     let other_key = keys(b"another-signing-key-of-the-same-length-0").issue(&iin(&admin.iin), uid, ver, Utc::now());
@@ -406,7 +295,7 @@ async fn expired_tokens_are_refused<S: Store>(app: TestApp<S>) {
         .expect("issue")
     };
     // 29 minutes old: still inside the 30-minute lifetime.
-    with_token(&app, "/auth/check", &made_ago(29)).await.expect_ok(200);
+    with_token(&app, "/auth/check", &made_ago(29)).await.expect(200);
     for minutes in [31, 120, 60 * 24 * 365] {
         let r = with_token(&app, "/auth/check", &made_ago(minutes)).await;
         r.expect_error(401, "unauthorized");
@@ -436,7 +325,7 @@ async fn tokens_with_a_stale_version_or_unknown_subject_are_refused<S: Store>(ap
         &k.issue(&iin(&student.iin), uid, ver, Utc::now()).expect("issue"),
     )
     .await
-    .expect_ok(200);
+    .expect(200);
     for wrong in [ver + 1, ver - 1, i64::MAX, i64::MIN] {
         let t = k.issue(&iin(&student.iin), uid, wrong, Utc::now()).expect("issue");
         with_token(&app, "/auth/check", &t)
@@ -512,14 +401,14 @@ async fn garbage_authorization_headers_answer_401_with_the_scheme<S: Store>(app:
             .header("authorization", format!("bearer {}", student.token)),
     )
     .await
-    .expect_ok(200);
+    .expect(200);
 }
 
 async fn a_deleted_users_token_answers_401_not_404<S: Store>(app: TestApp<S>) {
     let admin = app.admin().await;
     let teacher = app.teacher().await;
     let r = send(app.request(Method::DELETE, &format!("/admin/users/{}", teacher.iin), Some(&admin))).await;
-    r.expect_ok(200);
+    r.expect(200);
     let calls: Vec<reqwest::RequestBuilder> = vec![
         app.request(Method::GET, "/auth/check", Some(&teacher)),
         app.request(Method::GET, &format!("/user/by-iin/{}", admin.iin), Some(&teacher)),
@@ -538,7 +427,7 @@ async fn a_deleted_users_token_answers_401_not_404<S: Store>(app: TestApp<S>) {
         "iin": teacher.iin, "full_name": "Same Iin", "password": "another-pass", "role": "teacher"
     })))
     .await;
-    again.expect_ok(201);
+    again.expect(201);
     // Both accounts start at token version 0: the old token must still not open the new account.
     let r = get(&app, "/auth/check", Some(&teacher)).await;
     assert_eq!(
@@ -679,7 +568,7 @@ async fn cors_by_default_allows_any_origin_without_credentials<S: Store>(app: Te
     let admin = app.admin().await;
     let origin = "https://anywhere.example";
     let r = send(app.client.get(app.url("/healthz")).header("origin", origin)).await;
-    r.expect_ok(200);
+    r.expect(200);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(
         r.header("access-control-allow-credentials"),
@@ -707,7 +596,7 @@ async fn cors_by_default_allows_any_origin_without_credentials<S: Store>(app: Te
             .header("origin", origin),
     )
     .await;
-    list.expect_ok(200);
+    list.expect(200);
     assert!(
         exposes(&list, "x-total-count"),
         "X-Total-Count must be exposed: {:?}",
@@ -743,7 +632,7 @@ async fn cors_with_place_url_allows_exactly_those_origins<S: Store>(app: TestApp
                 .header("origin", origin),
         )
         .await;
-        r.expect_ok(200);
+        r.expect(200);
         assert_eq!(r.header("access-control-allow-origin"), Some(origin));
         assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
         assert!(
@@ -776,7 +665,7 @@ async fn cors_with_place_url_allows_exactly_those_origins<S: Store>(app: TestApp
                 .header("origin", origin),
         )
         .await;
-        r.expect_ok(200);
+        r.expect(200);
         // (Allow-Credentials may still be sent: without Allow-Origin a browser ignores it.)
         assert_eq!(r.header("access-control-allow-origin"), None, "{origin} is not allowed");
         let pre = send(preflight(&app, "/auth/login", origin, "POST")).await;
@@ -789,7 +678,7 @@ async fn cors_with_place_url_allows_exactly_those_origins<S: Store>(app: TestApp
     }
     // Without an Origin (same-origin or non-browser clients) nothing changes.
     let r = get(&app, "/healthz", None).await;
-    r.expect_ok(200);
+    r.expect(200);
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
 
@@ -865,17 +754,6 @@ async fn raw_post_chunked(addr: SocketAddr, path: &str, body: &[u8], chunk: usiz
     raw_reply(addr, request).await
 }
 
-async fn raw_reply(addr: SocketAddr, request: Vec<u8>) -> Reply {
-    let (status, headers, raw_body) = raw_http(addr, request).await;
-    let text = if headers.get("transfer-encoding").is_some() {
-        dechunk(&raw_body)
-    } else {
-        raw_body
-    };
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply { status, headers, body }
-}
-
 async fn oversized_json_bodies_answer_413<S: Store>(app: TestApp<S>) {
     let student = app.student().await;
     // A valid login padded to 1 MiB.
@@ -899,9 +777,7 @@ async fn oversized_json_bodies_answer_413<S: Store>(app: TestApp<S>) {
     assert_security_headers(&r.headers, "chunked 413");
     // Just under the JSON limit is read and judged on its content.
     let fits = json!({"iin": student.iin, "password": student.password, "pad": "x".repeat(60 * 1024)}).to_string();
-    raw_post(app.addr, "/auth/login", "", fits.as_bytes())
-        .await
-        .expect_ok(200);
+    raw_post(app.addr, "/auth/login", "", fits.as_bytes()).await.expect(200);
     // The server still answers afterwards, and the account is not locked by any of it.
     TestApp::login(&app, &student.iin, &student.password).await;
 }
@@ -939,37 +815,37 @@ async fn bodies_over_max_body_answer_413<S: Store>(app: TestApp<S>) {
     let small = json!({"iin": student.iin, "password": student.password}).to_string();
     raw_post(app.addr, "/auth/login", "", small.as_bytes())
         .await
-        .expect_ok(200);
+        .expect(200);
     raw_post_chunked(app.addr, "/auth/login", small.as_bytes(), 16)
         .await
-        .expect_ok(200);
+        .expect(200);
     TestApp::login(&app, &student.iin, &student.password).await;
 }
 
 async fn health_checks_answer<S: Store>(app: TestApp<S>) {
-    assert_eq!(get(&app, "/healthz", None).await.expect_ok(200)["status"], "ok");
-    assert_eq!(get(&app, "/readyz", None).await.expect_ok(200)["status"], "ok");
+    assert_eq!(get(&app, "/healthz", None).await.expect(200)["status"], "ok");
+    assert_eq!(get(&app, "/readyz", None).await.expect(200)["status"], "ok");
     let welcome = get(&app, "/", None).await;
-    assert!(welcome.expect_ok(200)["message"].is_string(), "{}", welcome.body);
+    assert!(welcome.expect(200)["message"].is_string(), "{}", welcome.body);
 }
 
 async fn trailing_slashes_are_optional<S: Store>(app: TestApp<S>) {
     let admin = app.admin().await;
     let a = get(&app, "/admin/users/", Some(&admin)).await;
     let b = get(&app, "/admin/users", Some(&admin)).await;
-    assert_eq!(a.expect_ok(200), b.expect_ok(200));
+    assert_eq!(a.expect(200), b.expect(200));
     assert_eq!(a.header("x-total-count"), b.header("x-total-count"));
-    get(&app, "/auth/check/", Some(&admin)).await.expect_ok(200);
-    get(&app, "/healthz/", None).await.expect_ok(200);
+    get(&app, "/auth/check/", Some(&admin)).await.expect(200);
+    get(&app, "/healthz/", None).await.expect(200);
     get(&app, &format!("/user/by-iin/{}/", admin.iin), Some(&admin))
         .await
-        .expect_ok(200);
+        .expect(200);
     for path in ["/admin/users/", "/admin/users"] {
         let r = send(app.request(Method::POST, path, Some(&admin)).json(&json!({
             "iin": fresh_iin(), "full_name": "Slash Test", "password": "slash-pass-1"
         })))
         .await;
-        r.expect_ok(201);
+        r.expect(201);
     }
     let r = send(
         app.client
@@ -977,7 +853,7 @@ async fn trailing_slashes_are_optional<S: Store>(app: TestApp<S>) {
             .json(&json!({"iin": admin.iin, "password": admin.password})),
     )
     .await;
-    r.expect_ok(200);
+    r.expect(200);
     // Guards hold on either spelling.
     get(&app, "/admin/users", None).await.expect_error(401, "unauthorized");
     get(&app, "/admin/users/", None).await.expect_error(401, "unauthorized");
@@ -1004,6 +880,18 @@ const DOCUMENTED: &[(&str, &str, &str)] = &[
     ("get", "/healthz", "public"),
     ("get", "/readyz", "public"),
     ("get", "/openapi.json", "public"),
+    ("post", "/user/upload-photo", "auth"),
+    ("get", "/static/photos/{file}", "public"),
+    ("post", "/lessons/add/subjects/{subject_id}", "teacher(own)"),
+    ("get", "/lessons/{id}", "auth(own)"),
+    ("delete", "/lessons/{id}", "teacher(own)"),
+    ("post", "/lessons/upload/lesson-file", "teacher"),
+    ("post", "/lessons/{id}/submit-homework", "auth(own)"),
+    ("get", "/lessons/{id}/my-submissions", "auth"),
+    ("get", "/lessons/{id}/submissions/files", "teacher(own)"),
+    ("delete", "/lessons/submission/{id}", "auth(own)"),
+    ("patch", "/lessons/submission/{id}/grade", "teacher(own)"),
+    ("get", "/files/download/{path}", "auth(own)"),
 ];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
@@ -1015,7 +903,7 @@ async fn openapi_document<S: Store>(app: &TestApp<S>) -> Value {
             .is_some_and(|c| c.starts_with("application/json")),
         "JSON"
     );
-    r.expect_ok(200).clone()
+    r.expect(200).clone()
 }
 
 async fn openapi_lists_every_route_with_its_guard<S: Store>(app: TestApp<S>) {
@@ -1122,21 +1010,57 @@ fn concrete_path(template: &str, iin: &str) -> String {
 
 async fn openapi_is_off_unless_enabled<S: Store>(app: TestApp<S>) {
     get(&app, "/openapi.json", None).await.expect_error(404, "not_found");
-    get(&app, "/healthz", None).await.expect_ok(200);
+    get(&app, "/healthz", None).await.expect(200);
 }
 
-/// `/user/upload-photo` is in SPEC §4 but not served yet.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "SPEC §4 POST /user/upload-photo is not implemented yet"]
-async fn upload_photo_is_served_and_documented() {
-    let Some(fx) = edu_tests::sqlite_fixture().await else {
-        return;
-    };
-    let app = TestApp::spawn(fx).await;
-    let r = send(app.client.post(app.url("/user/upload-photo"))).await;
-    r.expect_error(401, "unauthorized");
+/// `POST /user/upload-photo` (SPEC §4): documented as a multipart upload for any logged-in user,
+/// refused without a token, and served: the avatar comes back, byte for byte, from the public path
+/// named in `user.photo`.
+async fn upload_photo_is_served_and_documented<S: Store>(app: TestApp<S>) {
     let doc = openapi_document(&app).await;
-    assert_eq!(doc["paths"]["/user/upload-photo"]["post"]["x-guard"], "auth");
+    let op = &doc["paths"]["/user/upload-photo"]["post"];
+    assert_eq!(op["x-guard"], "auth", "{op}");
+    assert!(
+        op["requestBody"]["content"]["multipart/form-data"].is_object(),
+        "documented as a multipart form: {op}"
+    );
+    assert!(
+        op["responses"]["413"].is_object() && op["responses"]["415"].is_object(),
+        "{op}"
+    );
+    assert_eq!(doc["paths"]["/static/photos/{file}"]["get"]["x-guard"], "public");
+
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "photo",
+            reqwest::multipart::Part::bytes(PNG.to_vec())
+                .file_name("me.png")
+                .mime_str("image/png")
+                .expect("a mime type"),
+        )
+    };
+    send(app.client.post(app.url("/user/upload-photo")).multipart(form()))
+        .await
+        .expect_error(401, "unauthorized");
+
+    let student = app.student().await;
+    let r = send(
+        app.request(Method::POST, "/user/upload-photo", Some(&student))
+            .multipart(form()),
+    )
+    .await;
+    let user = &r.expect(200)["user"];
+    assert_eq!(user["iin"], student.iin.as_str());
+    let photo = user["photo"].as_str().expect("user.photo is set");
+    assert!(
+        photo.starts_with("/static/photos/") && photo.ends_with(".png"),
+        "{photo}"
+    );
+    let served = get(&app, photo, None).await;
+    served.expect(200);
+    assert_eq!(served.bytes, PNG, "the avatar is served as uploaded");
+    assert_eq!(served.header("content-type"), Some("image/png"));
+    assert_security_headers(&served.headers, "avatar");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 //! caller, then the behaviour each route promises, each check trying to break a rule.
 
 use edu_core::Store;
-use edu_tests::{Actor, TestApp};
+use edu_tests::{
+    Actor, Reply, TestApp, add_members, assign, call, get, link, new_group, new_module, new_subject, read,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,51 +32,6 @@ edu_tests::on_both_backends!(
     concurrent_writes_never_answer_5xx,
 );
 
-/// A response, read whole.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
-impl Reply {
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
-        &self.body
-    }
-
-    fn id(&self) -> i64 {
-        self.body["id"].as_i64().expect("the response carries an id")
-    }
-}
-
-async fn read(res: reqwest::Response) -> Reply {
-    let status = res.status().as_u16();
-    let bytes = res.bytes().await.expect("response body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    assert!(status < 500, "a 5xx is a bug: {status} {body}");
-    Reply { status, body }
-}
-
-async fn call<S: Store>(
-    app: &TestApp<S>,
-    method: Method,
-    path: &str,
-    who: Option<&Actor>,
-    body: Option<Value>,
-) -> Reply {
-    let mut req = app.request(method, path, who);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    read(req.send().await.expect("request")).await
-}
-
 /// A request with a raw body (for malformed JSON).
 async fn call_raw<S: Store>(app: &TestApp<S>, method: Method, path: &str, who: &Actor, body: &str) -> Reply {
     let req = app
@@ -82,86 +39,6 @@ async fn call_raw<S: Store>(app: &TestApp<S>, method: Method, path: &str, who: &
         .header("content-type", "application/json")
         .body(body.to_owned());
     read(req.send().await.expect("request")).await
-}
-
-async fn get<S: Store>(app: &TestApp<S>, path: &str, who: Option<&Actor>) -> Reply {
-    call(app, Method::GET, path, who, None).await
-}
-
-async fn new_group<S: Store>(app: &TestApp<S>, admin: &Actor, name: &str) -> i64 {
-    let r = call(
-        app,
-        Method::POST,
-        "/admin/groups/",
-        Some(admin),
-        Some(json!({"name": name})),
-    )
-    .await;
-    r.expect(201);
-    r.id()
-}
-
-async fn new_module<S: Store>(app: &TestApp<S>, admin: &Actor, title: &str) -> i64 {
-    let r = call(
-        app,
-        Method::POST,
-        "/admin/modules/",
-        Some(admin),
-        Some(json!({"title": title})),
-    )
-    .await;
-    r.expect(201);
-    r.id()
-}
-
-async fn new_subject<S: Store>(app: &TestApp<S>, admin: &Actor, module: i64, title: &str) -> i64 {
-    let r = call(
-        app,
-        Method::POST,
-        &format!("/admin/modules/{module}/subjects"),
-        Some(admin),
-        Some(json!({"title": title})),
-    )
-    .await;
-    r.expect(201);
-    r.id()
-}
-
-async fn add_members<S: Store>(app: &TestApp<S>, admin: &Actor, group: i64, users: &[i64]) {
-    call(
-        app,
-        Method::POST,
-        &format!("/admin/groups/{group}/users"),
-        Some(admin),
-        Some(json!(users)),
-    )
-    .await
-    .expect(200);
-}
-
-async fn link<S: Store>(app: &TestApp<S>, admin: &Actor, group: i64, module: i64) -> Value {
-    call(
-        app,
-        Method::POST,
-        "/access/admin/group-to-module",
-        Some(admin),
-        Some(json!({"group_id": group, "module_id": module})),
-    )
-    .await
-    .expect(200)
-    .clone()
-}
-
-async fn assign<S: Store>(app: &TestApp<S>, admin: &Actor, teacher: &Actor, module: i64, subject: i64) {
-    call(
-        app,
-        Method::POST,
-        "/access/admin/teacher-to-subject",
-        Some(admin),
-        Some(json!({"teacher_iin": teacher.iin, "module_id": module, "subject_id": subject})),
-    )
-    .await
-    .expect(200);
 }
 
 /// The ids of the modules in a list response.

@@ -3,10 +3,13 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use edu_core::conformance::Fixture;
 use edu_core::{CreateUser, Role, Store};
-use serde_json::Value;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -83,6 +86,11 @@ impl<S: Store> TestApp<S> {
 
     /// Creates a user of `role` directly in the core and logs them in over HTTP.
     pub async fn user(&self, role: Role) -> Actor {
+        self.user_named(role, None).await
+    }
+
+    /// Like [`TestApp::user`], with this full name (by default "<role> <iin>").
+    pub async fn user_named(&self, role: Role, full_name: Option<&str>) -> Actor {
         let iin = fresh_iin();
         let password = format!("pw-{iin}");
         let profile = self
@@ -90,7 +98,7 @@ impl<S: Store> TestApp<S> {
             .platform
             .provision_user(CreateUser {
                 iin: iin.clone(),
-                full_name: format!("{role} {iin}"),
+                full_name: full_name.map_or_else(|| format!("{role} {iin}"), str::to_owned),
                 phone: None,
                 role: Some(role),
                 password: password.clone(),
@@ -169,6 +177,297 @@ impl<S: Store> Drop for TestApp<S> {
             let _ = tx.send(());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The body as JSON; a body that is not JSON as a JSON string of its (lossy) text; no body as null.
+    pub body: Value,
+    /// The body exactly as received (for downloads).
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// A reply from its parts. A 5xx is a bug whatever the test expects, so it fails here.
+    #[track_caller]
+    pub fn new(status: u16, headers: HeaderMap, bytes: Vec<u8>) -> Reply {
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        assert!(status < 500, "a 5xx is a bug: {status} {body}");
+        Reply {
+            status,
+            headers,
+            body,
+            bytes,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
+        &self.body
+    }
+
+    /// Asserts an error response: this status, a JSON body of exactly `{"detail": non-empty,
+    /// "code"}`, and on a 401 the `WWW-Authenticate: Bearer` challenge. Returns the detail.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> &str {
+        assert_eq!(self.status, status, "unexpected status; body {}", self.body);
+        let obj = self.body.as_object().expect("error body is a JSON object");
+        assert_eq!(obj.len(), 2, "error body has exactly detail and code: {}", self.body);
+        assert_eq!(self.body["code"], code, "error code in {}", self.body);
+        let detail = self.body["detail"].as_str().expect("detail is a string");
+        assert!(!detail.is_empty(), "detail is not empty");
+        if status == 401 {
+            assert_eq!(self.header("www-authenticate"), Some("Bearer"), "401 names the scheme");
+        }
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "errors are JSON: {:?}",
+            self.header("content-type")
+        );
+        detail
+    }
+
+    /// The `id` of the body.
+    #[track_caller]
+    pub fn id(&self) -> i64 {
+        self.body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("the response carries an id: {}", self.body))
+    }
+}
+
+/// Reads a response whole (failing the test on a 5xx).
+pub async fn read(res: reqwest::Response) -> Reply {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("response body");
+    Reply::new(status, headers, bytes.to_vec())
+}
+
+/// Sends a request and reads its response.
+pub async fn send(req: reqwest::RequestBuilder) -> Reply {
+    read(req.send().await.expect("request")).await
+}
+
+/// A request as `who` (or without a token), with an optional JSON body.
+pub async fn call<S: Store>(
+    app: &TestApp<S>,
+    method: Method,
+    path: &str,
+    who: Option<&Actor>,
+    body: Option<Value>,
+) -> Reply {
+    let mut req = app.request(method, path, who);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    send(req).await
+}
+
+/// `GET` as `who` (or without a token).
+pub async fn get<S: Store>(app: &TestApp<S>, path: &str, who: Option<&Actor>) -> Reply {
+    call(app, Method::GET, path, who, None).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP, for what a client library will not send
+
+/// Sends `request` as is over TCP and reads the answer until the server closes (the request should
+/// say `Connection: close`). A server may answer and close before reading everything: a failed
+/// write is ignored and the answer read. Returns the status, the headers and the raw body.
+pub async fn raw_http(addr: SocketAddr, request: Vec<u8>) -> (u16, HeaderMap, Vec<u8>) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("read timeout");
+        let _ = stream.write_all(&request);
+        let mut buf = Vec::new();
+        let _ = stream.read_to_end(&mut buf);
+        let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(buf.len());
+        let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+        let body = buf.get(split + 4..).unwrap_or_default().to_vec();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("a status line in {head:?}"));
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            if let Some((k, v)) = line.split_once(':')
+                && let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.trim().as_bytes()),
+                    HeaderValue::from_str(v.trim()),
+                )
+            {
+                headers.append(k, v);
+            }
+        }
+        (status, headers, body)
+    })
+    .await
+    .expect("raw request task")
+}
+
+/// The body of a chunked message, decoded (the tests' bodies are small and well-formed).
+pub fn dechunk(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        let tail = &rest[eol + 2..];
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.extend_from_slice(&tail[..n]);
+        rest = tail[n..].strip_prefix(b"\r\n").unwrap_or(&tail[n..]);
+    }
+    out
+}
+
+/// Sends `request` over raw TCP and reads the answer as a [`Reply`] (chunked bodies decoded).
+pub async fn raw_reply(addr: SocketAddr, request: Vec<u8>) -> Reply {
+    let (status, headers, raw_body) = raw_http(addr, request).await;
+    let bytes = if headers.get("transfer-encoding").is_some() {
+        dechunk(&raw_body)
+    } else {
+        raw_body
+    };
+    Reply::new(status, headers, bytes)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real files (their first bytes are what uploads are checked by)
+
+/// A valid 1×1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0xf8, 0x5f, 0x0f, 0x00, 0x02, 0x87, 0x01, 0x80, 0xeb, 0x47, 0xba,
+    0x92, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The start of a JPEG (SOI, a JFIF APP0 segment), a few bytes of data and the end marker.
+pub const JPEG: &[u8] = &[
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
+    0x00, 0xff, 0xdb, 0x00, 0x04, 0x00, 0x01, 0xff, 0xd9,
+];
+
+/// A small PDF.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// `head` followed by filler bytes up to `len` bytes in all (a big file of `head`'s type).
+pub fn padded(head: &[u8], len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len.max(head.len()));
+    v.extend_from_slice(head);
+    v.resize(len.max(head.len()), b'.');
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setting up groups, modules and subjects as an admin, over HTTP
+
+pub async fn new_group<S: Store>(app: &TestApp<S>, admin: &Actor, name: &str) -> i64 {
+    let r = call(
+        app,
+        Method::POST,
+        "/admin/groups/",
+        Some(admin),
+        Some(json!({"name": name})),
+    )
+    .await;
+    r.expect(201);
+    r.id()
+}
+
+pub async fn new_module<S: Store>(app: &TestApp<S>, admin: &Actor, title: &str) -> i64 {
+    let r = call(
+        app,
+        Method::POST,
+        "/admin/modules/",
+        Some(admin),
+        Some(json!({"title": title})),
+    )
+    .await;
+    r.expect(201);
+    r.id()
+}
+
+pub async fn new_subject<S: Store>(app: &TestApp<S>, admin: &Actor, module: i64, title: &str) -> i64 {
+    let r = call(
+        app,
+        Method::POST,
+        &format!("/admin/modules/{module}/subjects"),
+        Some(admin),
+        Some(json!({"title": title})),
+    )
+    .await;
+    r.expect(201);
+    r.id()
+}
+
+/// Adds users to a group.
+pub async fn add_members<S: Store>(app: &TestApp<S>, admin: &Actor, group: i64, users: &[i64]) {
+    call(
+        app,
+        Method::POST,
+        &format!("/admin/groups/{group}/users"),
+        Some(admin),
+        Some(json!(users)),
+    )
+    .await
+    .expect(200);
+}
+
+/// Gives a group access to a module.
+pub async fn link<S: Store>(app: &TestApp<S>, admin: &Actor, group: i64, module: i64) -> Value {
+    call(
+        app,
+        Method::POST,
+        "/access/admin/group-to-module",
+        Some(admin),
+        Some(json!({"group_id": group, "module_id": module})),
+    )
+    .await
+    .expect(200)
+    .clone()
+}
+
+/// Makes `teacher` the teacher of a subject.
+pub async fn assign<S: Store>(app: &TestApp<S>, admin: &Actor, teacher: &Actor, module: i64, subject: i64) {
+    call(
+        app,
+        Method::POST,
+        "/access/admin/teacher-to-subject",
+        Some(admin),
+        Some(json!({"teacher_iin": teacher.iin, "module_id": module, "subject_id": subject})),
+    )
+    .await
+    .expect(200);
 }
 
 /// Logs stay quiet unless `TEST_LOG` is set.

@@ -356,9 +356,13 @@ pub struct Attempt {
     /// The server-side deadline fixed at start (answers after it plus a short grace are not taken).
     pub deadline: Option<chrono::DateTime<chrono::Utc>>,
     pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// 0–100 with fractions, once submitted.
+    /// 0–100 with fractions, once submitted (absent while the attempt is open).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// Questions answered right, once submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub correct: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
     #[serde(skip)]
     pub answers: Vec<Answer>,

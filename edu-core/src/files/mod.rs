@@ -304,8 +304,21 @@ impl FileStore {
         }
     }
 
-    /// Opens a file for reading, or the asked-for part of it.
+    /// Opens a file for reading, or the asked-for part of it. A range that starts past the end
+    /// cannot be satisfied; it is ignored (as HTTP allows) and the whole file is opened.
     pub async fn open(&self, key: &FileKey, range: Option<ByteRange>) -> Result<Download, FileError> {
+        let range = match range {
+            Some(ByteRange::From { start, end }) => {
+                let size = match self.inner.head(&key.path()).await {
+                    Ok(meta) => meta.size,
+                    Err(object_store::Error::NotFound { .. }) => return Err(FileError::NotFound),
+                    Err(e) => return Err(e.into()),
+                };
+                (start < size).then_some(ByteRange::From { start, end })
+            }
+            Some(ByteRange::Last(0)) => None,
+            other => other,
+        };
         let get_range = range.map(|r| match r {
             ByteRange::From { start, end: Some(end) } => GetRange::Bounded(start..end.saturating_add(1)),
             ByteRange::From { start, end: None } => GetRange::Offset(start),
@@ -519,6 +532,22 @@ mod tests {
         assert_eq!(part.range, 1..4);
         let body: Vec<Bytes> = part.body.try_collect().await.expect("read");
         assert_eq!(body.concat(), b"PDF");
+        for past_the_end in [
+            ByteRange::From {
+                start: 100,
+                end: Some(200),
+            },
+            ByteRange::From {
+                start: pdf.len() as u64,
+                end: None,
+            },
+        ] {
+            let whole = files
+                .open(&stored.key, Some(past_the_end))
+                .await
+                .expect("a range past the end is ignored");
+            assert_eq!(whole.range, 0..pdf.len() as u64);
+        }
 
         let too_big = files
             .stage("a.txt", DOCUMENTS, 10, chunks(vec![b"0123456", b"789abc"]))
