@@ -514,6 +514,18 @@ async fn lesson_documents_reach_linked_groups_only<S: Store>(app: TestApp<S>) {
     .expect_error(422, "validation_error");
     let r = get(&app, &format!("/lessons/{lesson}"), Some(&w.student)).await;
     assert_eq!(r.expect(200)["content_url"], url.as_str());
+
+    // A document another teacher uploaded cannot be taken for one's own lesson.
+    let foreign = upload_lesson_file(&app, &w.other_teacher, "чужое.pdf", PDF).await;
+    let foreign = foreign.expect(200)["url"].as_str().expect("url").to_owned();
+    create_lesson(
+        &app,
+        &w.teacher,
+        w.s1,
+        json!({"title": "Чужое", "type": "pdf", "content_url": foreign}),
+    )
+    .await
+    .expect_error(422, "validation_error");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,7 +44,10 @@ impl Job for Serve {
             ..edu_http::Options::default()
         };
         tracing::info!(address = %listener.local_addr()?, database = ?self.config.database, "serving");
-        edu_http::serve_with(platform, listener, options, shutdown_signal()).await?;
+        let sweeper = tokio::spawn(sweep_interrupted_uploads(platform.clone()));
+        let served = edu_http::serve_with(platform, listener, options, shutdown_signal()).await;
+        sweeper.abort();
+        served?;
         Ok(())
     }
 }
@@ -59,6 +62,21 @@ pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         config: config.clone(),
     };
     with_platform(&config, migrate, job).await
+}
+
+/// Temporary files of uploads cut off by a crash are removed once they are an hour old (an
+/// upload still running in another process is never that old), checked every ten minutes.
+async fn sweep_interrupted_uploads<S: Store>(platform: Platform<S>) {
+    const AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match platform.sweep_interrupted_uploads(AGE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed temporary files of interrupted uploads"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep interrupted uploads"),
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM.

@@ -161,7 +161,18 @@ impl<S: Store> Platform<S> {
         let (url, document) = content_url(req.content_url.as_deref())?;
         if let Some(key) = &document {
             match self.store().file_owner(key.as_str()).await? {
-                Some((FileOwner::LessonDocument { lesson: None, .. }, _)) => {}
+                Some((
+                    FileOwner::LessonDocument {
+                        lesson: None,
+                        uploaded_by,
+                    },
+                    _,
+                )) if who.role == Role::Admin || uploaded_by == Some(who.id) => {}
+                Some((FileOwner::LessonDocument { lesson: None, .. }, _)) => {
+                    return Err(Error::Validation(
+                        "content_url refers to a document uploaded by someone else".into(),
+                    ));
+                }
                 Some((FileOwner::LessonDocument { lesson: Some(_), .. }, _)) => {
                     return Err(Error::Validation(
                         "this document belongs to another lesson; upload it again for this one".into(),
@@ -205,6 +216,9 @@ impl<S: Store> Platform<S> {
             .map_err(|e| match e {
                 crate::error::StoreError::Conflict { constraint } if constraint.contains("tests_lesson") => {
                     Error::Conflict("the test was linked to another lesson meanwhile".into())
+                }
+                crate::error::StoreError::Conflict { constraint } if constraint.contains("lesson_files") => {
+                    Error::Conflict("the document was attached to another lesson meanwhile".into())
                 }
                 other => other.into(),
             })?;
@@ -459,6 +473,21 @@ impl<S: Store> Platform<S> {
     }
 
     // ---- consistency ----
+
+    /// Removes temporary files of uploads that never finished (the process died mid-upload)
+    /// once they are older than `age`; returns how many. Servers run this periodically.
+    pub async fn sweep_interrupted_uploads(&self, age: std::time::Duration) -> Result<usize> {
+        let files = self.files()?;
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_else(|_| chrono::Duration::zero());
+        let mut removed = 0;
+        for listed in files.list().await? {
+            if listed.key.starts_with("tmp/") && listed.modified < cutoff {
+                files.remove_listed(&listed).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
 
     /// Compares the file store with the rows that refer to it. Objects younger than `grace` are
     /// left alone (an upload may be between its file and its row). With `repair`, orphans are

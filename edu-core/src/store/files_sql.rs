@@ -91,11 +91,18 @@ macro_rules! files_methods {
                 }
             }
             if let Some(key) = lesson.attach {
-                sqlx::query("UPDATE lesson_files SET lesson_id = $2 WHERE storage_key = $1 AND lesson_id IS NULL")
-                    .bind(key)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                let attached =
+                    sqlx::query("UPDATE lesson_files SET lesson_id = $2 WHERE storage_key = $1 AND lesson_id IS NULL")
+                        .bind(key)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                if attached.rows_affected() == 0 {
+                    // Another lesson took the document meanwhile; dropping the transaction rolls back.
+                    return Err($crate::error::StoreError::Conflict {
+                        constraint: "lesson_files_lesson_id".into(),
+                    });
+                }
             }
             tx.commit().await?;
             self.lesson($crate::domain::LessonId(id))
