@@ -27,11 +27,16 @@ pub fn with_platform<S: Store>(p: Platform<S>) -> impl Filter<Extract = (Platfor
     warp::any().map(move || p.clone())
 }
 
-/// The raw `Authorization` header, checked by the handler.
-pub fn bearer() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
-    warp::header::optional::<String>("authorization")
+/// A header's value if present and readable as text; never rejects the request.
+pub fn optional_header(name: &'static str) -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>(name)
         .or(warp::any().map(|| None))
         .unify()
+}
+
+/// The raw `Authorization` header, checked by the handler.
+pub fn bearer() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    optional_header("authorization")
 }
 
 pub fn client() -> impl Filter<Extract = (ClientInfo,), Error = Infallible> + Clone {

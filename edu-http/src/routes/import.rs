@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::{ok, with_status};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Body, authed, bearer, body, parse_query, query, with_platform};
+use crate::extract::{Body, authed, bearer, body, optional_header, parse_query, query, with_platform};
 
 /// The largest spreadsheet accepted.
 pub const MAX_FILE: u64 = 10 * 1024 * 1024;
@@ -55,11 +55,7 @@ pub(crate) fn route<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_platform(p))
         .and(bearer())
-        .and(
-            warp::header::optional::<String>("content-type")
-                .or(warp::any().map(|| None))
-                .unify(),
-        )
+        .and(optional_header("content-type"))
         .and(query())
         .and(body())
         .then(upload::<S>)

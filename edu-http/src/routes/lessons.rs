@@ -9,7 +9,7 @@ use warp::reply::Response;
 
 use super::{Detail, ok};
 use crate::error::{ApiError, ErrorBody, respond};
-use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
+use crate::extract::{Body, authed, bearer, body, json, optional_header, parse_query, query, with_platform};
 use crate::upload::{Overrun, check_declared, file_response, form_error, multipart, parse_range, text_field};
 
 /// Multipart form of a lesson document.
@@ -56,12 +56,6 @@ pub struct SearchParams {
     pub search: Option<String>,
 }
 
-fn header(name: &'static str) -> impl Filter<Extract = (Option<String>,), Error = std::convert::Infallible> + Clone {
-    warp::header::optional::<String>(name)
-        .or(warp::any().map(|| None))
-        .unify()
-}
-
 pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
     let w = || with_platform(p.clone()).and(bearer());
     let create = warp::path!("lessons" / "add" / "subjects" / i64)
@@ -77,15 +71,15 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
     let upload = warp::path!("lessons" / "upload" / "lesson-file")
         .and(warp::post())
         .and(w())
-        .and(header("content-type"))
-        .and(header("content-length"))
+        .and(optional_header("content-type"))
+        .and(optional_header("content-length"))
         .and(body())
         .then(upload_file::<S>);
     let submit = warp::path!("lessons" / i64 / "submit-homework")
         .and(warp::post())
         .and(w())
-        .and(header("content-type"))
-        .and(header("content-length"))
+        .and(optional_header("content-type"))
+        .and(optional_header("content-length"))
         .and(body())
         .then(submit::<S>);
     let mine = warp::path!("lessons" / i64 / "my-submissions")
@@ -111,12 +105,12 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::path::tail())
         .and(warp::get())
         .and(w())
-        .and(header("range"))
+        .and(optional_header("range"))
         .then(download::<S>);
     let photo = warp::path!("static" / "photos" / String)
         .and(warp::get())
         .and(with_platform(p.clone()))
-        .and(header("range"))
+        .and(optional_header("range"))
         .then(photo::<S>);
     create
         .or(read)

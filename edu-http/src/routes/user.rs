@@ -8,7 +8,7 @@ use warp::reply::Response;
 
 use super::ok;
 use crate::error::{ApiError, ErrorBody, respond};
-use crate::extract::{Body, authenticate, bearer, body, json, with_platform};
+use crate::extract::{Body, authenticate, bearer, body, json, optional_header, with_platform};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdatePhone {
@@ -60,16 +60,8 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::post())
         .and(with_platform(p))
         .and(bearer())
-        .and(
-            warp::header::optional::<String>("content-type")
-                .or(warp::any().map(|| None))
-                .unify(),
-        )
-        .and(
-            warp::header::optional::<String>("content-length")
-                .or(warp::any().map(|| None))
-                .unify(),
-        )
+        .and(optional_header("content-type"))
+        .and(optional_header("content-length"))
         .and(body())
         .then(upload_photo::<S>);
     by_iin.or(phone).unify().or(password).unify().or(photo).unify().boxed()
