@@ -324,12 +324,22 @@ impl<S: Store> Platform<S> {
     /// Starts (or resumes) the caller's attempt: a student who may see the test, within the limit.
     pub async fn start_attempt(&self, who: &Principal, id: TestId) -> Result<AttemptView> {
         let test = self.visible_test(who, id).await?;
+        let attempt = self.open_attempt(who, &test).await?;
+        Ok(AttemptView {
+            test: test.view(false, Some(&attempt.layout)),
+            answers: attempt.answers.clone(),
+            attempt,
+        })
+    }
+
+    /// The caller's open attempt at a test they may see: resumed, or started within the limit.
+    async fn open_attempt(&self, who: &Principal, test: &Test) -> Result<Attempt> {
         if who.role != Role::Student {
             return Err(Error::Forbidden("only students take tests".into()));
         }
-        let mine = self.my_attempts_of(who, &test).await?;
-        self.close_expired(&test, &mine).await?;
-        let layout = layout(&test);
+        let mine = self.my_attempts_of(who, test).await?;
+        self.close_expired(test, &mine).await?;
+        let layout = layout(test);
         let layout_json = serde_json::to_string(&layout).map_err(Error::internal)?;
         let now = self.now();
         let deadline = test
@@ -356,12 +366,7 @@ impl<S: Store> Platform<S> {
                 )));
             }
         };
-        let attempt = self.attempt_row(id).await?;
-        Ok(AttemptView {
-            test: test.view(false, Some(&attempt.layout)),
-            answers: attempt.answers.clone(),
-            attempt,
-        })
+        self.attempt_row(id).await
     }
 
     async fn attempt_row(&self, id: AttemptId) -> Result<Attempt> {
@@ -421,6 +426,18 @@ impl<S: Store> Platform<S> {
     /// grace) only the saved answers count.
     pub async fn submit_attempt(&self, who: &Principal, id: AttemptId, answers: Vec<Answer>) -> Result<TestResult> {
         let (attempt, test) = self.own_open_attempt(who, id).await?;
+        self.close_attempt(who, attempt, &test, answers).await
+    }
+
+    /// Scores and closes the caller's attempt (once; a closed one keeps its result).
+    async fn close_attempt(
+        &self,
+        who: &Principal,
+        attempt: Attempt,
+        test: &Test,
+        answers: Vec<Answer>,
+    ) -> Result<TestResult> {
+        let id = attempt.id;
         if attempt.submitted_at.is_none() {
             let late = attempt.deadline.is_some_and(|d| self.now() > d + grace());
             let merged = if late {
@@ -437,14 +454,15 @@ impl<S: Store> Platform<S> {
             self.store().finish_attempt(id, &json, &s, at).await?;
         }
         let done = self.attempt_row(id).await?;
-        let used = self.my_attempts_of(who, &test).await?.len();
-        Ok(result(&done, &test, used))
+        let used = self.my_attempts_of(who, test).await?.len();
+        Ok(result(&done, test, used))
     }
 
     /// The existing frontend's one call: start an attempt and submit these answers.
     pub async fn submit_test(&self, who: &Principal, id: TestId, answers: Vec<Answer>) -> Result<TestResult> {
-        let view = self.start_attempt(who, id).await?;
-        self.submit_attempt(who, view.attempt.id, answers).await
+        let test = self.visible_test(who, id).await?;
+        let attempt = self.open_attempt(who, &test).await?;
+        self.close_attempt(who, attempt, &test, answers).await
     }
 
     /// The caller's attempts at a test, newest first.
