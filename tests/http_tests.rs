@@ -373,6 +373,22 @@ async fn attempts_start_save_and_submit<S: Store>(app: TestApp<S>) {
     )
     .await
     .expect_error(422, "validation_error");
+    // Another student can neither submit this attempt nor read results of a test they cannot see.
+    call(
+        &app,
+        Method::POST,
+        &format!("/tests/attempts/{attempt}/submit"),
+        Some(&c.outsider),
+        Some(json!({})),
+    )
+    .await
+    .expect_error(404, "not_found");
+    get(&app, &format!("/tests/{id}/my-results"), Some(&c.outsider))
+        .await
+        .expect_error(404, "not_found");
+    get(&app, &format!("/tests/by-subject/{}", c.subject), Some(&c.outsider))
+        .await
+        .expect_error(404, "not_found");
     let done = call(
         &app,
         Method::POST,
