@@ -1265,6 +1265,8 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
         assert_eq!(d.header("content-length"), Some(content.len().to_string().as_str()));
         assert_eq!(d.header("content-type"), Some("application/pdf"));
         assert_eq!(d.header("x-content-type-options"), Some("nosniff"));
+        let csp = d.header("content-security-policy").expect("a Content-Security-Policy");
+        assert!(csp.contains("sandbox"), "a download opened in a tab runs nothing: {csp}");
         let disposition = d.header("content-disposition").expect("a Content-Disposition");
         assert!(disposition.starts_with("attachment;"), "{disposition}");
         assert!(
@@ -1839,5 +1841,110 @@ async fn uploads_streamed_past_max_body_are_413<S: Store>(app: TestApp<S>) {
     upload_lesson_file(&app, &w.teacher, "small.pdf", PDF).await.expect(200);
     assert_eq!(my_submissions(&app, &w.student, w.lesson).await.expect(200), &json!([]));
     assert_eq!(stored_files(&app).len(), 1, "{:?}", stored_files(&app));
+    assert_store_clean(&app).await;
+}
+
+fn short_idle_options() -> edu_http::Options {
+    edu_http::Options {
+        body_idle_timeout: Duration::from_millis(700),
+        ..edu_http::Options::default()
+    }
+}
+
+mod with_a_short_idle_timeout {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let Some(fx) = edu_tests::sqlite_fixture().await else {
+            return;
+        };
+        super::stalled_bodies_are_408_and_leave_nothing(
+            edu_tests::TestApp::spawn_with(fx, super::short_idle_options()).await,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(fx) = edu_tests::pg_fixture().await else {
+            return;
+        };
+        super::stalled_bodies_are_408_and_leave_nothing(
+            edu_tests::TestApp::spawn_with(fx, super::short_idle_options()).await,
+        )
+        .await;
+    }
+}
+
+/// A client that stops sending in the middle of a body (of an upload, a spreadsheet import or a
+/// JSON request) gets 408 once the idle timeout passes, while the connection is still open, and
+/// its half-received upload is gone. A slow client that keeps sending is not cut off.
+async fn stalled_bodies_are_408_and_leave_nothing<S: Store>(app: TestApp<S>) {
+    let w = world(&app).await;
+    let homework = format!("/lessons/{}/submit-homework", w.lesson);
+
+    let stalled = |head: Vec<u8>, body: Vec<u8>| {
+        let addr = app.addr;
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            write_all(&stream, &head).await;
+            write_all(&stream, &body).await;
+            // Then nothing more, with the connection held open.
+            let mut answer = Vec::new();
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer),
+            )
+            .await
+            .expect("the server answers a stalled body by itself")
+            .expect("read");
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            let status: u16 = text
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+            (status, text)
+        }
+    };
+
+    // Homework, in the middle of its second file.
+    let (head, body) = cut_form(&app, &w.student, &homework, 4 * MIB);
+    let (status, text) = stalled(head, body).await;
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
+    assert_no_trace(&app, &w).await;
+
+    // A JSON body that stops half way.
+    let json = br#"{"iin": "000000000000", "pass"#;
+    let head = format!(
+        "POST /auth/login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        json.len() + 40
+    );
+    let (status, text) = stalled(head.into_bytes(), json.to_vec()).await;
+    assert_eq!(status, 408, "{text}");
+
+    // A slow client that sends a little every 300 ms is served in full.
+    let (head, body) = cut_form(&app, &w.student, &homework, 0);
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    write_all(&stream, &head).await;
+    let (first, rest) = body.split_at(body.len() - 4 * 1024);
+    write_all(&stream, first).await;
+    for piece in rest.chunks(1024) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        write_all(&stream, piece).await;
+    }
+    let mut answer = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer)
+        .await
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer);
+    // The form itself is cut (its second file has no end): refused as malformed, not as stalled.
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert_no_trace(&app, &w).await;
+
+    submit(&app, &w.student, w.lesson, &[("ok.pdf", PDF)], None)
+        .await
+        .expect(200);
     assert_store_clean(&app).await;
 }

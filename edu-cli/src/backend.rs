@@ -15,12 +15,11 @@ pub async fn with_platform<J: Job>(config: &Config, migrate: bool, job: J) -> an
         .resolve_secret()
         .context("could not read or create the signing key in EDU_DATA_DIR")?;
     let mut platform_config = config.platform_config(secret);
-    platform_config.files = Some(config.file_store().with_context(|| {
-        format!(
-            "could not open the file store directory {} (EDU_FILES_DIR)",
-            config.files_dir.display()
-        )
-    })?);
+    platform_config.files = Some(
+        config
+            .file_store()
+            .context("could not open the file store (EDU_FILES_URL / EDU_FILES_DIR)")?,
+    );
     match &config.database {
         DatabaseUrl::Postgres(url) => {
             let store = PgStore::connect(url, config.pool)

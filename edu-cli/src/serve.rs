@@ -35,6 +35,11 @@ impl Job for Serve {
                 tracing::info!(iin = %iin, "created the bootstrap administrator");
             }
         }
+        let files = platform.files().context("no file store is configured")?.clone();
+        files
+            .check()
+            .await
+            .with_context(|| format!("the file store ({files:?}) does not answer"))?;
         let listener = tokio::net::TcpListener::bind(self.bind)
             .await
             .with_context(|| format!("could not listen on {}", self.bind))?;
@@ -43,7 +48,12 @@ impl Job for Serve {
             api_docs: self.config.api_docs,
             ..edu_http::Options::default()
         };
-        tracing::info!(address = %listener.local_addr()?, database = ?self.config.database, "serving");
+        tracing::info!(
+            address = %listener.local_addr()?,
+            database = ?self.config.database,
+            files = ?files,
+            "serving"
+        );
         let sweeper = tokio::spawn(sweep_interrupted_uploads(platform.clone()));
         let served = edu_http::serve_with(platform, listener, options, shutdown_signal()).await;
         sweeper.abort();

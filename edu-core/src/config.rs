@@ -9,6 +9,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::auth::token::parse_algorithm;
 use crate::domain::{Iin, Password, Phone};
+use crate::files::StoreUrl;
 use crate::platform::{BootstrapAdmin, PlatformConfig};
 use crate::store::PoolSettings;
 
@@ -60,8 +61,9 @@ pub struct Config {
     pub admin: Option<BootstrapAdmin>,
     pub pool: PoolSettings,
     pub data_dir: PathBuf,
-    /// Uploaded files: `EDU_FILES_DIR`, by default `files` in the data directory.
-    pub files_dir: PathBuf,
+    /// Uploaded files: `EDU_FILES_URL` (`file:///dir` or `s3://bucket/prefix`), or the directory
+    /// `EDU_FILES_DIR`, by default `files` in the data directory.
+    pub files: StoreUrl,
     pub bcrypt_cost: u32,
     pub api_docs: bool,
     /// Non-fatal remarks to log at start.
@@ -172,9 +174,17 @@ impl Config {
             errors: Vec::new(),
         };
         let data_dir = PathBuf::from(r.value("EDU_DATA_DIR").unwrap_or_else(|| "./edu-data".into()));
-        let files_dir = r
-            .value("EDU_FILES_DIR")
-            .map_or_else(|| data_dir.join("files"), PathBuf::from);
+        let files = match (r.value("EDU_FILES_URL"), r.value("EDU_FILES_DIR")) {
+            (Some(_), Some(_)) => {
+                r.fail("EDU_FILES_URL", "set either EDU_FILES_URL or EDU_FILES_DIR, not both");
+                StoreUrl::Directory(data_dir.join("files"))
+            }
+            (Some(url), None) => StoreUrl::parse(&url).unwrap_or_else(|msg| {
+                r.fail("EDU_FILES_URL", msg);
+                StoreUrl::Directory(data_dir.join("files"))
+            }),
+            (None, dir) => StoreUrl::Directory(dir.map_or_else(|| data_dir.join("files"), PathBuf::from)),
+        };
         let default_db = format!("sqlite://{}", data_dir.join("edu.db").display());
         let database = match DatabaseUrl::parse(&r.value("DATABASE_URL").unwrap_or(default_db)) {
             Ok(d) => d,
@@ -242,7 +252,7 @@ impl Config {
                 acquire_timeout: Duration::from_secs(timeout),
             },
             data_dir,
-            files_dir,
+            files,
             bcrypt_cost,
             api_docs,
             warnings,
@@ -257,9 +267,15 @@ impl Config {
         }
     }
 
-    /// The file store of this configuration (the directory is created if missing).
-    pub fn file_store(&self) -> std::io::Result<crate::files::FileStore> {
-        crate::files::FileStore::local(&self.files_dir)
+    /// The file store of this configuration (a directory is created if missing; nothing is
+    /// contacted yet, see [`FileStore::check`](crate::files::FileStore::check)).
+    pub fn file_store(&self) -> Result<crate::files::FileStore, crate::files::FileError> {
+        use crate::files::{FileError, FileStore};
+        match &self.files {
+            StoreUrl::Directory(dir) => FileStore::local(dir)
+                .map_err(|e| FileError::Config(format!("cannot open the directory {}: {e}", dir.display()))),
+            StoreUrl::S3 { bucket, prefix } => FileStore::from_url(&format!("s3://{bucket}/{prefix}"), &[]),
+        }
     }
 
     /// The core's settings with this configuration and secret.
@@ -406,5 +422,43 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_file_store_is_a_directory_or_a_checked_url() {
+        let c = read(&[("EDU_DATA_DIR", "/srv/edu")]).expect("defaults");
+        assert_eq!(c.files, StoreUrl::Directory("/srv/edu/files".into()));
+        let c = read(&[("EDU_FILES_DIR", "/mnt/files")]).expect("a directory");
+        assert_eq!(c.files, StoreUrl::Directory("/mnt/files".into()));
+        let c = read(&[("EDU_FILES_URL", "file:///mnt/other")]).expect("a file URL");
+        assert_eq!(c.files, StoreUrl::Directory("/mnt/other".into()));
+        for bad in [
+            "relative/dir",
+            "file://relative",
+            "ftp://host/x",
+            "s3://",
+            "s3://UPPER",
+            "s3://ok-bucket/../up",
+        ] {
+            let err = read(&[("EDU_FILES_URL", bad)]).expect_err(bad);
+            assert_eq!(err.0.len(), 1, "{bad}");
+            assert_eq!(err.0[0].variable, "EDU_FILES_URL", "{bad}");
+        }
+        let both = read(&[("EDU_FILES_URL", "file:///a"), ("EDU_FILES_DIR", "/b")]).expect_err("both");
+        assert!(both.to_string().contains("not both"), "{both}");
+        let s3 = read(&[("EDU_FILES_URL", "s3://school-files/edu/")]);
+        if cfg!(feature = "s3") {
+            let c = s3.expect("an S3 URL");
+            assert_eq!(
+                c.files,
+                StoreUrl::S3 {
+                    bucket: "school-files".into(),
+                    prefix: "edu".into()
+                }
+            );
+        } else {
+            let err = s3.expect_err("no S3 in this build");
+            assert!(err.to_string().contains("no S3 support"), "{err}");
+        }
     }
 }

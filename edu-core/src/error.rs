@@ -113,6 +113,7 @@ impl From<crate::files::FileError> for Error {
             FileError::Interrupted(m) => Error::BadRequest(format!("the upload was interrupted: {m}")),
             FileError::NotFound => Error::not_found("file"),
             FileError::Storage(e) => Error::Internal(Box::new(e)),
+            e @ FileError::Config(_) => Error::Internal(Box::new(e)),
         }
     }
 }

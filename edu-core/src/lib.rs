@@ -35,6 +35,6 @@ pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
     Answers, AttemptView, BootstrapAdmin, ClientInfo, Clock, CreateUser, DEADLINE_GRACE, FsckReport, HOMEWORK_FILES,
     HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonView, ModuleAccess, NewLesson, PHOTO_LIMIT, Platform,
-    PlatformConfig, Session, SystemClock, TestResult, TokenPair, UploadedUrl, UserRef,
+    PlatformConfig, Session, SystemClock, TestResult, TokenPair, UploadedUrl, UserRef, gradebook_table, summary_table,
 };
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

@@ -14,7 +14,8 @@ pub struct ErrorBody {
     /// What went wrong, for people.
     pub detail: String,
     /// What went wrong, for programs: unauthorized, forbidden, not_found, validation_error,
-    /// bad_request, conflict, locked, too_many_requests, payload_too_large, internal_error, …
+    /// bad_request, conflict, locked, too_many_requests, payload_too_large, request_timeout,
+    /// internal_error, …
     pub code: String,
 }
 
@@ -34,6 +35,8 @@ pub enum ApiError {
     Core(Error),
     MalformedBody(String),
     PayloadTooLarge(u64),
+    /// The client stopped sending the body.
+    Stalled(std::time::Duration),
 }
 
 impl From<Error> for ApiError {
@@ -51,6 +54,16 @@ impl Reply for ApiError {
                 format!("the request body is larger than {limit} bytes"),
                 "payload_too_large",
             ),
+            ApiError::Stalled(after) => {
+                let mut res = body(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("the request body stalled: nothing arrived for {} s", after.as_secs()),
+                    "request_timeout",
+                );
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                res
+            }
             ApiError::Core(e) => core_error(e),
         }
     }

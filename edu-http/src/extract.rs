@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use warp::Filter;
 
 use crate::error::ApiError;
-use crate::layers::BodyTooLarge;
+use crate::layers::{BodyStalled, BodyTooLarge};
 
 /// The body, unread: handlers authenticate first and read it after.
 pub type Body = BoxStream<'static, Result<Bytes, warp::Error>>;
@@ -76,9 +76,8 @@ pub async fn authenticate<S: Store>(p: &Platform<S>, header: Option<&str>) -> Re
 pub async fn read_limited(mut body: Body, limit: u64) -> Result<Bytes, ApiError> {
     let mut buf = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| match too_large(&e) {
-            Some(limit) => ApiError::PayloadTooLarge(limit),
-            None => ApiError::MalformedBody(format!("could not read the request body: {e}")),
+        let chunk = chunk.map_err(|e| {
+            body_fault(&e).unwrap_or_else(|| ApiError::MalformedBody(format!("could not read the request body: {e}")))
         })?;
         if (buf.len() + chunk.len()) as u64 > limit {
             return Err(ApiError::PayloadTooLarge(limit));
@@ -88,12 +87,16 @@ pub async fn read_limited(mut body: Body, limit: u64) -> Result<Bytes, ApiError>
     Ok(buf.freeze())
 }
 
-/// The server-wide limit, when that is why the body could not be read.
-pub(crate) fn too_large(e: &(dyn std::error::Error + 'static)) -> Option<u64> {
+/// The answer when the body could not be read because of the server's own rules: over the
+/// server-wide limit (413), or stalled (408).
+pub(crate) fn body_fault(e: &(dyn std::error::Error + 'static)) -> Option<ApiError> {
     let mut cause = Some(e);
     while let Some(c) = cause {
         if let Some(t) = c.downcast_ref::<BodyTooLarge>() {
-            return Some(t.limit);
+            return Some(ApiError::PayloadTooLarge(t.limit));
+        }
+        if let Some(s) = c.downcast_ref::<BodyStalled>() {
+            return Some(ApiError::Stalled(s.after));
         }
         cause = c.source();
     }

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http::{HeaderMap, HeaderValue, Request, Response, header};
@@ -40,15 +41,17 @@ pub fn cors(origins: &[String]) -> CorsLayer {
 }
 
 /// Refuses request bodies over `limit` bytes with the usual JSON 413: at once when `Content-Length`
-/// says so, otherwise when a handler reads past the limit ([`BodyTooLarge`]).
+/// says so, otherwise when a handler reads past the limit ([`BodyTooLarge`]). A body that sends
+/// nothing for `idle` while a handler waits for it fails with [`BodyStalled`] (408).
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimitLayer {
     limit: u64,
+    idle: Duration,
 }
 
 impl BodyLimitLayer {
-    pub fn new(limit: u64) -> Self {
-        Self { limit }
+    pub fn new(limit: u64, idle: Duration) -> Self {
+        Self { limit, idle }
     }
 }
 
@@ -58,6 +61,7 @@ impl<S> Layer<S> for BodyLimitLayer {
         BodyLimit {
             inner,
             limit: self.limit,
+            idle: self.idle,
         }
     }
 }
@@ -66,6 +70,14 @@ impl<S> Layer<S> for BodyLimitLayer {
 pub struct BodyLimit<S> {
     inner: S,
     limit: u64,
+    idle: Duration,
+}
+
+/// The error a [`LimitedBody`] yields when the client stops sending; answered 408.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body stalled: nothing arrived for {} s", after.as_secs())]
+pub struct BodyStalled {
+    pub after: Duration,
 }
 
 /// The error a [`LimitedBody`] yields past its limit; `extract::read_limited` turns it into a 413.
@@ -103,21 +115,29 @@ where
             return Box::pin(std::future::ready(Ok(res)));
         }
         let limit = self.limit;
+        let idle = self.idle;
         let fut = self.inner.call(req.map(|inner| LimitedBody {
             inner,
             remaining: limit,
             limit,
+            idle,
+            timer: None,
         }));
         Box::pin(fut)
     }
 }
 
-/// A request body that fails with [`BodyTooLarge`] once more than `limit` bytes have arrived.
+/// A request body that fails with [`BodyTooLarge`] once more than `limit` bytes have arrived, and
+/// with [`BodyStalled`] when a reader has waited `idle` for bytes that do not come. Only waiting
+/// counts: a handler busy elsewhere between two reads is not the client's delay.
 #[derive(Debug)]
 pub struct LimitedBody<B> {
     inner: B,
     remaining: u64,
     limit: u64,
+    idle: Duration,
+    /// Armed when a read finds nothing, disarmed by the next frame.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<B> http_body::Body for LimitedBody<B>
@@ -133,7 +153,17 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
-        match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        let Poll::Ready(polled) = polled else {
+            let idle = this.idle;
+            let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Some(Err(Box::new(BodyStalled { after: idle }))));
+            }
+            return Poll::Pending;
+        };
+        this.timer = None;
+        match polled {
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     let len = data.remaining() as u64;
@@ -193,10 +223,11 @@ fn add_security_headers(h: &mut HeaderMap, https: bool) {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
-    );
+    // A route's own, stricter policy (a download's `sandbox`) is kept.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ));
     if https {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,

@@ -33,6 +33,9 @@ pub struct Options {
     pub api_docs: bool,
     /// The largest request body accepted on any route (uploads included).
     pub max_body: u64,
+    /// How long a request body may send nothing while it is being read before the request is
+    /// answered 408 (a stalled upload must not hold its temporary file until the connection ends).
+    pub body_idle_timeout: std::time::Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: std::time::Duration,
 }
@@ -43,6 +46,7 @@ impl Default for Options {
             cors_origins: Vec::new(),
             api_docs: false,
             max_body: 64 * 1024 * 1024,
+            body_idle_timeout: std::time::Duration::from_secs(30),
             shutdown_grace: std::time::Duration::from_secs(30),
         }
     }

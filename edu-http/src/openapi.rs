@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, import, lessons, root, tests, user};
+use crate::routes::{
+    access, admin_groups, admin_modules, admin_users, auth, grades, import, lessons, root, tests, user,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,6 +34,7 @@ use crate::routes::{access, admin_groups, admin_modules, admin_users, auth, impo
         lessons::download, lessons::photo,
         tests::create, tests::read, tests::update, tests::delete, tests::by_subject, tests::submit, tests::start,
         tests::save, tests::finish, tests::my_results, tests::lesson_results, tests::delete_result,
+        grades::my_grades, grades::my_summary, grades::export_summary, grades::gradebook, grades::export_gradebook,
     ),
     modifiers(&BearerAuth, &ResponseDescriptions),
 )]
@@ -55,7 +58,8 @@ impl Modify for BearerAuth {
 }
 
 /// Every response object needs a description (OpenAPI 3.1); a response declared without one gets the
-/// status code's reason phrase.
+/// status code's reason phrase. Every operation that takes a body may also answer 408 when the
+/// client stops sending it.
 struct ResponseDescriptions;
 
 impl Modify for ResponseDescriptions {
@@ -73,6 +77,18 @@ impl Modify for ResponseDescriptions {
                 &mut item.trace,
             ];
             for operation in operations.into_iter().flatten() {
+                if operation.request_body.is_some() && !operation.responses.responses.contains_key("408") {
+                    let stalled = utoipa::openapi::ResponseBuilder::new()
+                        .description("Request Timeout: the client stopped sending the body")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build();
+                    operation.responses.responses.insert("408".into(), stalled.into());
+                }
                 for (status, response) in &mut operation.responses.responses {
                     if let RefOr::T(response) = response
                         && response.description.is_empty()

@@ -74,7 +74,7 @@ pub async fn serve_with<S: Store>(
         // Outside CORS and the body limit, so that preflights and 413s carry the headers too.
         .layer(SecurityHeadersLayer)
         .layer(cors(&options.cors_origins))
-        .layer(BodyLimitLayer::new(options.max_body))
+        .layer(BodyLimitLayer::new(options.max_body, options.body_idle_timeout))
         .layer(NormalizePathLayer::trim_trailing_slash())
         // A boxed body: CORS answers preflights with an empty one of the same type.
         .layer(MapResponseBodyLayer::new(box_body))

@@ -1,8 +1,7 @@
 //! Multipart uploads streamed into the core, and file downloads streamed out.
 
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -47,32 +46,32 @@ pub(crate) fn multipart(
     Ok(multer::Multipart::with_constraints(body, boundary, constraints))
 }
 
-/// The limit a form error says the body went over, if that is what it says: the form's own
-/// (`limit`), or the server's (`Options::max_body`, found in the cause of a failed read).
-fn over_limit(e: &multer::Error, limit: u64) -> Option<u64> {
+/// What a form error means for the answer, when it is one of the server's rules: over the form's
+/// own limit (`limit`) or the server's (`Options::max_body`), 413; a stalled body, 408.
+fn body_fault(e: &multer::Error, limit: u64) -> Option<ApiError> {
     match e {
-        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => Some(limit),
-        multer::Error::StreamReadFailed(cause) => crate::extract::too_large(cause.as_ref()),
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+            Some(ApiError::Core(edu_core::Error::TooLarge { limit }))
+        }
+        multer::Error::StreamReadFailed(cause) => crate::extract::body_fault(cause.as_ref()),
         _ => None,
     }
 }
 
-/// A multipart error: too large is 413, anything else a malformed body.
+/// A multipart error: too large is 413, stalled 408, anything else a malformed body.
 pub(crate) fn form_error(e: multer::Error, limit: u64) -> ApiError {
-    match over_limit(&e, limit) {
-        Some(limit) => ApiError::Core(edu_core::Error::TooLarge { limit }),
-        None => ApiError::MalformedBody(format!("could not read the form: {e}")),
-    }
+    body_fault(&e, limit).unwrap_or_else(|| ApiError::MalformedBody(format!("could not read the form: {e}")))
 }
 
 /// Watches the form fields handed to the core. The core takes any error in a file's bytes for an
 /// interrupted upload (400); when the error was the body going over a limit (multer reads ahead, so
-/// the form's limit can trip before the file's own), the answer must be 413.
+/// the form's limit can trip before the file's own) the answer must be 413, and when the client
+/// stopped sending, 408.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Overrun(Arc<AtomicU64>);
+pub(crate) struct Overrun(Arc<Mutex<Option<ApiError>>>);
 
 impl Overrun {
-    /// The field's bytes, noting a size error on the way through.
+    /// The field's bytes, noting a size or stall error on the way through.
     pub(crate) fn watch(
         &self,
         field: multer::Field<'static>,
@@ -81,19 +80,20 @@ impl Overrun {
         let seen = Arc::clone(&self.0);
         field.inspect(move |item| {
             if let Err(e) = item
-                && let Some(over) = over_limit(e, limit)
+                && let Some(fault) = body_fault(e, limit)
             {
-                seen.store(over.max(1), Ordering::Relaxed);
+                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(fault);
             }
         })
     }
 
-    /// The answer to a failed upload: 413 if a watched field went over a limit, else the core's.
+    /// The answer to a failed upload: the body's fault if a watched field saw one, else the core's.
     pub(crate) fn explain(&self, e: edu_core::Error) -> ApiError {
-        match self.0.load(Ordering::Relaxed) {
-            0 => ApiError::Core(e),
-            limit => ApiError::Core(edu_core::Error::TooLarge { limit }),
-        }
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or(ApiError::Core(e))
     }
 }
 
@@ -145,20 +145,25 @@ pub(crate) fn file_response(meta: &FileMeta, download: Download, ranged: bool, a
     let content_type = HeaderValue::from_str(&meta.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_TYPE, content_type);
-    let disposition = format!(
-        "{}; filename=\"{}\"; filename*=UTF-8''{}",
-        if attachment { "attachment" } else { "inline" },
-        ascii_fallback(&meta.name),
-        percent_encode(&meta.name)
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
+    if let Some(v) = disposition(attachment, &meta.name) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
     );
     res
+}
+
+/// `Content-Disposition` with the name for old clients (ASCII) and for everyone else (RFC 5987).
+pub(crate) fn disposition(attachment: bool, name: &str) -> Option<HeaderValue> {
+    let value = format!(
+        "{}; filename=\"{}\"; filename*=UTF-8''{}",
+        if attachment { "attachment" } else { "inline" },
+        ascii_fallback(name),
+        percent_encode(name)
+    );
+    HeaderValue::from_str(&value).ok()
 }
 
 /// The file name for old clients: ASCII only, no quotes or separators.

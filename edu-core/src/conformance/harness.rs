@@ -117,6 +117,14 @@ pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
     Some(build(store, Arc::new(connect), Some(dir)))
 }
 
+/// A fresh SQLite database with uploads kept in `files` (e.g. an S3-compatible bucket).
+pub async fn sqlite_fixture_with_files(files: crate::files::FileStore) -> Fixture<SqliteStore> {
+    let mut fx = sqlite_fixture().await.expect("SQLite is always available");
+    fx.config.files = Some(files);
+    fx.platform = Platform::with_clock(fx.platform.store().clone(), fx.config.clone(), fx.clock.clone());
+    fx
+}
+
 /// A fresh schema on the test PostgreSQL server, or `None` (with a message) when there is none.
 pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     let base = pg_base_url().await?;

@@ -1502,7 +1502,7 @@ pub async fn fsck_finds_and_repairs_orphans_and_missing_files<S: Store>(fx: Fixt
         .expect("committed");
     // A row without its file.
     let key = &submission.files[0].file_path;
-    std::fs::remove_file(fx.files_dir.path().join(key)).expect("remove the stored file");
+    files.delete_key(key).await.expect("remove the stored file");
 
     let young = p.fsck(false, Duration::from_secs(3600)).await.expect("fsck");
     assert!(

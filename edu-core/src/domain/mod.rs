@@ -1,6 +1,7 @@
 //! Values of the school's domain, parsed once at the edge so that invalid states cannot be built.
 
 mod academic;
+pub mod grades;
 mod homework;
 mod ids;
 mod iin;
@@ -15,6 +16,7 @@ pub use academic::{
     Group, Lesson, LessonKind, Module, ModulePatch, ModuleScope, ModuleTree, NewModule, Subject, SubjectTree,
     TeacherRef, UnknownLessonKind, title_key,
 };
+pub use grades::{GradeItem, GradeSummary, Gradebook, Source};
 pub use homework::{FileOwner, FilesOf, Submission, SubmissionFile, SubmissionFilter};
 pub use ids::{AttemptId, GroupId, LessonId, ModuleId, SubjectId, SubmissionId, TestId, UserId};
 pub use iin::{Iin, IinError};

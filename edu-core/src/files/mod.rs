@@ -107,6 +107,9 @@ pub enum FileError {
     NotFound,
     #[error("file storage failed: {0}")]
     Storage(#[from] object_store::Error),
+    /// The store cannot be set up as configured.
+    #[error("the file store is not configured correctly: {0}")]
+    Config(String),
 }
 
 /// An upload written to its temporary key and checked, not yet part of anything.
@@ -207,6 +210,27 @@ impl FileStore {
             describe: store.to_string(),
             inner: store,
             local_root: None,
+        }
+    }
+
+    /// The store a URL names: `file:///absolute/dir`, or (with the `s3` feature)
+    /// `s3://bucket[/prefix]` on any S3-compatible service. S3 settings come from the standard
+    /// `AWS_*` environment variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`…), then from `options` (the same keys in lower
+    /// case without the prefix or with it, e.g. `endpoint` or `aws_endpoint`).
+    pub fn from_url(url: &str, options: &[(&str, &str)]) -> Result<FileStore, FileError> {
+        match StoreUrl::parse(url).map_err(FileError::Config)? {
+            StoreUrl::Directory(dir) => FileStore::local(dir).map_err(|e| FileError::Config(e.to_string())),
+            StoreUrl::S3 { bucket, prefix } => s3(&bucket, &prefix, options),
+        }
+    }
+
+    /// Asks the store for an object that does not exist: proves at start that it answers and that
+    /// the credentials are accepted, instead of failing on the first upload.
+    pub async fn check(&self) -> Result<(), FileError> {
+        match self.inner.head(&Path::from("tmp/.reachable")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -383,6 +407,107 @@ impl FileStore {
         }
         self.delete_key(&listed.key).await
     }
+}
+
+/// A parsed file store URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Directory(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl StoreUrl {
+    /// Checks a URL without connecting to anything, with a message fit for an operator.
+    pub fn parse(url: &str) -> Result<StoreUrl, String> {
+        let url = url.trim();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(format!(
+                "{url:?} is not a URL; use file:///absolute/dir or s3://bucket[/prefix]"
+            ));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "file" => {
+                if !rest.starts_with('/') {
+                    return Err(format!(
+                        "{url:?}: a file URL needs an absolute path (file:///srv/edu/files)"
+                    ));
+                }
+                Ok(StoreUrl::Directory(PathBuf::from(rest)))
+            }
+            "s3" | "s3a" => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                let prefix = prefix.trim_matches('/');
+                let valid_bucket = (3..=63).contains(&bucket.len())
+                    && bucket
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+                if !valid_bucket {
+                    return Err(format!(
+                        "{url:?}: {bucket:?} is not a bucket name (3-63 lower-case letters, digits, dots and hyphens)"
+                    ));
+                }
+                if prefix.split('/').any(|part| part == "." || part == "..") {
+                    return Err(format!("{url:?}: the prefix may not contain . or .. segments"));
+                }
+                if !cfg!(feature = "s3") {
+                    return Err(format!(
+                        "{url:?}: this build has no S3 support (build edu-core with the `s3` feature)"
+                    ));
+                }
+                Ok(StoreUrl::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.to_owned(),
+                })
+            }
+            other => Err(format!(
+                "{url:?}: the scheme {other:?} is not supported; use file:///absolute/dir or s3://bucket[/prefix]"
+            )),
+        }
+    }
+}
+
+#[cfg(feature = "s3")]
+fn s3(bucket: &str, prefix: &str, options: &[(&str, &str)]) -> Result<FileStore, FileError> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+    use object_store::prefix::PrefixStore;
+
+    // A few quick retries: a user is waiting on the other end of every call.
+    let retry = object_store::RetryConfig {
+        max_retries: 4,
+        retry_timeout: std::time::Duration::from_secs(30),
+        ..object_store::RetryConfig::default()
+    };
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);
+    for (key, value) in options {
+        let key = key.to_ascii_lowercase();
+        let key: AmazonS3ConfigKey = key
+            .parse()
+            .map_err(|_| FileError::Config(format!("{key:?} is not an S3 setting")))?;
+        builder = builder.with_config(key, *value);
+    }
+    let store = builder.build().map_err(|e| FileError::Config(e.to_string()))?;
+    let describe = if prefix.is_empty() {
+        format!("S3 bucket {bucket}")
+    } else {
+        format!("S3 bucket {bucket}, prefix {prefix}/")
+    };
+    let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
+    };
+    Ok(FileStore {
+        inner,
+        local_root: None,
+        describe,
+    })
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3(_bucket: &str, _prefix: &str, _options: &[(&str, &str)]) -> Result<FileStore, FileError> {
+    Err(FileError::Config(
+        "this build has no S3 support (build edu-core with the `s3` feature)".into(),
+    ))
 }
 
 /// Files under `tmp/` that object_store's listing hides (`<name>#<n>` staging files).

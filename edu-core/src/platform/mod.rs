@@ -13,6 +13,7 @@ use crate::store::Store;
 
 mod academic;
 mod files;
+mod grades;
 mod import;
 mod quiz;
 mod session;
@@ -22,6 +23,7 @@ pub use academic::{LessonView, ModuleAccess};
 pub use files::{
     FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
 };
+pub use grades::{gradebook_table, summary_table};
 pub use quiz::{Answers, AttemptView, DEADLINE_GRACE, TestResult};
 pub use session::{ClientInfo, Session, TokenPair};
 pub use users::{BootstrapAdmin, CreateUser, UserRef};

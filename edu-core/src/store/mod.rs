@@ -16,6 +16,8 @@ mod academic_rows;
 mod academic_sql;
 mod files_rows;
 mod files_sql;
+mod grades_rows;
+mod grades_sql;
 mod pool;
 mod postgres;
 mod quiz_rows;
@@ -364,4 +366,34 @@ pub trait Store: Send + Sync + 'static {
         filter: &AttemptFilter,
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Attempt>>> + Send;
     fn delete_attempt(&self, id: crate::domain::AttemptId) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Every homework submission and submitted attempt of a student, with its lesson, subject and
+    /// module: one query, whatever the number of items.
+    fn student_grades(
+        &self,
+        student: UserId,
+    ) -> impl Future<Output = StoreResult<Vec<crate::domain::GradeItem>>> + Send;
+    /// The lessons of a module (of `teacher`'s subjects only, when given), by subject and creation.
+    fn gradebook_lessons(
+        &self,
+        module: ModuleId,
+        teacher: Option<UserId>,
+    ) -> impl Future<Output = StoreResult<Vec<crate::domain::grades::GradebookLesson>>> + Send;
+    /// A page of a group's students (by name) with their work in the module (of `teacher`'s
+    /// subjects only, when given), and the number of students in the group: one query.
+    fn gradebook_page(
+        &self,
+        group: GroupId,
+        module: ModuleId,
+        teacher: Option<UserId>,
+        page: Page,
+    ) -> impl Future<Output = StoreResult<GradebookPage>> + Send;
+}
+
+/// A page of a gradebook as the store returns it.
+#[derive(Debug, Clone, Default)]
+pub struct GradebookPage {
+    pub students: Vec<crate::domain::grades::GradebookStudent>,
+    pub work: Vec<crate::domain::grades::GradebookWork>,
+    pub total: i64,
 }

@@ -307,6 +307,7 @@ macro_rules! impl_sql_store {
             $crate::store::academic_sql::academic_methods!(begin_write = $begin);
             $crate::store::files_sql::files_methods!(begin_write = $begin, for_update = $for_update);
             $crate::store::quiz_sql::quiz_methods!(begin_write = $begin, for_update = $for_update);
+            $crate::store::grades_sql::grades_methods!();
         }
 
         impl $store {

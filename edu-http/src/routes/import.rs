@@ -2,7 +2,6 @@
 
 use edu_core::import::{ImportMode, ImportOptions, ImportReport, InitialPasswords};
 use edu_core::{Platform, Store};
-use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -12,6 +11,7 @@ use warp::reply::Response;
 use super::{ok, with_status};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Body, authed, bearer, body, optional_header, parse_query, query, with_platform};
+use crate::upload::form_error;
 
 /// The largest spreadsheet accepted.
 pub const MAX_FILE: u64 = 10 * 1024 * 1024;
@@ -72,32 +72,13 @@ async fn read_file(content_type: Option<&str>, body: Body) -> Result<Vec<u8>, Ap
             .whole_stream(MAX_FILE + 64 * 1024)
             .per_field(MAX_FILE),
     );
-    let stream = body.map_err(std::io::Error::other);
-    let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
-    let too_large = |e: &multer::Error| {
-        matches!(
-            e,
-            multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. }
-        )
-    };
-    while let Some(mut field) = form.next_field().await.map_err(|e| {
-        if too_large(&e) {
-            ApiError::PayloadTooLarge(MAX_FILE)
-        } else {
-            ApiError::MalformedBody(e.to_string())
-        }
-    })? {
+    let mut form = multer::Multipart::with_constraints(body, boundary, constraints);
+    while let Some(mut field) = form.next_field().await.map_err(|e| form_error(e, MAX_FILE))? {
         if field.name() != Some("file") {
             continue;
         }
         let mut data = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|e| {
-            if too_large(&e) {
-                ApiError::PayloadTooLarge(MAX_FILE)
-            } else {
-                ApiError::MalformedBody(e.to_string())
-            }
-        })? {
+        while let Some(chunk) = field.chunk().await.map_err(|e| form_error(e, MAX_FILE))? {
             if (data.len() + chunk.len()) as u64 > MAX_FILE {
                 return Err(ApiError::PayloadTooLarge(MAX_FILE));
             }

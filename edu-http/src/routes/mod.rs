@@ -12,6 +12,7 @@ pub(crate) mod admin_groups;
 pub(crate) mod admin_modules;
 pub(crate) mod admin_users;
 pub(crate) mod auth;
+pub(crate) mod grades;
 pub(crate) mod import;
 pub(crate) mod lessons;
 pub(crate) mod root;
@@ -34,6 +35,8 @@ pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedF
         .or(admin_modules::routes(platform.clone()))
         .unify()
         .or(access::routes(platform.clone()))
+        .unify()
+        .or(grades::routes(platform.clone()))
         .unify()
         .or(lessons::routes(platform.clone()))
         .unify()

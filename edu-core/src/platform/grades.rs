@@ -1,0 +1,214 @@
+//! Grades: a student's summary, a teacher's gradebook, and both as spreadsheets.
+//!
+//! The rule for what counts and how averages are made is in [`crate::domain::grades`].
+
+use super::Platform;
+use crate::auth::Principal;
+use crate::domain::grades::{Gradebook, GradebookRow, gradebook_rows};
+use crate::domain::{GradeItem, GradeSummary, GroupId, ModuleId, Page, Role, UserId};
+use crate::error::{Error, Result};
+use crate::export::{Table, Value};
+use crate::store::Store;
+
+/// Students per page when a whole gradebook is read for an export.
+const EXPORT_PAGE: i64 = Page::MAX_LIMIT;
+
+impl<S: Store> Platform<S> {
+    /// The caller's own grades, flat: homework first, then tests, newest first within each
+    /// (`GET /lessons/student/grades`). One query.
+    pub async fn my_grades(&self, who: &Principal) -> Result<Vec<GradeItem>> {
+        Ok(self.summarize(who, who.id).await?.items)
+    }
+
+    /// A student's grades with averages per subject, per module and overall. One query, whatever
+    /// the number of items. Students read their own; administrators anyone's.
+    pub async fn summarize(&self, who: &Principal, student: UserId) -> Result<GradeSummary> {
+        if student != who.id && who.role != Role::Admin {
+            return Err(Error::Forbidden("only your own grades".into()));
+        }
+        let items = self.store().student_grades(student).await?;
+        Ok(GradeSummary::new(items))
+    }
+
+    /// A page of a group's gradebook in a module: the lessons of the subjects the caller teaches
+    /// (all of them for an administrator) against the group's students, by name.
+    pub async fn gradebook(&self, who: &Principal, group: GroupId, module: ModuleId, page: Page) -> Result<Gradebook> {
+        who.require_staff()?;
+        let teacher = self.gradebook_teacher(who, module).await?;
+        self.gradebook_as(teacher, group, module, page).await
+    }
+
+    /// The whole gradebook (every student), for an export.
+    pub async fn full_gradebook(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<Gradebook> {
+        who.require_staff()?;
+        let teacher = self.gradebook_teacher(who, module).await?;
+        self.full_gradebook_as(teacher, group, module).await
+    }
+
+    /// The whole gradebook with every lesson, for the operator's command line.
+    pub async fn operator_gradebook(&self, group: GroupId, module: ModuleId) -> Result<Gradebook> {
+        self.full_gradebook_as(None, group, module).await
+    }
+
+    /// `None` for an administrator (every subject); the teacher for a teacher of a subject in the
+    /// module; otherwise forbidden.
+    async fn gradebook_teacher(&self, who: &Principal, module: ModuleId) -> Result<Option<UserId>> {
+        if who.role == Role::Admin {
+            return Ok(None);
+        }
+        let taught = self.store().teacher_subjects(Some(who.id)).await?;
+        if taught.iter().any(|s| s.module_id == module) {
+            Ok(Some(who.id))
+        } else {
+            Err(Error::Forbidden("you teach no subject in this module".into()))
+        }
+    }
+
+    async fn gradebook_as(
+        &self,
+        teacher: Option<UserId>,
+        group: GroupId,
+        module: ModuleId,
+        page: Page,
+    ) -> Result<Gradebook> {
+        let (group_row, module_row, lessons, found) = tokio::try_join!(
+            self.store().group(group),
+            self.store().module(module),
+            self.store().gradebook_lessons(module, teacher),
+            self.store().gradebook_page(group, module, teacher, page),
+        )?;
+        let group_row = group_row.ok_or_else(|| Error::not_found("group"))?;
+        let module_row = module_row.ok_or_else(|| Error::not_found("module"))?;
+        let students = gradebook_rows(&lessons, found.students, &found.work);
+        Ok(Gradebook {
+            group_id: group_row.id,
+            group_name: group_row.name,
+            module_id: module_row.id,
+            module_title: module_row.title,
+            lessons,
+            students,
+            total: found.total,
+            limit: page.limit(),
+            offset: page.offset(),
+        })
+    }
+
+    async fn full_gradebook_as(&self, teacher: Option<UserId>, group: GroupId, module: ModuleId) -> Result<Gradebook> {
+        let mut book = self
+            .gradebook_as(teacher, group, module, Page::new(EXPORT_PAGE, 0))
+            .await?;
+        while (book.students.len() as i64) < book.total {
+            let offset = book.students.len() as i64;
+            let found = self
+                .store()
+                .gradebook_page(group, module, teacher, Page::new(EXPORT_PAGE, offset))
+                .await?;
+            if found.students.is_empty() {
+                break;
+            }
+            book.students
+                .extend(gradebook_rows(&book.lessons, found.students, &found.work));
+        }
+        book.limit = book.students.len() as i64;
+        book.offset = 0;
+        Ok(book)
+    }
+}
+
+/// Two decimals, as grades are shown.
+fn rounded(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// A gradebook as a sheet: a row per student, a column per lesson (the test's best score for a
+/// lesson with a test, the homework grade otherwise; "pending" for homework not graded yet), then
+/// the student's average and how many results it counts.
+pub fn gradebook_table(book: &Gradebook) -> Table {
+    let mut headers = vec!["IIN".to_owned(), "Full name".to_owned()];
+    headers.extend(book.lessons.iter().map(|l| {
+        let kind = if l.test_id.is_some() { " (test)" } else { "" };
+        format!("{}: {}{kind}", l.subject_title, l.title)
+    }));
+    headers.extend(["Average".to_owned(), "Counted".to_owned(), "Pending".to_owned()]);
+    let rows = book.students.iter().map(|s| gradebook_line(book, s)).collect();
+    Table {
+        title: format!("{} - {}", book.group_name, book.module_title),
+        headers,
+        rows,
+    }
+}
+
+fn gradebook_line(book: &Gradebook, s: &GradebookRow) -> Vec<Value> {
+    let mut row: Vec<Value> = vec![s.iin.as_str().into(), s.full_name.clone().into()];
+    row.extend(book.lessons.iter().zip(&s.cells).map(|(lesson, cell)| {
+        let value = if lesson.test_id.is_some() {
+            cell.test.or(cell.homework)
+        } else {
+            cell.homework.or(cell.test)
+        };
+        match value {
+            Some(v) => Value::Number(rounded(v)),
+            None if cell.pending => "pending".into(),
+            None => Value::Empty,
+        }
+    }));
+    row.push(s.tally.average.map(rounded).into());
+    row.push(Value::Number(f64::from(s.tally.counted)));
+    row.push(Value::Number(f64::from(s.tally.pending)));
+    row
+}
+
+/// A student's summary as a sheet: every item, then the averages per subject and module and the
+/// overall average.
+pub fn summary_table(summary: &GradeSummary) -> Table {
+    let mut table = Table::new(
+        "Grades",
+        &["Module", "Subject", "Lesson", "Source", "Grade", "Submitted (UTC)"],
+    );
+    for item in &summary.items {
+        table.push(vec![
+            item.module_title.clone().into(),
+            item.subject_title.clone().into(),
+            item.lesson_title.clone().into(),
+            item.source.as_str().into(),
+            item.grade.map(rounded).into(),
+            item.submitted_at.format("%Y-%m-%d %H:%M").to_string().into(),
+        ]);
+    }
+    let module_title = |id: i64| {
+        summary
+            .modules
+            .iter()
+            .find(|m| m.id == id)
+            .map_or_else(String::new, |m| m.title.clone())
+    };
+    for s in &summary.subjects {
+        table.push(vec![
+            module_title(s.module_id.map_or(0, |m| m.0)).into(),
+            s.title.clone().into(),
+            Value::Empty,
+            "subject average".into(),
+            s.tally.average.map(rounded).into(),
+            Value::Empty,
+        ]);
+    }
+    for m in &summary.modules {
+        table.push(vec![
+            m.title.clone().into(),
+            Value::Empty,
+            Value::Empty,
+            "module average".into(),
+            m.tally.average.map(rounded).into(),
+            Value::Empty,
+        ]);
+    }
+    table.push(vec![
+        Value::Empty,
+        Value::Empty,
+        Value::Empty,
+        "overall average".into(),
+        summary.overall.average.map(rounded).into(),
+        Value::Empty,
+    ]);
+    table
+}
