@@ -23,6 +23,7 @@ mod postgres;
 mod quiz_rows;
 mod quiz_sql;
 mod rows;
+pub mod seed;
 mod sql;
 mod sqlite;
 
