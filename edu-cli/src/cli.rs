@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use edu_core::config::Config;
 
-use crate::{admin, fsck, import, openapi, serve, users};
+use crate::{admin, fsck, import, openapi, seed, serve, users};
 
 /// The edu platform: API server and administration.
 ///
@@ -41,6 +41,8 @@ pub enum Command {
     Fsck(fsck::Args),
     /// Print the OpenAPI document.
     Openapi,
+    /// Fill an empty database with generated data, for measuring.
+    Seed(seed::Args),
 }
 
 impl Command {
@@ -53,6 +55,7 @@ impl Command {
             Command::Import(cmd) => import::run(cmd, config).await,
             Command::Fsck(args) => fsck::run(args, config).await,
             Command::Openapi => openapi::run(),
+            Command::Seed(args) => seed::run(args, config).await,
         }
     }
 }

@@ -7,6 +7,7 @@ mod fsck;
 mod import;
 mod logging;
 mod openapi;
+mod seed;
 mod serve;
 mod users;
 
