@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             tests_never_show_answers_to_students_and_score_fairly,
             attempts_keep_time_limits_and_saved_answers,
             concurrent_submissions_are_stored_once_each,
+            grade_summary_matches_the_records,
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {

@@ -1748,3 +1748,322 @@ pub async fn concurrent_submissions_are_stored_once_each<S: Store>(fx: Fixture<S
         assert_eq!(mine[0].score, Some(33.33));
     }
 }
+
+/// What a student does in one step of [`grade_summary_matches_the_records`].
+#[derive(Debug, Clone)]
+enum Step {
+    /// Hand in homework for a lesson, graded at once (or not).
+    Homework {
+        student: usize,
+        lesson: usize,
+        grade: Option<i64>,
+    },
+    /// Grade (again) a student's n-th submission so far.
+    Regrade { student: usize, nth: usize, grade: i64 },
+    /// Take a test, answering the first `right` questions correctly.
+    Test { student: usize, test: usize, right: usize },
+    /// Let time pass.
+    Wait { minutes: i64 },
+}
+
+fn step_strategy() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (0..2usize, 0..4usize, proptest::option::weighted(0.7, 0..=100i64))
+            .prop_map(|(student, lesson, grade)| Step::Homework { student, lesson, grade }),
+        1 => (0..2usize, 0..8usize, 0..=100i64).prop_map(|(student, nth, grade)| Step::Regrade { student, nth, grade }),
+        3 => (0..2usize, 0..2usize, 0..=3usize).prop_map(|(student, test, right)| Step::Test { student, test, right }),
+        2 => (1..90i64).prop_map(|minutes| Step::Wait { minutes }),
+    ]
+}
+
+/// A record as the check itself keeps it: enough to work out the summary without the store.
+#[derive(Debug, Clone)]
+struct Record {
+    student: usize,
+    source: crate::domain::Source,
+    id: i64,
+    /// The lesson (homework) or the test (tests).
+    unit: i64,
+    subject: crate::domain::SubjectId,
+    module: crate::domain::ModuleId,
+    grade: Option<f64>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The summary straight from the rule: per homework lesson the latest graded submission (else
+/// pending), per test the best score; plain means per subject, per module and overall.
+fn expected_summary(
+    records: &[Record],
+    student: usize,
+) -> (Vec<(i64, Option<f64>)>, Vec<(i64, Option<f64>, u32)>, Option<f64>, u32) {
+    use crate::domain::Source;
+    use std::collections::BTreeMap;
+    let mine: Vec<&Record> = records.iter().filter(|r| r.student == student).collect();
+    let mut counted: BTreeMap<(Source, i64), (crate::domain::SubjectId, crate::domain::ModuleId, f64)> =
+        BTreeMap::new();
+    let mut pending = 0u32;
+    let units: std::collections::BTreeSet<(Source, i64)> = mine.iter().map(|r| (r.source, r.unit)).collect();
+    for (source, unit) in units {
+        let of: Vec<&&Record> = mine.iter().filter(|r| r.source == source && r.unit == unit).collect();
+        let chosen = match source {
+            Source::Homework => of
+                .iter()
+                .filter(|r| r.grade.is_some())
+                .max_by_key(|r| (r.at, r.id))
+                .copied(),
+            Source::Test => of
+                .iter()
+                .filter(|r| r.grade.is_some())
+                .max_by(|a, b| a.grade.partial_cmp(&b.grade).unwrap_or(std::cmp::Ordering::Equal))
+                .copied(),
+        };
+        match chosen {
+            Some(r) => {
+                counted.insert((source, unit), (r.subject, r.module, r.grade.unwrap_or_default()));
+            }
+            None => pending += 1,
+        }
+    }
+    let mean = |vs: Vec<f64>| (!vs.is_empty()).then(|| vs.iter().sum::<f64>() / vs.len() as f64);
+    let subjects: std::collections::BTreeSet<i64> = mine.iter().map(|r| r.subject.0).collect();
+    let modules: std::collections::BTreeSet<i64> = mine.iter().map(|r| r.module.0).collect();
+    let by_subject = subjects
+        .into_iter()
+        .map(|s| (s, mean(counted.values().filter(|c| c.0.0 == s).map(|c| c.2).collect())))
+        .collect();
+    let by_module = modules
+        .into_iter()
+        .map(|m| {
+            let values: Vec<f64> = counted.values().filter(|c| c.1.0 == m).map(|c| c.2).collect();
+            let n = values.len() as u32;
+            (m, mean(values), n)
+        })
+        .collect();
+    let overall = mean(counted.values().map(|c| c.2).collect());
+    (by_subject, by_module, overall, pending)
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The summary read from the store (one query) agrees with the rule worked out from what was
+/// recorded, for random histories of two students in two modules; neither sees the other's work.
+pub async fn grade_summary_matches_the_records<S: Store>(fx: Fixture<S>) {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    let p = &fx.platform;
+    let c = class(p).await;
+    let second_module = new_module(p, &c.admin, "Второй модуль").await;
+    let history = p
+        .create_subject(&c.admin, second_module, "История")
+        .await
+        .expect("subject");
+    p.assign_teacher(&c.admin, &nth_iin(1), second_module, history.id)
+        .await
+        .expect("assign");
+    let group = p.create_group(&c.admin, "ГР-2", None).await.expect("group");
+    p.link_group_to_module(&c.admin, group.id, c.module)
+        .await
+        .expect("link");
+    p.link_group_to_module(&c.admin, group.id, second_module)
+        .await
+        .expect("link");
+    // Lessons 0, 1 in the first module's subject; 2, 3 in the second module.
+    let mut lessons = Vec::new();
+    for (i, (subject, module)) in [
+        (c.subject, c.module),
+        (c.subject, c.module),
+        (history.id, second_module),
+        (history.id, second_module),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let lesson = p
+            .create_lesson(&c.teacher, subject, lesson_request(&format!("Урок {i}"), "pdf"))
+            .await
+            .expect("lesson");
+        lessons.push((lesson.id, subject, module));
+    }
+    // Tests 0 (first module) and 1 (second), each linked to a lesson of its own, three attempts.
+    let mut tests = Vec::new();
+    for (i, (subject, module)) in [(c.subject, c.module), (history.id, second_module)]
+        .into_iter()
+        .enumerate()
+    {
+        let lesson = p
+            .create_lesson(&c.teacher, subject, lesson_request(&format!("Тест {i}"), "test"))
+            .await
+            .expect("lesson");
+        let draft: crate::domain::quiz::TestDraft = serde_json::from_value(serde_json::json!({
+            "title": format!("Тест {i}"), "subject_id": subject.0, "lesson_id": lesson.id.0, "max_attempts": 3,
+            "questions": (0..3).map(|q| serde_json::json!({
+                "question_text": format!("Вопрос {q}"), "correct_option_index": 1,
+                "options": [{"option_text": "да", "option_index": 1}, {"option_text": "нет", "option_index": 2}]
+            })).collect::<Vec<_>>()
+        }))
+        .expect("a well-formed draft");
+        let test = p.create_test(&c.teacher, draft).await.expect("test");
+        let questions: Vec<i64> = test.questions.iter().map(|q| q.id).collect();
+        tests.push((test.id, subject, module, questions));
+    }
+
+    let handle = tokio::runtime::Handle::current();
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let mut runner = TestRunner::new(Config {
+        cases: 32,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = proptest::collection::vec(step_strategy(), 0..14);
+    let result = runner.run(&strategy, |steps| {
+        tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                // Two new students in the group for each case.
+                let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut students = Vec::new();
+                for k in 0..2 {
+                    let s = create_and_login(p, &c.admin, &nth_iin(1000 + 2 * n as u64 + k), Role::Student).await;
+                    p.add_group_members(&c.admin, group.id, &[s.id]).await.expect("member");
+                    students.push(s);
+                }
+                let mut records: Vec<Record> = Vec::new();
+                let mut submissions: Vec<Vec<usize>> = vec![Vec::new(), Vec::new()];
+                for step in &steps {
+                    match *step {
+                        Step::Homework { student, lesson, grade } => {
+                            let (lesson_id, subject, module) = lessons[lesson];
+                            let draft = p
+                                .begin_homework(&students[student], lesson_id)
+                                .await
+                                .expect("may submit");
+                            let done = draft.finish(Some("работа")).await.expect("submitted");
+                            if let Some(g) = grade {
+                                p.grade_submission(&c.teacher, done.id, g, None).await.expect("graded");
+                            }
+                            submissions[student].push(records.len());
+                            records.push(Record {
+                                student,
+                                source: crate::domain::Source::Homework,
+                                id: done.id.0,
+                                unit: lesson_id.0,
+                                subject,
+                                module,
+                                grade: grade.map(|g| g as f64),
+                                at: done.submitted_at,
+                            });
+                        }
+                        Step::Regrade { student, nth, grade } => {
+                            let Some(&index) = submissions[student].get(nth) else {
+                                continue;
+                            };
+                            let id = crate::domain::SubmissionId(records[index].id);
+                            p.grade_submission(&c.admin, id, grade, None).await.expect("regraded");
+                            records[index].grade = Some(grade as f64);
+                        }
+                        Step::Test { student, test, right } => {
+                            let (test_id, subject, module, ref questions) = tests[test];
+                            let answers: Vec<crate::domain::quiz::Answer> = questions
+                                .iter()
+                                .enumerate()
+                                .map(|(i, q)| crate::domain::quiz::Answer {
+                                    question_id: *q,
+                                    selected_index: Some(if i < right { 1 } else { 2 }),
+                                    selected_indexes: None,
+                                })
+                                .collect();
+                            match p.submit_test(&students[student], test_id, answers).await {
+                                Ok(result) => records.push(Record {
+                                    student,
+                                    source: crate::domain::Source::Test,
+                                    id: result.attempt_id.0,
+                                    unit: test_id.0,
+                                    subject,
+                                    module,
+                                    grade: Some(result.score),
+                                    at: fx.clock.now(),
+                                }),
+                                // The fourth attempt: refused, and nothing recorded.
+                                Err(Error::Conflict(_)) => {}
+                                Err(e) => panic!("submitting a test: {e:?}"),
+                            }
+                        }
+                        Step::Wait { minutes } => fx.clock.advance(chrono::Duration::minutes(minutes)),
+                    }
+                }
+                for (k, student) in students.iter().enumerate() {
+                    let summary = p.summarize(student, student.id).await.expect("summary");
+                    let mut got: Vec<(crate::domain::Source, i64)> =
+                        summary.items.iter().map(|i| (i.source, i.submission_id)).collect();
+                    got.sort_unstable();
+                    let mut want: Vec<(crate::domain::Source, i64)> = records
+                        .iter()
+                        .filter(|r| r.student == k)
+                        .map(|r| (r.source, r.id))
+                        .collect();
+                    want.sort_unstable();
+                    if got != want {
+                        return Err(TestCaseError::fail(format!(
+                            "student {k}: items {got:?}, expected {want:?}"
+                        )));
+                    }
+                    for item in &summary.items {
+                        let r = records
+                            .iter()
+                            .find(|r| r.source == item.source && r.id == item.submission_id)
+                            .expect("listed above");
+                        if !close(item.grade, r.grade) || item.subject_id != r.subject || item.module_id != r.module {
+                            return Err(TestCaseError::fail(format!("{item:?} does not match {r:?}")));
+                        }
+                    }
+                    let (subjects, modules, overall, pending) = expected_summary(&records, k);
+                    if !close(summary.overall.average, overall) || summary.overall.pending != pending {
+                        return Err(TestCaseError::fail(format!(
+                            "student {k}: overall {:?}, expected {overall:?} with {pending} pending",
+                            summary.overall
+                        )));
+                    }
+                    for (id, average) in subjects {
+                        let s = summary
+                            .subjects
+                            .iter()
+                            .find(|s| s.id == id)
+                            .expect("every subject is summarised");
+                        if !close(s.tally.average, average) {
+                            return Err(TestCaseError::fail(format!(
+                                "subject {id}: {:?}, expected {average:?}",
+                                s.tally
+                            )));
+                        }
+                    }
+                    for (id, average, counted) in modules {
+                        let m = summary
+                            .modules
+                            .iter()
+                            .find(|m| m.id == id)
+                            .expect("every module is summarised");
+                        if !close(m.tally.average, average) || m.tally.counted != counted {
+                            return Err(TestCaseError::fail(format!(
+                                "module {id}: {:?}, expected {average:?}",
+                                m.tally
+                            )));
+                        }
+                    }
+                    // Another student's summary is not theirs to read.
+                    let other = &students[1 - k];
+                    expect_err!(p.summarize(student, other.id).await, Error::Forbidden(_));
+                }
+                Ok(())
+            })
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

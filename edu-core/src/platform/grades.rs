@@ -71,14 +71,18 @@ impl<S: Store> Platform<S> {
         module: ModuleId,
         page: Page,
     ) -> Result<Gradebook> {
-        let (group_row, module_row, lessons, found) = tokio::try_join!(
-            self.store().group(group),
-            self.store().module(module),
-            self.store().gradebook_lessons(module, teacher),
-            self.store().gradebook_page(group, module, teacher, page),
-        )?;
-        let group_row = group_row.ok_or_else(|| Error::not_found("group"))?;
-        let module_row = module_row.ok_or_else(|| Error::not_found("module"))?;
+        let group_row = self
+            .store()
+            .group(group)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+        let module_row = self
+            .store()
+            .module(module)
+            .await?
+            .ok_or_else(|| Error::not_found("module"))?;
+        let lessons = self.store().gradebook_lessons(module, teacher).await?;
+        let found = self.store().gradebook_page(group, module, teacher, page).await?;
         let students = gradebook_rows(&lessons, found.students, &found.work);
         Ok(Gradebook {
             group_id: group_row.id,

@@ -62,7 +62,9 @@ macro_rules! grades_methods {
                 "WHERE ug.group_id = $1 AND u.role = 'student'), ",
                 "page AS (SELECT id, iin, full_name FROM members ",
                 "ORDER BY COALESCE(full_name, ''), id LIMIT $4 OFFSET $5), ",
-                "work AS (",
+                // Materialized: worked out once for the page, not once per student (which a planner
+                // without statistics on fresh tables would otherwise choose).
+                "work AS MATERIALIZED (",
                 "SELECT 'homework' AS source, s.student_id, s.id, s.lesson_id, CAST(NULL AS BIGINT) AS test_id, ",
                 "CAST(s.grade AS DOUBLE PRECISION) AS grade, s.submitted_at ",
                 "FROM submissions s JOIN lessons l ON l.id = s.lesson_id JOIN subjects sj ON sj.id = l.subject_id ",
