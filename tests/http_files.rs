@@ -1266,7 +1266,10 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
         assert_eq!(d.header("content-type"), Some("application/pdf"));
         assert_eq!(d.header("x-content-type-options"), Some("nosniff"));
         let csp = d.header("content-security-policy").expect("a Content-Security-Policy");
-        assert!(csp.contains("sandbox"), "a download opened in a tab runs nothing: {csp}");
+        assert!(
+            csp.contains("sandbox"),
+            "a download opened in a tab runs nothing: {csp}"
+        );
         let disposition = d.header("content-disposition").expect("a Content-Disposition");
         assert!(disposition.starts_with("attachment;"), "{disposition}");
         assert!(

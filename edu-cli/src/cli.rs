@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use edu_core::config::Config;
 
-use crate::{admin, fsck, import, openapi, seed, serve, users};
+use crate::{admin, export, fsck, import, openapi, seed, serve, users};
 
 /// The edu platform: API server and administration.
 ///
@@ -37,6 +37,9 @@ pub enum Command {
     /// Import groups and students from a spreadsheet.
     #[command(subcommand)]
     Import(import::Command),
+    /// Export grades as spreadsheets.
+    #[command(subcommand)]
+    Export(export::Command),
     /// Check that every stored file has its row and every row its file (and repair).
     Fsck(fsck::Args),
     /// Print the OpenAPI document.
@@ -53,6 +56,7 @@ impl Command {
             Command::Admin(cmd) => admin::run(cmd, config).await,
             Command::Users(cmd) => users::run(cmd, config).await,
             Command::Import(cmd) => import::run(cmd, config).await,
+            Command::Export(cmd) => export::run(cmd, config).await,
             Command::Fsck(args) => fsck::run(args, config).await,
             Command::Openapi => openapi::run(),
             Command::Seed(args) => seed::run(args, config).await,

@@ -3,6 +3,7 @@
 mod admin;
 mod backend;
 mod cli;
+mod export;
 mod fsck;
 mod import;
 mod logging;

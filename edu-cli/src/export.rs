@@ -1,0 +1,143 @@
+//! `edu export gradebook`: a group's grades in a module as a spreadsheet.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use edu_core::config::Config;
+use edu_core::domain::{GroupId, ModuleId, ModuleScope};
+use edu_core::export::Format;
+use edu_core::{Platform, Store, gradebook_table};
+
+use crate::backend::{Job, with_platform};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// A group's gradebook in a module: a row per student, a column per lesson, the averages.
+    Gradebook(GradebookArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Xlsx,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GradebookArgs {
+    /// The group: its id or its exact name.
+    #[arg(long)]
+    pub group: String,
+    /// The module: its id or its exact title.
+    #[arg(long)]
+    pub module: String,
+    /// The file format; by default the output file's extension decides, else xlsx.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// The file to write; `-` writes to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+struct ExportGradebook(GradebookArgs);
+
+impl Job for ExportGradebook {
+    async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
+        let args = self.0;
+        let to_stdout = args.output.as_os_str() == "-";
+        let format = match (args.format, Format::from_file_name(&args.output.to_string_lossy())) {
+            (Some(FormatArg::Xlsx), _) => Format::Xlsx,
+            (Some(FormatArg::Csv), _) => Format::Csv,
+            (None, Some(f)) => f,
+            (None, None) => Format::Xlsx,
+        };
+        if !to_stdout && !args.force && args.output.exists() {
+            bail!("{} exists already (use --force to replace it)", args.output.display());
+        }
+        let group = find_group(&platform, &args.group).await?;
+        let module = find_module(&platform, &args.module).await?;
+        let book = platform.operator_gradebook(group, module).await?;
+        let bytes = gradebook_table(&book).write(format)?;
+        if to_stdout {
+            std::io::stdout().lock().write_all(&bytes)?;
+        } else {
+            write_atomically(&args.output, &bytes)?;
+            eprintln!(
+                "{}: {} students × {} lessons of {} in {}",
+                args.output.display(),
+                book.students.len(),
+                book.lessons.len(),
+                book.group_name,
+                book.module_title
+            );
+        }
+        Ok(())
+    }
+}
+
+async fn find_group<S: Store>(platform: &Platform<S>, wanted: &str) -> anyhow::Result<GroupId> {
+    let store = platform.store();
+    if let Ok(id) = wanted.trim().parse::<i64>()
+        && let Some(group) = store.group(GroupId(id)).await?
+    {
+        return Ok(group.id);
+    }
+    match store.group_by_name(wanted.trim()).await? {
+        Some(group) => Ok(group.id),
+        None => bail!("no group has the id or name {wanted:?}"),
+    }
+}
+
+async fn find_module<S: Store>(platform: &Platform<S>, wanted: &str) -> anyhow::Result<ModuleId> {
+    let store = platform.store();
+    if let Ok(id) = wanted.trim().parse::<i64>()
+        && let Some(module) = store.module(ModuleId(id)).await?
+    {
+        return Ok(module.id);
+    }
+    let trees = store.module_trees(ModuleScope::All, None).await?;
+    let matching: Vec<_> = trees
+        .iter()
+        .filter(|t| t.module.title.trim() == wanted.trim())
+        .map(|t| t.module.id)
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(*one),
+        [] => bail!("no module has the id or title {wanted:?}"),
+        many => bail!(
+            "{} modules are titled {wanted:?} (ids {}); give the id",
+            many.len(),
+            many.iter().map(|m| m.0.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Writes beside the target and renames, so that a reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().context("the output needs a file name")?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
+    match cmd {
+        Command::Gradebook(args) => with_platform(&config, true, ExportGradebook(args)).await,
+    }
+}
