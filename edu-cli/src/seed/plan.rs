@@ -167,23 +167,8 @@ pub fn generate(
         });
     }
 
-    // Every group gets a student first, then the rest go to groups of uneven sizes.
-    let weights: Vec<f64> = (0..shape.groups).map(|_| rng.random_range(0.6..1.4)).collect();
-    let total: f64 = weights.iter().sum();
     let mut students = Vec::with_capacity(shape.students);
-    for i in 0..shape.students {
-        let group = if i < shape.groups {
-            i
-        } else {
-            let mut x = rng.random_range(0.0..total);
-            weights
-                .iter()
-                .position(|w| {
-                    x -= w;
-                    x < 0.0
-                })
-                .unwrap_or(shape.groups - 1)
-        };
+    for (i, group) in group_places(rng, shape).into_iter().enumerate() {
         let female = rng.random_bool(0.5);
         let iin = registry.issue(rng, date(2004, 1, 1)?, date(2008, 12, 31)?, female)?;
         data.students.push(SeedUser {
@@ -256,6 +241,36 @@ pub fn generate(
         }
     }
     Ok(data)
+}
+
+/// The group of each student, in a random order: groups of uneven size (±30% around the mean),
+/// none empty.
+fn group_places(rng: &mut StdRng, shape: &Shape) -> Vec<usize> {
+    let weights: Vec<f64> = (0..shape.groups).map(|_| rng.random_range(0.7..1.3)).collect();
+    let total: f64 = weights.iter().sum();
+    let mut sizes: Vec<usize> = weights
+        .iter()
+        .map(|w| ((w / total * shape.students as f64) as usize).max(1))
+        .collect();
+    let mut placed: usize = sizes.iter().sum();
+    while placed < shape.students {
+        sizes[rng.random_range(0..shape.groups)] += 1;
+        placed += 1;
+    }
+    while placed > shape.students {
+        let g = rng.random_range(0..shape.groups);
+        if sizes[g] > 1 {
+            sizes[g] -= 1;
+            placed -= 1;
+        }
+    }
+    let mut places: Vec<usize> = sizes
+        .iter()
+        .enumerate()
+        .flat_map(|(g, &n)| std::iter::repeat_n(g, n))
+        .collect();
+    places.shuffle(rng);
+    places
 }
 
 /// Adds lesson `l` of `subject` (in module `m`), with its test if it is one.
