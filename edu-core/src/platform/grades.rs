@@ -34,14 +34,14 @@ impl<S: Store> Platform<S> {
     /// (all of them for an administrator) against the group's students, by name.
     pub async fn gradebook(&self, who: &Principal, group: GroupId, module: ModuleId, page: Page) -> Result<Gradebook> {
         who.require_staff()?;
-        let teacher = self.gradebook_teacher(who, module).await?;
+        let teacher = self.gradebook_teacher(who, group, module).await?;
         self.gradebook_as(teacher, group, module, page).await
     }
 
     /// The whole gradebook (every student), for an export.
     pub async fn full_gradebook(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<Gradebook> {
         who.require_staff()?;
-        let teacher = self.gradebook_teacher(who, module).await?;
+        let teacher = self.gradebook_teacher(who, group, module).await?;
         self.full_gradebook_as(teacher, group, module).await
     }
 
@@ -50,18 +50,22 @@ impl<S: Store> Platform<S> {
         self.full_gradebook_as(None, group, module).await
     }
 
-    /// `None` for an administrator (every subject); the teacher for a teacher of a subject in the
-    /// module; otherwise forbidden.
-    async fn gradebook_teacher(&self, who: &Principal, module: ModuleId) -> Result<Option<UserId>> {
+    /// `None` for an administrator (every subject and group); the teacher for a teacher of a
+    /// subject in the module, looking at a group linked to it; otherwise forbidden (no subject
+    /// there) or not found (a group the module is not taught to).
+    async fn gradebook_teacher(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<Option<UserId>> {
         if who.role == Role::Admin {
             return Ok(None);
         }
         let taught = self.store().teacher_subjects(Some(who.id)).await?;
-        if taught.iter().any(|s| s.module_id == module) {
-            Ok(Some(who.id))
-        } else {
-            Err(Error::Forbidden("you teach no subject in this module".into()))
+        if !taught.iter().any(|s| s.module_id == module) {
+            return Err(Error::Forbidden("you teach no subject in this module".into()));
         }
+        let groups = self.store().module_groups(module).await?;
+        if !groups.iter().any(|g| g.id == group) {
+            return Err(Error::not_found("group"));
+        }
+        Ok(Some(who.id))
     }
 
     async fn gradebook_as(
