@@ -1791,12 +1791,12 @@ struct Record {
     at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Averages per subject and per module (with how many values count), overall, and the pending.
+type Expected = (Vec<(i64, Option<f64>)>, Vec<(i64, Option<f64>, u32)>, Option<f64>, u32);
+
 /// The summary straight from the rule: per homework lesson the latest graded submission (else
 /// pending), per test the best score; plain means per subject, per module and overall.
-fn expected_summary(
-    records: &[Record],
-    student: usize,
-) -> (Vec<(i64, Option<f64>)>, Vec<(i64, Option<f64>, u32)>, Option<f64>, u32) {
+fn expected_summary(records: &[Record], student: usize) -> Expected {
     use crate::domain::Source;
     use std::collections::BTreeMap;
     let mine: Vec<&Record> = records.iter().filter(|r| r.student == student).collect();
