@@ -1,69 +1,14 @@
 //! `edu export gradebook` run as the real binary on a seeded SQLite database.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use calamine::{Data, Reader, Xlsx};
-use edu_core::config::Config;
+use edu_core::Store;
 use edu_core::domain::Page;
-use edu_core::{Platform, SqliteStore, Store};
 
-struct Workdir(PathBuf);
-
-impl Workdir {
-    fn new(name: &str) -> Workdir {
-        let dir = std::env::temp_dir().join(format!("edu-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Workdir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn vars(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("DATABASE_URL", format!("sqlite://{}", self.path("edu.db").display())),
-            ("EDU_DATA_DIR", self.path("data").display().to_string()),
-            ("BCRYPT_COST", "4".into()),
-        ]
-    }
-
-    fn edu(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_edu"))
-            .args(args)
-            .current_dir(&self.0)
-            .env_clear()
-            .envs(self.vars())
-            .output()
-            .expect("the edu binary runs")
-    }
-
-    async fn platform(&self) -> Platform<SqliteStore> {
-        let vars = self.vars();
-        let config = Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("config");
-        let secret = config.resolve_secret().expect("secret");
-        let url = format!("sqlite://{}", self.path("edu.db").display());
-        let store = SqliteStore::connect(&url, config.pool).await.expect("database");
-        Platform::new(store, config.platform_config(secret))
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{Workdir, text};
 
 /// A CSV line split on commas outside quotes, quotes removed.
 fn cells(line: &str) -> Vec<String> {

@@ -1,67 +1,12 @@
 //! `edu import groups` run as the real binary on a SQLite database.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use edu_core::config::Config;
-use edu_core::{ClientInfo, Platform, SqliteStore};
+use std::path::Path;
 
-struct Workdir(PathBuf);
+use edu_core::ClientInfo;
 
-impl Workdir {
-    fn new(name: &str) -> Workdir {
-        let dir = std::env::temp_dir().join(format!("edu-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Workdir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn vars(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("DATABASE_URL", format!("sqlite://{}", self.path("edu.db").display())),
-            ("EDU_DATA_DIR", self.path("data").display().to_string()),
-            ("BCRYPT_COST", "4".into()),
-        ]
-    }
-
-    fn edu(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_edu"))
-            .args(args)
-            .current_dir(&self.0)
-            .env_clear()
-            .envs(self.vars())
-            .output()
-            .expect("the edu binary runs")
-    }
-
-    async fn platform(&self) -> Platform<SqliteStore> {
-        let vars = self.vars();
-        let config = Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("config");
-        let secret = config.resolve_secret().expect("secret");
-        let url = format!("sqlite://{}", self.path("edu.db").display());
-        let store = SqliteStore::connect(&url, config.pool).await.expect("database");
-        Platform::new(store, config.platform_config(secret))
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{Workdir, text};
 
 fn roster(path: &Path, rows: &[[&str; 3]]) {
     let mut book = rust_xlsxwriter::Workbook::new();

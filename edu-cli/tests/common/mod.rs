@@ -1,0 +1,67 @@
+//! What the command-line tests share: a working directory with its own SQLite database, the real
+//! binary run in it, and a platform over the same database for checking what it did.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use edu_core::config::Config;
+use edu_core::{Platform, SqliteStore};
+
+pub struct Workdir(PathBuf);
+
+impl Workdir {
+    pub fn new(name: &str) -> Workdir {
+        let dir = std::env::temp_dir().join(format!("edu-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Workdir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", format!("sqlite://{}", self.path("edu.db").display())),
+            ("EDU_DATA_DIR", self.path("data").display().to_string()),
+            ("BCRYPT_COST", "4".into()),
+        ]
+    }
+
+    pub fn edu(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_edu"))
+            .args(args)
+            .current_dir(&self.0)
+            .env_clear()
+            .envs(self.vars())
+            .output()
+            .expect("the edu binary runs")
+    }
+
+    pub async fn platform(&self) -> Platform<SqliteStore> {
+        let vars = self.vars();
+        let config = Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("config");
+        let secret = config.resolve_secret().expect("secret");
+        let url = format!("sqlite://{}", self.path("edu.db").display());
+        let store = SqliteStore::connect(&url, config.pool).await.expect("database");
+        Platform::new(store, config.platform_config(secret))
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
