@@ -65,22 +65,51 @@ pub struct GradeItem {
 /// What the counting rule needs to know of a piece of work.
 pub trait Work {
     fn source(&self) -> Source;
-    /// The lesson (homework) or the test (tests) that the work counts for.
-    fn unit(&self) -> Option<i64>;
+    fn lesson(&self) -> Option<LessonId>;
+    fn test(&self) -> Option<TestId>;
     fn grade(&self) -> Option<f64>;
     fn submitted_at(&self) -> DateTime<Utc>;
     fn id(&self) -> i64;
+
+    /// The lesson (homework) or the test (tests) that the work counts for.
+    fn unit(&self) -> Option<i64> {
+        match self.source() {
+            Source::Homework => self.lesson().map(|l| l.0),
+            Source::Test => self.test().map(|t| t.0),
+        }
+    }
+}
+
+impl<W: Work> Work for &W {
+    fn source(&self) -> Source {
+        (*self).source()
+    }
+    fn lesson(&self) -> Option<LessonId> {
+        (*self).lesson()
+    }
+    fn test(&self) -> Option<TestId> {
+        (*self).test()
+    }
+    fn grade(&self) -> Option<f64> {
+        (*self).grade()
+    }
+    fn submitted_at(&self) -> DateTime<Utc> {
+        (*self).submitted_at()
+    }
+    fn id(&self) -> i64 {
+        (*self).id()
+    }
 }
 
 impl Work for GradeItem {
     fn source(&self) -> Source {
         self.source
     }
-    fn unit(&self) -> Option<i64> {
-        match self.source {
-            Source::Homework => self.lesson_id.map(|l| l.0),
-            Source::Test => self.test_id.map(|t| t.0),
-        }
+    fn lesson(&self) -> Option<LessonId> {
+        self.lesson_id
+    }
+    fn test(&self) -> Option<TestId> {
+        self.test_id
     }
     fn grade(&self) -> Option<f64> {
         self.grade
@@ -305,11 +334,11 @@ impl Work for GradebookWork {
     fn source(&self) -> Source {
         self.source
     }
-    fn unit(&self) -> Option<i64> {
-        match self.source {
-            Source::Homework => self.lesson_id.map(|l| l.0),
-            Source::Test => self.test_id.map(|t| t.0),
-        }
+    fn lesson(&self) -> Option<LessonId> {
+        self.lesson_id
+    }
+    fn test(&self) -> Option<TestId> {
+        self.test_id
     }
     fn grade(&self) -> Option<f64> {
         self.grade
@@ -352,15 +381,15 @@ pub fn gradebook_rows(
         .map(|s| {
             let mut cells = vec![GradebookCell::default(); lessons.len()];
             let mut tally = Tally::default();
-            let mine: Vec<GradebookWork> = by_student
+            let mine: Vec<&GradebookWork> = by_student
                 .get(&s.id)
                 .map(|ws| {
                     ws.iter()
+                        .copied()
                         .filter(|w| match w.source {
                             Source::Homework => w.lesson_id.is_some_and(|l| column.contains_key(&l)),
                             Source::Test => w.test_id.is_some_and(|t| test_column.contains_key(&t)),
                         })
-                        .map(|w| (*w).clone())
                         .collect()
                 })
                 .unwrap_or_default();
