@@ -504,3 +504,40 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Fails unless every `.rs` file in `<crate_dir>/<dir>/` is declared as a module (`mod name;`) of
+/// that folder's `main.rs`, and no suite file sits loose in the folder above it, where it would
+/// belong to no test target (or be linked as a binary of its own). A test binary made of modules would otherwise skip a new file
+/// without a word.
+pub fn assert_all_suites_declared(crate_dir: &str, dir: &str) {
+    let folder = std::path::Path::new(crate_dir).join(dir);
+    let root = folder.parent().expect("the test folder's parent");
+    let main = std::fs::read_to_string(folder.join("main.rs")).expect("the test binary's main.rs");
+    let declared: std::collections::BTreeSet<String> = main
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';').map(str::to_owned))
+        .collect();
+    let rust_files = |d: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .expect("a readable test folder")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".rs").map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    };
+    let undeclared: Vec<String> = rust_files(&folder)
+        .into_iter()
+        .filter(|n| n != "main" && !declared.contains(n))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "{dir}/{undeclared:?}.rs would never run: declare them in {dir}/main.rs"
+    );
+    let loose = rust_files(root);
+    assert!(
+        loose.is_empty(),
+        "{loose:?}.rs in {} belong to no test target: move them to {dir}/ and declare them in {dir}/main.rs",
+        root.display()
+    );
+}

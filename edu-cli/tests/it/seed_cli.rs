@@ -1,13 +1,11 @@
 //! `edu seed` run as the real binary on a SQLite database.
 
-mod common;
-
 use std::collections::HashSet;
 
 use edu_core::domain::Page;
 use edu_core::{ClientInfo, Iin, Store};
 
-use common::{Workdir, text};
+use crate::common::{Workdir, text};
 
 const SHAPE: &[&str] = &[
     "seed",

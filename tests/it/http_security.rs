@@ -43,7 +43,7 @@ macro_rules! on_both_backends_with {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
                         let Some(fx) = edu_tests::sqlite_fixture().await else { return };
-                        crate::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
+                        super::super::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
                     }
                 )*
             }
@@ -52,7 +52,7 @@ macro_rules! on_both_backends_with {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
                         let Some(fx) = edu_tests::pg_fixture().await else { return };
-                        crate::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
+                        super::super::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
                     }
                 )*
             }
@@ -76,8 +76,8 @@ fn small_body_options() -> edu_http::Options {
     }
 }
 
-on_both_backends_with!(with_place_url, crate::place_url_options; cors_with_place_url_allows_exactly_those_origins);
-on_both_backends_with!(with_small_bodies, crate::small_body_options; bodies_over_max_body_answer_413);
+on_both_backends_with!(with_place_url, super::super::place_url_options; cors_with_place_url_allows_exactly_those_origins);
+on_both_backends_with!(with_small_bodies, super::super::small_body_options; bodies_over_max_body_answer_413);
 on_both_backends_with!(with_defaults, edu_http::Options::default; openapi_is_off_unless_enabled);
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,10 @@
 //! `edu import groups` run as the real binary on a SQLite database.
 
-mod common;
-
 use std::path::Path;
 
 use edu_core::ClientInfo;
 
-use common::{Workdir, text};
+use crate::common::{Workdir, text};
 
 fn roster(path: &Path, rows: &[[&str; 3]]) {
     let mut book = rust_xlsxwriter::Workbook::new();

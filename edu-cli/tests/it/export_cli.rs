@@ -1,14 +1,12 @@
 //! `edu export gradebook` run as the real binary on a seeded SQLite database.
 
-mod common;
-
 use std::path::PathBuf;
 
 use calamine::{Data, Reader, Xlsx};
 use edu_core::Store;
 use edu_core::domain::Page;
 
-use common::{Workdir, text};
+use crate::common::{Workdir, text};
 
 /// A CSV line split on commas outside quotes, quotes removed.
 fn cells(line: &str) -> Vec<String> {

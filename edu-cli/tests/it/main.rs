@@ -1,0 +1,15 @@
+//! The command-line tests, in one test binary: each suite runs the real `edu` binary.
+//!
+//! A suite is a module here; `every_suite_is_compiled` fails when a `.rs` file in this folder is
+//! not declared below.
+
+mod common;
+mod crash;
+mod export_cli;
+mod import_cli;
+mod seed_cli;
+
+#[test]
+fn every_suite_is_compiled() {
+    edu_tests::assert_all_suites_declared(env!("CARGO_MANIFEST_DIR"), "tests/it");
+}

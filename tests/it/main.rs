@@ -1,0 +1,18 @@
+//! Every cross-crate suite, in one test binary: linking sqlx, warp, reqwest and object_store once
+//! instead of once per suite is most of a fresh test build's time.
+//!
+//! A suite is a module here. `layout::every_suite_is_compiled` fails when a `.rs` file in this
+//! folder is not declared below, so a new suite cannot be left out silently.
+
+mod conformance_postgres;
+mod conformance_s3;
+mod conformance_sqlite;
+mod grade_queries;
+mod http_auth;
+mod http_files;
+mod http_grades;
+mod http_import;
+mod http_security;
+mod http_structure;
+mod http_tests;
+mod layout;
