@@ -231,6 +231,7 @@ async fn statements_do_not_grow_with_items_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
 async fn statements_do_not_grow_with_items_on_postgres() {
     let (Some(a), Some(b)) = (edu_tests::pg_fixture().await, edu_tests::pg_fixture().await) else {
         return;

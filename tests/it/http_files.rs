@@ -1804,6 +1804,7 @@ mod with_small_max_body {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
     async fn postgres() {
         let Some(fx) = edu_tests::pg_fixture().await else {
             return;
@@ -1867,6 +1868,7 @@ mod with_a_short_idle_timeout {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
     async fn postgres() {
         let Some(fx) = edu_tests::pg_fixture().await else {
             return;

@@ -50,6 +50,7 @@ macro_rules! on_both_backends_with {
             mod postgres {
                 $(
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    #[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
                     async fn $name() {
                         let Some(fx) = edu_tests::pg_fixture().await else { return };
                         super::super::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
@@ -1184,6 +1185,7 @@ fn fuzzed_login_bodies_never_cause_5xx_sqlite() {
 }
 
 #[test]
+#[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
 fn fuzzed_login_bodies_never_cause_5xx_postgres() {
     let rt = runtime();
     let Some(app) = rt.block_on(async {

@@ -8,11 +8,13 @@ pub mod suite;
 
 pub use harness::{Fixture, TestClock, pg_fixture, sqlite_fixture};
 
-/// Expands to one `#[tokio::test]` per check of the suite, each on a fresh database.
+/// Expands to one `#[tokio::test]` per check of the suite, each on a fresh database. Attributes
+/// after the fixture go on every test, e.g. a `cfg_attr(…, ignore = "…")` that shows a backend
+/// the test run cannot reach as ignored rather than passed.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($fixture:path) => {
-        $crate::conformance_tests!(@each $fixture;
+    ($fixture:path $(, #[$attr:meta])* $(,)?) => {
+        $crate::conformance_tests!(@each $fixture, [$(#[$attr])*];
             bootstrap_admin_is_created_once,
             login_returns_tokens_that_authenticate,
             wrong_password_and_unknown_iin_answer_alike,
@@ -51,12 +53,17 @@ macro_rules! conformance_tests {
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(fx) = $fixture().await else { return };
-                $crate::conformance::suite::$name(fx).await;
-            }
-        )*
+        $crate::conformance_tests!(@each $fixture, []; $($name),*);
     };
+    // One test a step, so that the attributes repeat inside each test, not alongside the names.
+    (@each $fixture:path, [$($attrs:tt)*]; $name:ident $(, $rest:ident)* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($attrs)*
+        async fn $name() {
+            let Some(fx) = $fixture().await else { return };
+            $crate::conformance::suite::$name(fx).await;
+        }
+        $crate::conformance_tests!(@each $fixture, [$($attrs)*]; $($rest),*);
+    };
+    (@each $fixture:path, [$($attrs:tt)*];) => {};
 }
