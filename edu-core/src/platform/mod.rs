@@ -19,7 +19,7 @@ mod quiz;
 mod session;
 mod users;
 
-pub use academic::{LessonView, ModuleAccess};
+pub use academic::{AccessOverview, LessonView, ModuleAccess, ModuleDetails, SubjectAccess};
 pub use files::{
     FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
 };
