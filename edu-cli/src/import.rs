@@ -36,7 +36,9 @@ pub struct GroupsArgs {
     /// Import the valid rows even if some are invalid (by default one invalid row stops the import).
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Use the legacy rule for first passwords: the digits of the IIN. Weak; only for compatibility.
+    /// Use the old backend's rule for first passwords: the first three and last three digits of
+    /// the IIN. Weak; only for compatibility. Without it, `EDU_IMPORT_PASSWORDS` decides (random
+    /// by default).
     #[arg(long)]
     pub legacy_iin_passwords: bool,
     /// Where to write new students' first passwords: a new .csv or .xlsx file (never overwritten).
@@ -70,11 +72,7 @@ async fn groups(args: GroupsArgs, config: Config) -> anyhow::Result<()> {
         } else {
             ImportMode::AllOrNothing
         },
-        passwords: if args.legacy_iin_passwords {
-            InitialPasswords::IinDigits
-        } else {
-            InitialPasswords::Random
-        },
+        passwords: args.legacy_iin_passwords.then_some(InitialPasswords::Legacy),
     };
     let job = Import {
         file,

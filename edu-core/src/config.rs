@@ -10,6 +10,7 @@ use jsonwebtoken::Algorithm;
 use crate::auth::token::parse_algorithm;
 use crate::domain::{Iin, Password, Phone};
 use crate::files::StoreUrl;
+use crate::import::InitialPasswords;
 use crate::platform::{BootstrapAdmin, PlatformConfig};
 use crate::store::PoolSettings;
 
@@ -66,6 +67,8 @@ pub struct Config {
     pub files: StoreUrl,
     pub bcrypt_cost: u32,
     pub api_docs: bool,
+    /// `EDU_IMPORT_PASSWORDS`: first passwords of imported students, `random` or `legacy`.
+    pub import_passwords: InitialPasswords,
     /// Non-fatal remarks to log at start.
     pub warnings: Vec<String>,
 }
@@ -235,6 +238,13 @@ impl Config {
         let timeout: u64 = r.number("DB_POOL_TIMEOUT", 30, (1, 3600));
         let bcrypt_cost: u32 = r.number("BCRYPT_COST", 12, (4, 31));
         let api_docs = r.flag("EDU_API_DOCS");
+        let import_passwords = match r.value("EDU_IMPORT_PASSWORDS") {
+            None => InitialPasswords::Random,
+            Some(v) => InitialPasswords::parse(&v).unwrap_or_else(|| {
+                r.fail("EDU_IMPORT_PASSWORDS", format!("expected random or legacy, got {v:?}"));
+                InitialPasswords::Random
+            }),
+        };
         let admin = read_admin(&mut r, &mut warnings);
 
         if !r.errors.is_empty() {
@@ -255,6 +265,7 @@ impl Config {
             files,
             bcrypt_cost,
             api_docs,
+            import_passwords,
             warnings,
         })
     }
@@ -284,6 +295,7 @@ impl Config {
         c.jwt_algorithm = self.algorithm;
         c.access_ttl = self.access_ttl;
         c.bcrypt_cost = self.bcrypt_cost;
+        c.import_passwords = self.import_passwords;
         c
     }
 }
@@ -387,6 +399,20 @@ mod tests {
         let vars: Vec<_> = err.0.iter().map(|e| e.variable).collect();
         assert_eq!(vars, ["DATABASE_URL", "ALGORITHM", "DB_POOL_SIZE", "ADMIN_IIN"]);
         assert_eq!(err.to_string().lines().count(), 4);
+    }
+
+    #[test]
+    fn import_passwords_are_random_unless_legacy_is_asked_for() {
+        assert_eq!(read(&[]).expect("defaults").import_passwords, InitialPasswords::Random);
+        let c = read(&[("EDU_IMPORT_PASSWORDS", " Legacy ")]).expect("legacy");
+        assert_eq!(c.import_passwords, InitialPasswords::Legacy);
+        assert_eq!(
+            c.platform_config(Secret(vec![0; 16])).import_passwords,
+            InitialPasswords::Legacy
+        );
+        let err = read(&[("EDU_IMPORT_PASSWORDS", "iin")]).expect_err("unknown");
+        assert_eq!(err.0[0].variable, "EDU_IMPORT_PASSWORDS");
+        assert!(err.to_string().contains("EDU_IMPORT_PASSWORDS"), "{err}");
     }
 
     #[test]

@@ -29,12 +29,13 @@ pub mod store;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use auth::Principal;
+pub use auth::{Principal, SessionRef};
 pub use domain::{Iin, Page, Role, UserId, UserProfile};
 pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
-    Answers, AttemptView, BootstrapAdmin, ClientInfo, Clock, CreateUser, DEADLINE_GRACE, FsckReport, HOMEWORK_FILES,
-    HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonView, ModuleAccess, NewLesson, PHOTO_LIMIT, Platform,
-    PlatformConfig, Session, SystemClock, TestResult, TokenPair, UploadedUrl, UserRef, gradebook_table, summary_table,
+    AccessOverview, Answers, AttemptView, BootstrapAdmin, ClientInfo, Clock, CreateUser, DEADLINE_GRACE, FsckReport,
+    HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonView, ModuleAccess, ModuleDetails,
+    NewLesson, PHOTO_LIMIT, Platform, PlatformConfig, Session, SubjectAccess, SystemClock, TestResult, TokenPair,
+    UploadedUrl, UserRef, gradebook_table, summary_table,
 };
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

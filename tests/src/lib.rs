@@ -400,7 +400,7 @@ pub async fn new_group<S: Store>(app: &TestApp<S>, admin: &Actor, name: &str) ->
         Some(json!({"name": name})),
     )
     .await;
-    r.expect(201);
+    r.expect(200);
     r.id()
 }
 
@@ -413,7 +413,7 @@ pub async fn new_module<S: Store>(app: &TestApp<S>, admin: &Actor, title: &str) 
         Some(json!({"title": title})),
     )
     .await;
-    r.expect(201);
+    r.expect(200);
     r.id()
 }
 
@@ -426,7 +426,7 @@ pub async fn new_subject<S: Store>(app: &TestApp<S>, admin: &Actor, module: i64,
         Some(json!({"title": title})),
     )
     .await;
-    r.expect(201);
+    r.expect(200);
     r.id()
 }
 

@@ -6,6 +6,6 @@ pub mod throttle;
 pub mod token;
 
 pub use hasher::Hasher;
-pub use principal::Principal;
+pub use principal::{Principal, SessionRef};
 pub use throttle::{ThrottlePolicy, ThrottleState};
 pub use token::{Claims, TokenKeys};

@@ -7,6 +7,16 @@ pub struct Principal {
     pub id: UserId,
     pub iin: Iin,
     pub role: Role,
+    /// The session the caller's access token belongs to; `None` for principals an embedding
+    /// service builds itself, and for tokens issued outside a session.
+    pub session: Option<SessionRef>,
+}
+
+/// The session of an access token: its refresh-token family and the token version it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRef {
+    pub family: String,
+    pub version: i64,
 }
 
 impl Principal {

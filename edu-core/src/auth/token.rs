@@ -22,6 +22,10 @@ pub struct Claims {
     pub iat: i64,
     /// The user's token version when issued; bumping it revokes every earlier token.
     pub ver: i64,
+    /// The session (refresh-token family) the token belongs to; a password change keeps the
+    /// caller's session alive. Absent in tokens issued outside a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The algorithms accepted for `ALGORITHM`: the HMAC family only.
@@ -62,7 +66,20 @@ impl TokenKeys {
         self.access_ttl
     }
 
+    /// A token outside any session.
     pub fn issue(&self, iin: &Iin, uid: i64, version: i64, now: DateTime<Utc>) -> Result<String> {
+        self.issue_in_session(iin, uid, version, None, now)
+    }
+
+    /// A token of the session `sid` (its refresh-token family).
+    pub fn issue_in_session(
+        &self,
+        iin: &Iin,
+        uid: i64,
+        version: i64,
+        sid: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let claims = Claims {
             sub: iin.as_str().to_owned(),
@@ -70,6 +87,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: now.timestamp().saturating_add(ttl),
             ver: version,
+            sid: sid.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding).map_err(Error::internal)
     }
@@ -162,6 +180,10 @@ mod tests {
             prop_assert_eq!(claims.ver, ver);
             prop_assert_eq!(claims.iat, now.timestamp());
             prop_assert_eq!(claims.exp, now.timestamp() + 1800);
+            prop_assert_eq!(claims.sid, None);
+            let in_session = k.issue_in_session(&iin, 7, ver, Some("family"), now).expect("issue");
+            let sid = k.verify(&in_session).expect("verify").sid;
+            prop_assert_eq!(sid.as_deref(), Some("family"));
         }
 
         #[test]

@@ -233,6 +233,8 @@ pub struct Question {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuizOption {
+    /// The option's row id (changes when the test is edited, as in the old backend).
+    pub id: i64,
     pub index: i64,
     pub text: String,
     pub is_correct: bool,
@@ -283,6 +285,7 @@ pub struct QuestionView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OptionView {
+    pub id: i64,
     pub option_index: i64,
     pub option_text: String,
     /// Only for the subject's teachers and admins.
@@ -307,6 +310,7 @@ impl Test {
                 options: options
                     .into_iter()
                     .map(|o| OptionView {
+                        id: o.id,
                         option_index: o.index,
                         option_text: o.text.clone(),
                         is_correct: answers.then_some(o.is_correct),

@@ -78,11 +78,13 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
-/// `?limit=&offset=`: absent values take defaults, large ones are clamped.
+/// `?limit=&offset=`: large limits are clamped. Lists answer everything from `offset` when no
+/// `limit` is given (a client that sends neither gets the whole list, as the old backend gave it);
+/// the gradebook, which only pages, takes [`Page::DEFAULT_LIMIT`] instead.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Page {
-    /// At most 500; default 100.
+    /// 1–500 (clamped). Without it, lists answer every row from `offset`.
     pub limit: Option<i64>,
     /// Default 0.
     pub offset: Option<i64>,
@@ -106,6 +108,14 @@ impl Page {
     pub fn offset(&self) -> i64 {
         self.offset.unwrap_or(0).max(0)
     }
+
+    /// The `LIMIT` of a list query: the clamped limit when one was asked for, otherwise no limit.
+    pub fn list_limit(&self) -> i64 {
+        match self.limit {
+            Some(_) => self.limit(),
+            None => i64::MAX,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +136,7 @@ mod tests {
         assert_eq!(Page::new(10_000, -5).limit(), 500);
         assert_eq!(Page::new(0, -5).limit(), 1);
         assert_eq!(Page::new(0, -5).offset(), 0);
+        assert_eq!(Page::default().list_limit(), i64::MAX, "no limit asked: the whole list");
+        assert_eq!(Page::new(10_000, 0).list_limit(), 500);
     }
 }

@@ -19,22 +19,43 @@ pub enum ImportMode {
     SkipInvalid,
 }
 
-/// Initial passwords of new students.
+/// Initial passwords of new students. Either way they must be changed at first login.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InitialPasswords {
     /// A random password per student, returned once in the report.
     #[default]
     Random,
-    /// The legacy rule: the digits of the IIN. Only on explicit request.
-    IinDigits,
+    /// The old backend's rule: the first three and the last three digits of the IIN
+    /// (`990101300123` → `990123`). Weak; for schools that hand out passwords that way.
+    /// `iin_digits` is accepted as another name.
+    #[serde(alias = "iin_digits")]
+    Legacy,
+}
+
+impl InitialPasswords {
+    /// `random` or `legacy` (also `iin_digits`), as `EDU_IMPORT_PASSWORDS` and `?passwords=` take it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "random" => Some(Self::Random),
+            "legacy" | "iin_digits" => Some(Self::Legacy),
+            _ => None,
+        }
+    }
+
+    /// The legacy first password of the student with this IIN.
+    pub fn legacy_password(iin: &crate::domain::Iin) -> String {
+        let digits = iin.as_str();
+        format!("{}{}", &digits[..3], &digits[digits.len() - 3..])
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     pub dry_run: bool,
     pub mode: ImportMode,
-    pub passwords: InitialPasswords,
+    /// `None`: the deployment's default ([`PlatformConfig::import_passwords`](crate::PlatformConfig)).
+    pub passwords: Option<InitialPasswords>,
 }
 
 /// A new student's first password, shown once.
@@ -71,4 +92,21 @@ pub struct ImportReport {
 pub enum ImportProgress {
     Hashing { done: usize, total: usize },
     Writing,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Iin;
+
+    #[test]
+    fn the_legacy_password_is_the_first_and_last_three_digits() {
+        let iin = Iin::parse("990101300123").expect("valid");
+        assert_eq!(InitialPasswords::legacy_password(&iin), "990123");
+        let iin = Iin::parse("000102500789").expect("valid");
+        assert_eq!(InitialPasswords::legacy_password(&iin), "000789", "leading zeros count");
+        assert_eq!(InitialPasswords::parse("iin_digits"), Some(InitialPasswords::Legacy));
+        assert_eq!(InitialPasswords::parse("RANDOM"), Some(InitialPasswords::Random));
+        assert_eq!(InitialPasswords::parse("digits"), None);
+    }
 }

@@ -7,16 +7,46 @@ use super::Platform;
 use crate::auth::Principal;
 use crate::domain::{
     Group, GroupId, Iin, Lesson, LessonId, Module, ModuleId, ModulePatch, ModuleScope, ModuleTree, NewModule, Page,
-    Role, Subject, SubjectId, User, UserId, UserProfile, text,
+    Role, Subject, SubjectId, SubjectTree, TeacherRef, User, UserId, UserProfile, text,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::store::Store;
 
-/// A module with the groups that may see it (the access overview).
+/// Who may see what: every module with its groups, and its subjects with their teachers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccessOverview {
+    pub modules: Vec<ModuleAccess>,
+}
+
+/// One module of the access overview, keyed as the old backend keyed it (`module_id`,
+/// `module_title`), with the module's own fields beside.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ModuleAccess {
+    pub module_id: ModuleId,
+    pub module_title: String,
+    #[serde(flatten)]
+    pub module: Module,
+    pub groups: Vec<Group>,
+    pub subjects: Vec<SubjectAccess>,
+}
+
+/// A subject of the access overview with its teacher (`null` when none).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubjectAccess {
+    pub subject_id: SubjectId,
+    #[serde(flatten)]
+    pub subject: Subject,
+    pub teacher: Option<TeacherRef>,
+}
+
+/// A module with its subjects and lessons, its teachers (of its subjects or linked to it) and the
+/// groups given access to it (`GET /admin/modules/{id}`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ModuleDetails {
     #[serde(flatten)]
     pub module: ModuleTree,
+    pub teachers: Vec<TeacherRef>,
+    /// The linked groups (empty for a student).
     pub groups: Vec<Group>,
 }
 
@@ -104,7 +134,8 @@ impl<S: Store> Platform<S> {
         self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))
     }
 
-    pub async fn list_groups(&self, who: &Principal, page: Page) -> Result<Vec<Group>> {
+    /// A page of groups (every group when no limit is given) and how many there are in all.
+    pub async fn list_groups(&self, who: &Principal, page: Page) -> Result<(Vec<Group>, i64)> {
         who.require_admin()?;
         Ok(self.store().list_groups(page).await?)
     }
@@ -200,6 +231,34 @@ impl<S: Store> Platform<S> {
     /// One module, if `who` may see it (404 otherwise).
     pub async fn module(&self, who: &Principal, id: ModuleId) -> Result<ModuleTree> {
         self.visible_module(who, id).await
+    }
+
+    /// One module with its teachers and groups, if `who` may see it (404 otherwise).
+    pub async fn module_details(&self, who: &Principal, id: ModuleId) -> Result<ModuleDetails> {
+        let module = self.visible_module(who, id).await?;
+        let teachers = self.store().module_teachers(id).await?;
+        // Which other groups share a module is the staff's business, not a student's.
+        let groups = if who.role.is_staff() {
+            self.store().module_groups(id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(ModuleDetails {
+            module,
+            teachers,
+            groups,
+        })
+    }
+
+    /// One subject with its teacher and lessons, if `who` may see it.
+    pub async fn subject_tree(&self, who: &Principal, id: SubjectId) -> Result<SubjectTree> {
+        let subject = self.visible_subject(who, id).await?;
+        self.visible_module(who, subject.module_id)
+            .await?
+            .subjects
+            .into_iter()
+            .find(|s| s.subject.id == id)
+            .ok_or_else(|| Error::not_found("subject"))
     }
 
     pub async fn update_module(&self, who: &Principal, id: ModuleId, patch: ModulePatch) -> Result<Module> {
@@ -363,19 +422,34 @@ impl<S: Store> Platform<S> {
     }
 
     /// Every module with its groups, subjects and teachers.
-    pub async fn access_overview(&self, who: &Principal) -> Result<Vec<ModuleAccess>> {
+    pub async fn access_overview(&self, who: &Principal) -> Result<AccessOverview> {
         who.require_admin()?;
         let trees = self.store().module_trees(ModuleScope::All, None).await?;
         let mut links = self.store().module_links().await?;
-        Ok(trees
+        let modules = trees
             .into_iter()
-            .map(|module| {
-                let id = module.module.id;
+            .map(|tree| {
+                let id = tree.module.id;
                 let groups = links.iter().filter(|(m, _)| *m == id).map(|(_, g)| g.clone()).collect();
                 links.retain(|(m, _)| *m != id);
-                ModuleAccess { module, groups }
+                ModuleAccess {
+                    module_id: id,
+                    module_title: tree.module.title.clone(),
+                    module: tree.module,
+                    groups,
+                    subjects: tree
+                        .subjects
+                        .into_iter()
+                        .map(|s| SubjectAccess {
+                            subject_id: s.subject.id,
+                            subject: s.subject,
+                            teacher: s.teacher,
+                        })
+                        .collect(),
+                }
             })
-            .collect())
+            .collect();
+        Ok(AccessOverview { modules })
     }
 
     // ---- teachers' views ----
@@ -391,11 +465,17 @@ impl<S: Store> Platform<S> {
         self.visible_module(who, id).await
     }
 
-    /// Subjects a teacher teaches (all subjects for an admin).
-    pub async fn teacher_subjects(&self, who: &Principal) -> Result<Vec<Subject>> {
+    /// Subjects a teacher teaches (all subjects for an admin), with their lessons.
+    pub async fn teacher_subjects(&self, who: &Principal) -> Result<Vec<SubjectTree>> {
         who.require_staff()?;
-        let teacher = (!who.is_admin()).then_some(who.id);
-        Ok(self.store().teacher_subjects(teacher).await?)
+        let trees = self.store().module_trees(self.module_scope(who), None).await?;
+        let mut subjects: Vec<SubjectTree> = trees
+            .into_iter()
+            .flat_map(|m| m.subjects)
+            .filter(|s| who.is_admin() || s.subject.teacher_id == Some(who.id))
+            .collect();
+        subjects.sort_by_key(|s| s.subject.id);
+        Ok(subjects)
     }
 
     // ---- lessons as readers see them ----

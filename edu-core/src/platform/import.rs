@@ -93,7 +93,8 @@ impl<S: Store> Platform<S> {
             return Ok(report);
         }
 
-        let credentials = self.initial_passwords(&first_rows, options.passwords, progress).await?;
+        let policy = options.passwords.unwrap_or(self.config().import_passwords);
+        let credentials = self.initial_passwords(&first_rows, policy, progress).await?;
         let hashes: HashMap<&Iin, &str> = first_rows
             .iter()
             .zip(&credentials)
@@ -161,9 +162,8 @@ impl<S: Store> Platform<S> {
         let tasks = rows.iter().map(|e| {
             let password = match policy {
                 InitialPasswords::Random => Password::random(),
-                InitialPasswords::IinDigits => {
-                    Password::presented(e.iin.as_str()).unwrap_or_else(|_| Password::random())
-                }
+                InitialPasswords::Legacy => Password::presented(&InitialPasswords::legacy_password(&e.iin))
+                    .unwrap_or_else(|_| Password::random()),
             };
             let done = &done;
             async move {

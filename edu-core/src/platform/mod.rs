@@ -19,7 +19,7 @@ mod quiz;
 mod session;
 mod users;
 
-pub use academic::{LessonView, ModuleAccess};
+pub use academic::{AccessOverview, LessonView, ModuleAccess, ModuleDetails, SubjectAccess};
 pub use files::{
     FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
 };
@@ -40,6 +40,8 @@ pub struct PlatformConfig {
     pub address_throttle: ThrottlePolicy,
     /// Where uploaded files live. Without one, file operations fail with an internal error.
     pub files: Option<FileStore>,
+    /// First passwords of imported students when the import does not say (`EDU_IMPORT_PASSWORDS`).
+    pub import_passwords: crate::import::InitialPasswords,
 }
 
 impl PlatformConfig {
@@ -54,6 +56,7 @@ impl PlatformConfig {
             iin_throttle: ThrottlePolicy::PER_IIN,
             address_throttle: ThrottlePolicy::PER_ADDRESS,
             files: None,
+            import_passwords: crate::import::InitialPasswords::Random,
         }
     }
 }
@@ -67,6 +70,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("files", &self.files)
+            .field("import_passwords", &self.import_passwords)
             .finish_non_exhaustive()
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::quiz::{Answer, Attempt, QuestionKind, Test, TestDraft, TestView};
-use crate::domain::{AttemptId, LessonId, Role, SubjectId, TestId, text};
+use crate::domain::{AttemptId, LessonId, Role, SubjectId, TestId, UserId, text};
 use crate::error::{Error, Result};
 use crate::store::{AttemptFilter, AttemptStart, OptionRowIn, QuestionRowIn, Started, Store, TestRow};
 
@@ -28,11 +28,19 @@ pub struct AttemptView {
     pub answers: Vec<Answer>,
 }
 
-/// A finished attempt's result.
+/// A finished attempt's result: the old backend's result keys (`id`, `user_id`, `lesson_id`,
+/// `test_id`, `score`, `submitted_at`) and the attempt's counts.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TestResult {
+    /// The result's id (the attempt's).
+    pub id: AttemptId,
+    /// The same as `id`.
     pub attempt_id: AttemptId,
+    pub user_id: UserId,
+    /// The lesson the test belongs to (`null` for a test outside any lesson).
+    pub lesson_id: Option<LessonId>,
     pub test_id: TestId,
+    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
     /// 0–100 with two decimals.
     pub score: f64,
     pub correct: usize,
@@ -526,8 +534,12 @@ fn grace() -> chrono::Duration {
 
 fn result(a: &Attempt, test: &Test, used: usize) -> TestResult {
     TestResult {
+        id: a.id,
         attempt_id: a.id,
+        user_id: a.student_id,
+        lesson_id: a.lesson_id.or(test.lesson_id),
         test_id: test.id,
+        submitted_at: a.submitted_at,
         score: a.score.unwrap_or(0.0),
         correct: a.correct.and_then(|c| usize::try_from(c).ok()).unwrap_or(0),
         total: a

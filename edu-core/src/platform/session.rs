@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Platform;
 use crate::auth::token::{new_refresh_token, refresh_token_digest};
-use crate::auth::{Principal, ThrottleState};
+use crate::auth::{Principal, SessionRef, ThrottleState};
 use crate::domain::{Iin, Password, User, UserProfile};
 use crate::error::{Error, Result};
 use crate::store::{RefreshToken, RefreshUse, Store};
@@ -93,13 +93,16 @@ impl<S: Store> Platform<S> {
     /// Issues an access token and a refresh token, starting a new family unless one is given.
     async fn open_session(&self, user: &User, family: Option<String>) -> Result<Session> {
         let now = self.now();
-        let access_token = self.tokens().issue(&user.iin, user.id.0, user.token_version, now)?;
+        let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let access_token =
+            self.tokens()
+                .issue_in_session(&user.iin, user.id.0, user.token_version, Some(&family), now)?;
         let refresh_token = new_refresh_token();
         let ttl = chrono::Duration::from_std(self.config().refresh_ttl).map_err(Error::internal)?;
         self.store()
             .insert_refresh_token(&RefreshToken {
                 user_id: user.id,
-                family: family.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                family,
                 digest: refresh_token_digest(&refresh_token),
                 token_version: user.token_version,
                 expires_at: now + ttl,
@@ -117,19 +120,38 @@ impl<S: Store> Platform<S> {
         })
     }
 
-    /// Resolves an access token to its principal: the signature, expiry, user and token version must all hold.
+    /// Resolves an access token to its principal: the signature, expiry, user and token version must
+    /// all hold. An earlier version is accepted only for the session a password change kept.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
         let claims = self.tokens().verify(token)?;
         let rejected = || Error::Unauthorized("could not validate credentials".into());
         let iin = Iin::parse(&claims.sub).map_err(|_| rejected())?;
         let user = self.store().user_by_iin(&iin).await?.ok_or_else(rejected)?;
-        if user.id.0 != claims.uid || user.token_version != claims.ver {
+        if user.id.0 != claims.uid {
             return Err(rejected());
+        }
+        if user.token_version != claims.ver {
+            // The rare path, so the common one stays one query.
+            let kept = match &claims.sid {
+                Some(sid) => self.store().kept_session(user.id).await?.is_some_and(|k| {
+                    k.family == *sid
+                        && k.version == user.token_version
+                        && (k.min_version..k.version).contains(&claims.ver)
+                }),
+                None => false,
+            };
+            if !kept {
+                return Err(rejected());
+            }
         }
         Ok(Principal {
             id: user.id,
             iin: user.iin,
             role: user.role,
+            session: claims.sid.map(|family| SessionRef {
+                family,
+                version: claims.ver,
+            }),
         })
     }
 
@@ -162,7 +184,9 @@ impl<S: Store> Platform<S> {
         Ok(())
     }
 
-    /// Changes the caller's own password; earlier tokens stop working and a new session is returned.
+    /// Changes the caller's own password and returns a new session. Every other session's tokens
+    /// and every refresh token stop working; the access token the caller used stays valid until it
+    /// expires, so a client that keeps it (the old web frontend does) is not logged out.
     pub async fn change_password(&self, who: &Principal, old: &str, new: &str) -> Result<Session> {
         let new = Password::new(new).map_err(|e| Error::Validation(e.to_string()))?;
         let user = self
@@ -179,6 +203,11 @@ impl<S: Store> Platform<S> {
         }
         let hash = self.hasher().hash(&new).await?;
         let user = self.store().set_password(user.id, &hash, false, self.now()).await?;
+        if let Some(session) = &who.session {
+            self.store()
+                .keep_session(user.id, &session.family, session.version, user.token_version)
+                .await?;
+        }
         self.open_session(&user, None).await
     }
 }

@@ -50,17 +50,20 @@ macro_rules! academic_methods {
         async fn list_groups(
             &self,
             page: $crate::domain::Page,
-        ) -> $crate::store::StoreResult<Vec<$crate::domain::Group>> {
+        ) -> $crate::store::StoreResult<(Vec<$crate::domain::Group>, i64)> {
             let rows: Vec<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
                 "SELECT g.id, g.name, g.description, g.created_at, ",
                 "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
                 "FROM groups g ORDER BY g.id LIMIT $1 OFFSET $2"
             ))
-            .bind(page.limit())
+            .bind(page.list_limit())
             .bind(page.offset())
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows.into_iter().map(Into::into).collect())
+            let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM groups")
+                .fetch_one(&self.pool)
+                .await?;
+            Ok((rows.into_iter().map(Into::into).collect(), total))
         }
 
         async fn delete_group(&self, id: $crate::domain::GroupId) -> $crate::store::StoreResult<bool> {
@@ -293,6 +296,29 @@ macro_rules! academic_methods {
             .fetch_all(&self.pool)
             .await?;
             Ok(rows.into_iter().map(Into::into).collect())
+        }
+
+        async fn module_teachers(
+            &self,
+            module: $crate::domain::ModuleId,
+        ) -> $crate::store::StoreResult<Vec<$crate::domain::TeacherRef>> {
+            let rows: Vec<(i64, String, String)> = sqlx::query_as(concat!(
+                "SELECT u.id, u.full_name, u.iin FROM users u WHERE u.id IN ",
+                "(SELECT teacher_id FROM subjects WHERE module_id = $1 AND teacher_id IS NOT NULL ",
+                "UNION SELECT teacher_id FROM teacher_module WHERE module_id = $1) ",
+                "ORDER BY u.full_name, u.id"
+            ))
+            .bind(module.0)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, full_name, iin)| $crate::domain::TeacherRef {
+                    id: $crate::domain::UserId(id),
+                    full_name,
+                    iin,
+                })
+                .collect())
         }
 
         async fn module_links(

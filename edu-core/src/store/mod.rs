@@ -194,6 +194,18 @@ pub trait Store: Send + Sync + 'static {
     /// Bumps the token version and revokes refresh tokens: every earlier token stops working.
     fn revoke_tokens(&self, id: UserId, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Keeps the session `family` of the user alive across a password change: its access tokens of
+    /// versions `min_version..version` stay valid while the user's token version is `version`.
+    /// Replaces any session kept before.
+    fn keep_session(
+        &self,
+        user: UserId,
+        family: &str,
+        min_version: i64,
+        version: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The session kept by the user's latest password change, if any.
+    fn kept_session(&self, user: UserId) -> impl Future<Output = StoreResult<Option<KeptSession>>> + Send;
     fn insert_refresh_token(&self, token: &RefreshToken) -> impl Future<Output = StoreResult<()>> + Send;
     /// Spends the token with this digest, atomically; a second use revokes its family.
     fn use_refresh_token(
@@ -223,7 +235,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     fn group(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     fn group_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
-    fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<Group>, i64)>> + Send;
     /// Deletes the group; its members stay.
     fn delete_group(&self, id: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Deletes the group and its non-admin members, atomically; `None` if there is no such group.
@@ -253,6 +265,11 @@ pub trait Store: Send + Sync + 'static {
     fn link_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
     fn unlink_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
     fn module_groups(&self, module: ModuleId) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    /// The module's teachers: those teaching one of its subjects and those linked to it, by name.
+    fn module_teachers(
+        &self,
+        module: ModuleId,
+    ) -> impl Future<Output = StoreResult<Vec<crate::domain::TeacherRef>>> + Send;
     /// Every module–group link.
     fn module_links(&self) -> impl Future<Output = StoreResult<Vec<(ModuleId, Group)>>> + Send;
     /// The modules of `scope` (or just `only`, if visible) with subjects, teachers and lessons, in three queries.
@@ -389,6 +406,14 @@ pub trait Store: Send + Sync + 'static {
         teacher: Option<UserId>,
         page: Page,
     ) -> impl Future<Output = StoreResult<GradebookPage>> + Send;
+}
+
+/// A session kept alive across a password change (see [`Store::keep_session`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptSession {
+    pub family: String,
+    pub min_version: i64,
+    pub version: i64,
 }
 
 /// A page of a gradebook as the store returns it.

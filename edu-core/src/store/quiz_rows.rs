@@ -30,6 +30,7 @@ pub(crate) struct QuestionRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct OptionRow {
+    id: i64,
     question_id: i64,
     option_index: i64,
     text: String,
@@ -65,6 +66,7 @@ pub(crate) fn assemble(
     let mut by_question: HashMap<i64, Vec<QuizOption>> = HashMap::new();
     for o in options {
         by_question.entry(o.question_id).or_default().push(QuizOption {
+            id: o.id,
             index: o.option_index,
             text: o.text,
             is_correct: o.is_correct,

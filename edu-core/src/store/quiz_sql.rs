@@ -96,7 +96,7 @@ macro_rules! quiz_methods {
             .fetch_all(&self.pool)
             .await?;
             let options: Vec<$crate::store::quiz_rows::OptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT o.question_id, o.option_index, o.text, o.is_correct FROM options o \
+                "SELECT o.id, o.question_id, o.option_index, o.text, o.is_correct FROM options o \
                  JOIN questions q ON q.id = o.question_id JOIN tests t ON t.id = q.test_id \
                  WHERE {filter} ORDER BY o.question_id, o.position, o.id"
             )))

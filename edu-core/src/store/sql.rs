@@ -80,7 +80,7 @@ macro_rules! impl_sql_store {
                 let rows: Vec<$crate::store::rows::UserRow> = sqlx::query_as(concat!(
                     "SELECT ", $crate::store::sql::user_columns!(), " FROM users ORDER BY id LIMIT $1 OFFSET $2"
                 ))
-                .bind(page.limit())
+                .bind(page.list_limit())
                 .bind(page.offset())
                 .fetch_all(&self.pool)
                 .await?;
@@ -170,6 +170,43 @@ macro_rules! impl_sql_store {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn keep_session(
+                &self,
+                user: $crate::domain::UserId,
+                family: &str,
+                min_version: i64,
+                version: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO kept_sessions (user_id, family, min_version, version) VALUES ($1, $2, $3, $4) ",
+                    "ON CONFLICT (user_id) DO UPDATE SET family = excluded.family, ",
+                    "min_version = excluded.min_version, version = excluded.version"
+                ))
+                .bind(user.0)
+                .bind(family)
+                .bind(min_version)
+                .bind(version)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn kept_session(
+                &self,
+                user: $crate::domain::UserId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::KeptSession>> {
+                let row: Option<(String, i64, i64)> =
+                    sqlx::query_as("SELECT family, min_version, version FROM kept_sessions WHERE user_id = $1")
+                        .bind(user.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|(family, min_version, version)| $crate::store::KeptSession {
+                    family,
+                    min_version,
+                    version,
+                }))
             }
 
             async fn insert_refresh_token(&self, t: &$crate::store::RefreshToken) -> $crate::store::StoreResult<()> {

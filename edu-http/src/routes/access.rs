@@ -1,7 +1,7 @@
 //! `/access/*`: who sees what, and the admin links that decide it.
 
-use edu_core::domain::{Group, GroupId, Lesson, LessonId, ModuleId, ModuleTree, Subject, SubjectId};
-use edu_core::{LessonView, ModuleAccess, Platform, Store};
+use edu_core::domain::{Group, GroupId, Lesson, LessonId, ModuleId, ModuleTree, SubjectId, SubjectTree};
+use edu_core::{AccessOverview, LessonView, Platform, Store};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -22,6 +22,17 @@ pub struct TeacherToSubject {
     pub teacher_iin: String,
     pub module_id: i64,
     pub subject_id: i64,
+}
+
+/// The module a group was linked to, as the old backend answered (`id`, `title`, `course`,
+/// `description`, `created_at`, `subjects`), and whether the link is new.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupLinked {
+    #[serde(flatten)]
+    pub module: ModuleTree,
+    pub detail: String,
+    /// False when the link already existed.
+    pub created: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -131,15 +142,15 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 /// Every module with its groups, and its subjects with their teachers.
 #[utoipa::path(get, path = "/access/access-overview", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
-    responses((status = 200, body = Vec<ModuleAccess>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AccessOverview), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn overview<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.access_overview(&who).await?))).await
 }
 
-/// Gives a group access to a module (linking twice is fine).
+/// Gives a group access to a module (linking twice is fine); answers the module.
 #[utoipa::path(post, path = "/access/admin/group-to-module", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), request_body = GroupToModule,
-    responses((status = 200, body = Linked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = GroupLinked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn group_to_module<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
@@ -148,7 +159,9 @@ pub(crate) async fn group_to_module<S: Store>(p: Platform<S>, auth: Option<Strin
         let created = p
             .link_group_to_module(&who, GroupId(req.group_id), ModuleId(req.module_id))
             .await?;
-        Ok(ok(&Linked {
+        let module = p.module(&who, ModuleId(req.module_id)).await?;
+        Ok(ok(&GroupLinked {
+            module,
             detail: "group linked to module".into(),
             created,
         }))
@@ -156,10 +169,11 @@ pub(crate) async fn group_to_module<S: Store>(p: Platform<S>, auth: Option<Strin
     .await
 }
 
-/// Makes a teacher the teacher of a subject; 400 if the user is not a teacher.
+/// Makes a teacher the teacher of a subject; 400 if the user is not a teacher. Answers the subject
+/// with its teacher and lessons.
 #[utoipa::path(post, path = "/access/admin/teacher-to-subject", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), request_body = TeacherToSubject,
-    responses((status = 200, body = Subject), (status = 400, body = ErrorBody, description = "Not a teacher"),
+    responses((status = 200, body = SubjectTree), (status = 400, body = ErrorBody, description = "Not a teacher"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn teacher_to_subject<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
@@ -174,7 +188,7 @@ pub(crate) async fn teacher_to_subject<S: Store>(p: Platform<S>, auth: Option<St
                 SubjectId(req.subject_id),
             )
             .await?;
-        Ok(ok(&subject))
+        Ok(ok(&p.subject_tree(&who, subject.id).await?))
     })
     .await
 }
@@ -252,10 +266,10 @@ pub(crate) async fn teacher_module<S: Store>(id: i64, p: Platform<S>, auth: Opti
     .await
 }
 
-/// The subjects a teacher teaches (all for an admin).
+/// The subjects a teacher teaches (all for an admin), with their lessons.
 #[utoipa::path(get, path = "/access/teacher-subjects", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher"))),
-    responses((status = 200, body = Vec<Subject>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<SubjectTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn teacher_subjects<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.teacher_subjects(&who).await?))).await
 }

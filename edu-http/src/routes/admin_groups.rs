@@ -5,10 +5,9 @@ use edu_core::{Page, Platform, Store, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Detail, ok, with_status};
+use super::{Detail, ok, with_total};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
 
@@ -28,11 +27,23 @@ pub struct GroupWithMembers {
     pub users: Vec<UserProfile>,
 }
 
+/// The group after a member was added: the old answer (`id`, `name`, `description`) plus how many
+/// users were new to it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MembersAdded {
+    #[serde(flatten)]
+    pub group: Group,
     pub detail: String,
     /// Users that were not members yet.
     pub added: u64,
+}
+
+/// The group after a member was removed, as the old backend answered it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberRemoved {
+    #[serde(flatten)]
+    pub group: Group,
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -99,29 +110,33 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Creates a group; a name in use is a 409.
+/// Creates a group; a name in use is a 409. Answers 200, as the old backend did.
 #[utoipa::path(post, operation_id = "create_group", path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), request_body = CreateGroup,
-    responses((status = 201, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Name in use"), (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
         let req: CreateGroup = json(body).await?;
         let group = p.create_group(&who, &req.name, req.description.as_deref()).await?;
-        Ok(with_status(StatusCode::CREATED, &group))
+        Ok(ok(&group))
     })
     .await
 }
 
-/// Lists groups with their member counts.
+/// Lists groups with their member counts: all of them unless `limit` is given; the total is in
+/// `X-Total-Count`.
 #[utoipa::path(get, operation_id = "list_groups", path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(Page),
-    responses((status = 200, body = Vec<Group>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Group>, headers(("X-Total-Count" = i64))), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw: String) -> Response {
     authed(p, auth, async |p, who| {
+        who.require_admin()?;
         let page: Page = parse_query(&raw)?;
-        Ok(ok(&p.list_groups(&who, page).await?))
+        let (groups, total) = p.list_groups(&who, page).await?;
+        Ok(with_total(ok(&groups), total))
     })
     .await
 }
@@ -169,7 +184,7 @@ pub(crate) async fn delete_with_users<S: Store>(id: i64, p: Platform<S>, auth: O
     .await
 }
 
-/// Adds users (a JSON array of user ids) to the group.
+/// Adds users (a JSON array of user ids) to the group; answers the group.
 #[utoipa::path(post, path = "/admin/groups/{id}/users", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = Vec<i64>,
     responses((status = 200, body = MembersAdded), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -180,7 +195,9 @@ pub(crate) async fn add_users<S: Store>(id: i64, p: Platform<S>, auth: Option<St
         let ids: Vec<i64> = json(body).await?;
         let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
         let added = p.add_group_members(&who, GroupId(id), &ids).await?;
+        let group = p.group(&who, GroupId(id)).await?;
         Ok(ok(&MembersAdded {
+            group,
             detail: "users added".into(),
             added,
         }))
@@ -200,15 +217,19 @@ pub(crate) async fn members<S: Store>(id: i64, p: Platform<S>, auth: Option<Stri
     .await
 }
 
-/// Removes a member from the group.
+/// Removes a member from the group; answers the group.
 #[utoipa::path(delete, path = "/admin/groups/{id}/users/{user_id}", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path), ("user_id" = i64, Path)),
-    responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = MemberRemoved), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn remove_user<S: Store>(id: i64, user: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.remove_group_member(&who, GroupId(id), UserId(user)).await?;
-        Ok(ok(&Detail::new("user removed from the group")))
+        let group = p.group(&who, GroupId(id)).await?;
+        Ok(ok(&MemberRemoved {
+            group,
+            detail: "user removed from the group".into(),
+        }))
     })
     .await
 }

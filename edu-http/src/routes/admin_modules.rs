@@ -1,14 +1,13 @@
 //! `/admin/modules/*`: modules and their subjects.
 
-use edu_core::domain::{Module, ModuleId, ModulePatch, ModuleTree, NewModule, Subject, SubjectId};
-use edu_core::{Platform, Store};
+use edu_core::domain::{Module, ModuleId, ModulePatch, ModuleTree, NewModule, SubjectId, SubjectTree};
+use edu_core::{ModuleDetails, Platform, Store};
 use serde::Deserialize;
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Detail, ok, with_status};
+use super::{Detail, ok};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -72,16 +71,16 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Creates a module; the response carries its id.
+/// Creates a module; the response carries its id. Answers 200, as the old backend did.
 #[utoipa::path(post, operation_id = "create_module", path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), request_body = NewModule,
-    responses((status = 201, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
         let req: NewModule = json(body).await?;
-        Ok(with_status(StatusCode::CREATED, &p.create_module(&who, req).await?))
+        Ok(ok(&p.create_module(&who, req).await?))
     })
     .await
 }
@@ -94,24 +93,46 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>) -> Resp
     authed(p, auth, async |p, who| Ok(ok(&p.modules(&who).await?))).await
 }
 
-/// Modules → subjects → teacher.
+/// Modules → subjects → teacher. `course` is a number when the stored course is a whole number
+/// (the old backend declared it an integer and the admin screens print it), otherwise the text as
+/// stored, or `null`.
 #[utoipa::path(get, path = "/admin/modules/with-teachers", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
-    responses((status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ModuleTree>, description = "`course` as a number when it is a whole number"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn with_teachers<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
-        Ok(ok(&p.modules(&who).await?))
+        let modules = p.modules(&who).await?;
+        let mut value = serde_json::to_value(&modules).map_err(edu_core::Error::internal)?;
+        if let Some(list) = value.as_array_mut() {
+            for module in list {
+                if let Some(course) = module.get_mut("course") {
+                    numeric_course(course);
+                }
+            }
+        }
+        Ok(ok(&value))
     })
     .await
 }
 
-/// One module, if the caller may see it (404 otherwise).
+/// `"2"` → `2`; anything that is not a whole number stays as it is.
+fn numeric_course(course: &mut serde_json::Value) {
+    if let Some(n) = course.as_str().and_then(|s| s.trim().parse::<i64>().ok()) {
+        *course = serde_json::Value::from(n);
+    }
+}
+
+/// One module with its subjects, teachers and groups, if the caller may see it (404 otherwise).
 #[utoipa::path(get, operation_id = "read_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
-    responses((status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ModuleDetails), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.module(&who, ModuleId(id)).await?))).await
+    authed(p, auth, async |p, who| {
+        Ok(ok(&p.module_details(&who, ModuleId(id)).await?))
+    })
+    .await
 }
 
 /// Partial update: absent fields are kept, `null` clears course or description.
@@ -141,19 +162,22 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
     .await
 }
 
-/// Adds a subject; 404 for an unknown module, 409 for a title the module has (any case).
+/// Adds a subject; 404 for an unknown module, 409 for a title the module has (any case). Answers
+/// 200 with the subject and its (empty) `lessons`, as the old backend did.
 #[utoipa::path(post, path = "/admin/modules/{id}/subjects", tag = "admin: modules", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = CreateSubject,
-    responses((status = 201, body = Subject), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = SubjectTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn add_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
         let req: CreateSubject = json(body).await?;
-        Ok(with_status(
-            StatusCode::CREATED,
-            &p.create_subject(&who, ModuleId(id), &req.title).await?,
-        ))
+        let subject = p.create_subject(&who, ModuleId(id), &req.title).await?;
+        Ok(ok(&SubjectTree {
+            subject,
+            teacher: None,
+            lessons: Vec::new(),
+        }))
     })
     .await
 }

@@ -4,10 +4,9 @@ use edu_core::{CreateUser, Page, Platform, Store, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
-use super::{Detail, ok, with_status};
+use super::{Detail, ok, with_total};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, json, parse_query, query, with_platform};
 
@@ -53,11 +52,11 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
     create.or(list).unify().or(reset).unify().or(delete).unify().boxed()
 }
 
-/// Creates a user (student unless a role is given).
+/// Creates a user (student unless a role is given). Answers 200, as the old backend did.
 #[utoipa::path(post, operation_id = "create_user", path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
     request_body = CreateUser,
-    responses((status = 201, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "IIN or phone already in use"),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
@@ -67,13 +66,13 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
             who.require_admin()?;
             let req: CreateUser = json(body).await?;
             let user = p.create_user(&who, req).await?;
-            Ok::<_, ApiError>(with_status(StatusCode::CREATED, &user))
+            Ok::<_, ApiError>(ok(&user))
         }
         .await,
     )
 }
 
-/// Lists users in id order; the total is in `X-Total-Count`.
+/// Lists users in id order: all of them unless `limit` is given; the total is in `X-Total-Count`.
 #[utoipa::path(get, operation_id = "list_users", path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
     params(Page),
@@ -87,11 +86,7 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw_que
             who.require_admin()?;
             let page: Page = parse_query(&raw_query)?;
             let (users, total) = p.list_users(&who, page).await?;
-            let mut res = ok(&users);
-            if let Ok(v) = HeaderValue::from_str(&total.to_string()) {
-                res.headers_mut().insert("x-total-count", v);
-            }
-            Ok::<_, ApiError>(res)
+            Ok::<_, ApiError>(with_total(ok(&users), total))
         }
         .await,
     )

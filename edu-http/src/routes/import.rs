@@ -27,10 +27,38 @@ pub struct ImportParams {
     #[serde(default)]
     #[param(value_type = Option<String>)]
     pub mode: ImportMode,
-    /// `random` (default) or the legacy `iin_digits`.
+    /// First passwords of new students: `random`, or `legacy` (also `iin_digits`), the old
+    /// backend's first three and last three digits of the IIN. Without it, the deployment's
+    /// `EDU_IMPORT_PASSWORDS` decides (random by default). Always to be changed at first login.
     #[serde(default)]
     #[param(value_type = Option<String>)]
-    pub passwords: InitialPasswords,
+    pub passwords: Option<InitialPasswords>,
+}
+
+/// What the import did: the old answer's `message` beside the report.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportDone {
+    /// One line for people: rows read, users created and reused, groups created.
+    pub message: String,
+    #[serde(flatten)]
+    pub report: ImportReport,
+}
+
+/// The report's summary in one line.
+fn message(report: &ImportReport) -> String {
+    let verb = if report.dry_run { "would be" } else { "were" };
+    format!(
+        "{} row(s) read: {} new user(s) {verb} created, {} existing user(s) reused, {} new group(s){}",
+        report.rows_valid,
+        report.users_created,
+        report.users_existing,
+        report.groups_created.len(),
+        if report.groups_created.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", report.groups_created.join(", "))
+        },
+    )
 }
 
 /// Multipart form with the spreadsheet.
@@ -93,12 +121,13 @@ async fn read_file(content_type: Option<&str>, body: Body) -> Result<Vec<u8>, Ap
 
 /// Imports groups and students from a spreadsheet, with a report per row.
 ///
-/// New students get a random password, returned once in `credentials`, and must change it at
-/// first login. Re-importing the same file changes nothing.
+/// New students get a random password (or, with `passwords=legacy` or `EDU_IMPORT_PASSWORDS=legacy`,
+/// the old backend's first-three-and-last-three-digits-of-the-IIN rule), returned once in
+/// `credentials`, and must change it at first login. Re-importing the same file changes nothing.
 #[utoipa::path(post, path = "/admin/groups/upload-excel", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(ImportParams),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = ImportReport),
+    responses((status = 200, body = ImportDone),
         (status = 400, body = ErrorBody, description = "Not a multipart body"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "A phone number in the file is in use"),
@@ -130,7 +159,10 @@ pub(crate) async fn upload<S: Store>(
             };
             return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, &body));
         }
-        Ok(ok(&report))
+        Ok(ok(&ImportDone {
+            message: message(&report),
+            report,
+        }))
     })
     .await
 }

@@ -59,6 +59,20 @@ pub(crate) fn with_status<T: Serialize>(status: StatusCode, value: &T) -> Respon
     res
 }
 
+/// `resp` with the list's total in `X-Total-Count`.
+pub(crate) fn with_total(mut resp: Response, total: i64) -> Response {
+    resp.headers_mut()
+        .insert("x-total-count", warp::http::HeaderValue::from(total));
+    resp
+}
+
+/// An empty 204 answer.
+pub(crate) fn no_content() -> Response {
+    let mut res = Response::default();
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
+
 /// `{"detail": "..."}` for operations that have nothing else to say.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Detail {

@@ -9,7 +9,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok};
+use super::{Detail, no_content, ok};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -137,15 +137,15 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
     .await
 }
 
-/// Deletes a test and its results.
+/// Deletes a test and its results: 204 without a body, as the old backend answered.
 #[utoipa::path(delete, operation_id = "delete_test", path = "/tests/{id}", tag = "tests", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
-    responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_test(&who, TestId(id)).await?;
-        Ok(ok(&Detail::new("test deleted")))
+        Ok(no_content())
     })
     .await
 }
@@ -162,7 +162,8 @@ pub(crate) async fn by_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<S
 }
 
 /// Takes a test in one call (start and submit): score = right ÷ total × 100 with two decimals.
-/// Refused with 409 when no attempts are left.
+/// Answers the old result (`id`, `user_id`, `lesson_id`, `test_id`, `score`, `submitted_at`) with
+/// the attempt's counts beside. Refused with 409 when no attempts are left.
 #[utoipa::path(post, operation_id = "submit_test", path = "/tests/submit", tag = "tests", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))), request_body = SubmitTest,
     responses((status = 200, body = TestResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

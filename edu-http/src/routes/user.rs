@@ -30,9 +30,11 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-/// The new session that replaces every earlier token.
+/// The old answer's `message`, and a new session. Every other session is revoked; the access
+/// token used for the change stays valid until it expires.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PasswordChanged {
+    pub message: String,
     pub detail: String,
     #[serde(flatten)]
     pub tokens: TokenPair,
@@ -145,7 +147,8 @@ pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>,
     )
 }
 
-/// Changes the caller's password; every earlier token stops working and a new session is returned.
+/// Changes the caller's password: answers the old `message` and a new session; every other session
+/// and every refresh token stop working, the access token used here stays valid until it expires.
 #[utoipa::path(patch, path = "/user/change-password", tag = "user", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth"))),
     request_body = ChangePassword,
@@ -160,6 +163,7 @@ pub(crate) async fn change_password<S: Store>(p: Platform<S>, auth: Option<Strin
             let req: ChangePassword = json(body).await?;
             let session = p.change_password(&who, &req.old_password, &req.new_password).await?;
             Ok::<_, ApiError>(ok(&PasswordChanged {
+                message: "password changed".into(),
                 detail: "password changed".into(),
                 tokens: session.tokens,
             }))
