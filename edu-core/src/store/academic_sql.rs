@@ -410,6 +410,18 @@ macro_rules! academic_methods {
             Ok(row.map(|(key,)| key))
         }
 
+        async fn record_legacy_file(&self, path: &str, key: &str) -> $crate::store::StoreResult<()> {
+            sqlx::query(concat!(
+                "INSERT INTO legacy_files (path, storage_key) VALUES ($1, $2) ",
+                "ON CONFLICT (path) DO UPDATE SET storage_key = excluded.storage_key"
+            ))
+            .bind(path)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
         async fn teacher_subjects(
             &self,
             teacher: Option<$crate::domain::UserId>,

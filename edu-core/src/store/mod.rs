@@ -294,6 +294,9 @@ pub trait Store: Send + Sync + 'static {
     /// (`static/lesson_docs/<name>`, `static/homework/lesson_<n>/<name>`, `static/photos/<name>`,
     /// percent-decoded, without a leading `/`).
     fn legacy_file(&self, path: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Records that the previous backend's file `path` (as `legacy_file` reads it) is stored under
+    /// `key` now; a path recorded again points to the new key.
+    fn record_legacy_file(&self, path: &str, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
     /// Subjects taught by `teacher`, or all subjects with `None`.
     fn teacher_subjects(&self, teacher: Option<UserId>) -> impl Future<Output = StoreResult<Vec<Subject>>> + Send;
 
