@@ -1622,11 +1622,11 @@ async fn deleting_submissions<S: Store>(app: TestApp<S>) {
         .as_array()
         .expect("files")
         .iter()
-        .map(|f| f["file_path"].as_str().expect("key").to_owned())
+        .map(|f| f["key"].as_str().expect("key").to_owned())
         .collect();
     let two = submit(&app, &w.student, w.lesson, &[("3.pdf", PDF)], None).await;
     let two_id = two.expect(200)["submission"]["id"].as_i64().expect("id");
-    let two_key = two.body["submission"]["files"][0]["file_path"]
+    let two_key = two.body["submission"]["files"][0]["key"]
         .as_str()
         .expect("key")
         .to_owned();

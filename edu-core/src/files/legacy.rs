@@ -123,20 +123,22 @@ pub fn content_url_for_clients(stored: &str) -> String {
     }
 }
 
-/// The lesson document a `content_url` refers to, if it is one of this server's document paths
-/// (`/static/lesson_docs/<name>` with or without the leading `/`, or `/files/download/lessons/<key>`).
-/// `Some(None)`: a document path whose name is no edu key (look it up among imported files).
+/// The lesson document a `content_url` refers to, if it is one of this server's document paths:
+/// edu's `/files/download/lessons/<key>` (the key, or nothing if it is none), or the previous
+/// backend's `/static/lesson_docs/<name>` with or without the leading `/` (the path, to resolve like
+/// a download). `None`: not a document path at all.
 pub fn document_of(url: &str) -> Option<Result<FileKey, OldPath>> {
     if let Some(rest) = url.strip_prefix(EDU_DOCUMENTS) {
-        return Some(FileKey::parse(&format!("lessons/{rest}")).ok_or(OldPath::LessonDocument(rest.to_owned())));
+        return Some(FileKey::parse(&format!("lessons/{rest}")).ok_or_else(nothing));
     }
     let rest = url.strip_prefix('/').unwrap_or(url).strip_prefix("static/")?;
     let old = OldPath::parse(rest).filter(|p| matches!(p, OldPath::LessonDocument(_)));
-    Some(match old {
-        Some(path) => path.direct_key().ok_or(path),
-        // A document path that does not parse names no document.
-        None => Err(OldPath::LessonDocument(String::new())),
-    })
+    Some(Err(old.unwrap_or_else(nothing)))
+}
+
+/// A document path that names nothing: neither a key nor a recorded path.
+fn nothing() -> OldPath {
+    OldPath::LessonDocument(String::new())
 }
 
 /// A homework file's path, as submissions list it.
@@ -209,17 +211,15 @@ mod tests {
         assert_eq!(content_url_for_clients(&edu), format!("/static/lesson_docs/{HEX}.pdf"));
         assert_eq!(content_url_for_clients("/test/7"), "/test/7");
         assert_eq!(content_url_for_clients("https://e.kz/v"), "https://e.kz/v");
-        for url in [
-            format!("/static/lesson_docs/{HEX}.pdf"),
-            format!("static/lesson_docs/{HEX}.pdf"),
-            edu,
-        ] {
-            assert_eq!(
-                document_of(&url),
-                Some(Ok(FileKey::parse(&format!("lessons/{HEX}.pdf")).expect("key"))),
-                "{url}"
-            );
+        assert_eq!(
+            document_of(&edu),
+            Some(Ok(FileKey::parse(&format!("lessons/{HEX}.pdf")).expect("key")))
+        );
+        for url in [format!("/static/lesson_docs/{HEX}.pdf"), format!("static/lesson_docs/{HEX}.pdf")] {
+            let old = document_of(&url).expect("a document path").expect_err("an old path");
+            assert_eq!(old.direct_key().map(|k| k.to_string()), Some(format!("lessons/{HEX}.pdf")));
         }
+        assert_eq!(document_of("/static/photos/x.png"), Some(Err(OldPath::LessonDocument(String::new()))));
         assert_eq!(
             document_of("/static/lesson_docs/old.docx"),
             Some(Err(OldPath::LessonDocument("old.docx".into())))

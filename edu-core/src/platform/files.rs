@@ -181,8 +181,8 @@ impl<S: Store> Platform<S> {
     pub async fn create_lesson(&self, who: &Principal, subject: SubjectId, req: NewLesson) -> Result<Lesson> {
         let subject = self.taught_subject(who, subject).await?;
         let title = text::line(&req.title, "title", 200).map_err(validation)?;
-        let label = text::line(&req.label, "type", 50).map_err(validation)?;
-        let by_label = parse_lesson_label(&label).map_err(validation)?;
+        let by_label = parse_lesson_label(&req.label).map_err(validation)?;
+        let label = req.label.trim().to_owned();
         let description =
             text::optional_block(req.description.as_deref(), "description", 10_000).map_err(validation)?;
         let mut test_id = req.test_id;
@@ -209,13 +209,10 @@ impl<S: Store> Platform<S> {
             Content::Document(found) => {
                 let key = match found {
                     Ok(key) => key,
-                    Err(old) => self
-                        .store()
-                        .legacy_file(&old.table_path())
-                        .await?
-                        .and_then(|k| FileKey::parse(&k))
-                        .filter(|k| k.area() == Area::Lessons)
-                        .ok_or_else(no_document)?,
+                    Err(old) => self.resolve_old(&old).await.map_err(|e| match e {
+                        Error::NotFound(_) => no_document(),
+                        other => other,
+                    })?,
                 };
                 self.check_unattached_document(who, &key).await?;
                 (Some(legacy::document_url(&key)), Some(key))
@@ -500,18 +497,23 @@ impl<S: Store> Platform<S> {
         self.download_key(who, key, range).await
     }
 
-    /// The key an old path stands for: the edu key its name is, or the imported file recorded
-    /// under it. A homework name that is an edu key must belong to a submission of the lesson the
-    /// path names.
+    /// The key an old path stands for: the edu key its name is, when there is such a file (for a
+    /// homework path, a file of a submission of the lesson it names); otherwise the imported file
+    /// recorded under the path, if it is stored in the path's area.
     async fn resolve_old(&self, old: &legacy::OldPath) -> Result<FileKey> {
         if let Some(key) = old.direct_key() {
-            if let legacy::OldPath::Homework { lesson, .. } = old {
-                match self.store().file_owner(key.as_str()).await? {
-                    Some((FileOwner::Homework { lesson: owner, .. }, _)) if owner == *lesson => {}
-                    _ => return Err(Error::not_found("file")),
-                }
+            let direct = match old {
+                // Avatars have no row of their own; opening them finds out.
+                legacy::OldPath::Photo(_) => true,
+                legacy::OldPath::LessonDocument(_) => self.store().file_owner(key.as_str()).await?.is_some(),
+                legacy::OldPath::Homework { lesson, .. } => matches!(
+                    self.store().file_owner(key.as_str()).await?,
+                    Some((FileOwner::Homework { lesson: owner, .. }, _)) if owner == *lesson
+                ),
+            };
+            if direct {
+                return Ok(key);
             }
-            return Ok(key);
         }
         self.store()
             .legacy_file(&old.table_path())
