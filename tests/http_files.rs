@@ -361,10 +361,16 @@ async fn lesson_create_by_the_subjects_teacher_and_an_admin<S: Store>(app: TestA
     // The previous frontend's label is kept as sent and is a test, whatever its case; the admin
     // may create it.
     let r = create_lesson(&app, &w.admin, w.s1, json!({"title": "Контрольная", "type": "Тест"})).await;
-    assert_eq!((&r.expect(200)["type"], &r.body["kind"]), (&json!("Тест"), &json!("test")));
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("Тест"), &json!("test"))
+    );
     let test_lesson = r.id();
     let r = create_lesson(&app, &w.teacher, w.s1, json!({"title": "Тест 2", "type": "тест"})).await;
-    assert_eq!((&r.expect(200)["type"], &r.body["kind"]), (&json!("тест"), &json!("test")));
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("тест"), &json!("test"))
+    );
 
     // The student of the linked group sees them.
     let r = get(&app, &format!("/lessons/{test_lesson}"), Some(&w.student)).await;
@@ -1008,9 +1014,17 @@ async fn enrolled_students_submit_files_and_a_comment<S: Store>(app: TestApp<S>)
         assert_eq!(f["key"], format!("homework/{name}"), "a server-made key");
         // Where the previous frontend downloads it: `static/` becomes `/files/download/`.
         assert_eq!(f["url"], format!("/files/download/{}", &path["static/".len()..]));
-        assert_eq!(get(&app, f["url"].as_str().expect("url"), Some(&w.student)).await.status, 200);
+        assert_eq!(
+            get(&app, f["url"].as_str().expect("url"), Some(&w.student))
+                .await
+                .status,
+            200
+        );
     }
-    assert_eq!(s["file_path"], files[0]["file_path"], "the first file, where the previous frontend reads it");
+    assert_eq!(
+        s["file_path"], files[0]["file_path"],
+        "the first file, where the previous frontend reads it"
+    );
     let listed = my_submissions(&app, &w.student, w.lesson).await;
     assert_eq!(listed.expect(200).as_array().expect("list").len(), 1);
     assert_eq!(&listed.body[0], s, "the listing shows what was stored");
@@ -1296,7 +1310,10 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
         format!("/{}", file["file_path"].as_str().expect("file_path")),
         format!("/files/download/{}", file["key"].as_str().expect("key")),
     ];
-    for (url, who) in paths.iter().flat_map(|u| [&w.student, &w.teacher, &w.admin].map(|who| (u, who))) {
+    for (url, who) in paths
+        .iter()
+        .flat_map(|u| [&w.student, &w.teacher, &w.admin].map(|who| (u, who)))
+    {
         let d = get(&app, url, Some(who)).await;
         d.expect(200);
         assert!(d.bytes == content, "{:?} gets the exact bytes", who.role);
@@ -1320,7 +1337,10 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
             "no quote of the name breaks out of the quoted fallback: {disposition}"
         );
     }
-    for (url, who) in paths.iter().flat_map(|u| [&w.classmate, &w.outsider, &w.other_teacher].map(|who| (u, who))) {
+    for (url, who) in paths
+        .iter()
+        .flat_map(|u| [&w.classmate, &w.outsider, &w.other_teacher].map(|who| (u, who)))
+    {
         let r = get(&app, url, Some(who)).await;
         r.expect_error(404, "not_found");
         assert!(
@@ -1332,11 +1352,20 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
         get(&app, url, None).await.expect_error(401, "unauthorized");
     }
     // Under another lesson's folder the name is nothing.
-    let elsewhere = url.replace(&format!("lesson_{}/", w.lesson), &format!("lesson_{}/", w.lesson + 1000));
-    get(&app, &elsewhere, Some(&w.admin)).await.expect_error(404, "not_found");
-    get(&app, &format!("/{}", &elsewhere["/files/download/".len()..]).replace("/homework", "/static/homework"), Some(&w.admin))
+    let elsewhere = url.replace(
+        &format!("lesson_{}/", w.lesson),
+        &format!("lesson_{}/", w.lesson + 1000),
+    );
+    get(&app, &elsewhere, Some(&w.admin))
         .await
         .expect_error(404, "not_found");
+    get(
+        &app,
+        &format!("/{}", &elsewhere["/files/download/".len()..]).replace("/homework", "/static/homework"),
+        Some(&w.admin),
+    )
+    .await
+    .expect_error(404, "not_found");
     // The avatar route does not serve homework either.
     let key = key_of(&url);
     let name = key.trim_start_matches("homework/");

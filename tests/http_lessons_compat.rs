@@ -66,7 +66,14 @@ async fn class<S: Store>(app: &TestApp<S>) -> Class {
 
 /// `LessonModal.jsx`: `POST /lessons/add/subjects/{id}` with `{title, type, content_url, description}`.
 async fn add_lesson<S: Store>(app: &TestApp<S>, who: &Actor, subject: i64, body: Value) -> Reply {
-    call(app, Method::POST, &format!("/lessons/add/subjects/{subject}"), Some(who), Some(body)).await
+    call(
+        app,
+        Method::POST,
+        &format!("/lessons/add/subjects/{subject}"),
+        Some(who),
+        Some(body),
+    )
+    .await
 }
 
 /// `TestCreatePage.jsx`: two single-answer questions (the second answer is option 0 of each).
@@ -86,7 +93,10 @@ async fn new_test<S: Store>(app: &TestApp<S>, who: &Actor, subject: i64, extra: 
     }
     let r = call(app, Method::POST, "/tests/create", Some(who), Some(body)).await;
     let q = r.expect(200)["questions"].as_array().expect("questions").clone();
-    (r.id(), [q[0]["id"].as_i64().expect("id"), q[1]["id"].as_i64().expect("id")])
+    (
+        r.id(),
+        [q[0]["id"].as_i64().expect("id"), q[1]["id"].as_i64().expect("id")],
+    )
 }
 
 /// `TestPage.jsx`: `POST /tests/submit`; `right` answers correct out of two.
@@ -100,7 +110,14 @@ async fn take<S: Store>(app: &TestApp<S>, who: &Actor, test: i64, q: [i64; 2], r
     } else {
         answers
     };
-    let r = call(app, Method::POST, "/tests/submit", Some(who), Some(json!({"test_id": test, "answers": answers}))).await;
+    let r = call(
+        app,
+        Method::POST,
+        "/tests/submit",
+        Some(who),
+        Some(json!({"test_id": test, "answers": answers})),
+    )
+    .await;
     r.expect(200).clone()
 }
 
@@ -175,7 +192,10 @@ async fn the_old_lesson_form_adds_every_type<S: Store>(app: TestApp<S>) {
     )
     .await;
     let lecture = r.expect(200).clone();
-    assert_eq!((&lecture["type"], &lecture["kind"]), (&json!("Лекция"), &json!("video")));
+    assert_eq!(
+        (&lecture["type"], &lecture["kind"]),
+        (&json!("Лекция"), &json!("video"))
+    );
     assert_eq!(lecture["content_url"], "https://video.example/intro");
     assert_eq!(lecture["description"], "");
     assert_eq!(lecture["result"], Value::Null);
@@ -188,8 +208,14 @@ async fn the_old_lesson_form_adds_every_type<S: Store>(app: TestApp<S>) {
         json!({"title": "Практика 1", "type": "Практика", "content_url": "", "description": "Решить задачи 1–5"}),
     )
     .await;
-    assert_eq!((&r.expect(200)["type"], &r.body["kind"]), (&json!("Практика"), &json!("video")));
-    assert_eq!((&r.body["content_url"], &r.body["description"]), (&json!(""), &json!("Решить задачи 1–5")));
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("Практика"), &json!("video"))
+    );
+    assert_eq!(
+        (&r.body["content_url"], &r.body["description"]),
+        (&json!(""), &json!("Решить задачи 1–5"))
+    );
 
     // A practice with an uploaded document: its kind is pdf, its label stays.
     let url = upload_document(&app, &c.teacher, "задачи.pdf").await;
@@ -201,12 +227,24 @@ async fn the_old_lesson_form_adds_every_type<S: Store>(app: TestApp<S>) {
         json!({"title": "Практика 2", "type": "Практика", "content_url": url, "description": ""}),
     )
     .await;
-    assert_eq!((&r.expect(200)["type"], &r.body["kind"]), (&json!("Практика"), &json!("pdf")));
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("Практика"), &json!("pdf"))
+    );
     assert_eq!(r.body["content_url"], url.as_str());
 
     // Case and surrounding spaces do not matter; the label is kept trimmed.
-    let r = add_lesson(&app, &c.admin, c.subject, json!({"title": "Обзор", "type": "  лекция ", "content_url": ""})).await;
-    assert_eq!((&r.expect(200)["type"], &r.body["kind"]), (&json!("лекция"), &json!("video")));
+    let r = add_lesson(
+        &app,
+        &c.admin,
+        c.subject,
+        json!({"title": "Обзор", "type": "  лекция ", "content_url": ""}),
+    )
+    .await;
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("лекция"), &json!("video"))
+    );
     // edu's own kinds are taken as given.
     for (label, kind) in [("video", "video"), ("PDF", "pdf"), ("test", "test"), ("тест", "test")] {
         let r = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Урок", "type": label})).await;
@@ -214,9 +252,18 @@ async fn the_old_lesson_form_adds_every_type<S: Store>(app: TestApp<S>) {
     }
     // Anything else is a clear 422, and nothing is created.
     for label in ["Семинар", "", "Лекция-практика", "lecture"] {
-        let r = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Урок", "type": label, "content_url": ""})).await;
+        let r = add_lesson(
+            &app,
+            &c.teacher,
+            c.subject,
+            json!({"title": "Урок", "type": label, "content_url": ""}),
+        )
+        .await;
         let detail = r.expect_error(422, "validation_error");
-        assert!(detail.contains("Лекция") && detail.contains("Тест"), "the accepted labels are named: {detail}");
+        assert!(
+            detail.contains("Лекция") && detail.contains("Тест"),
+            "the accepted labels are named: {detail}"
+        );
     }
 
     // The tree the teacher's module page reads shows every label.
@@ -224,7 +271,17 @@ async fn the_old_lesson_form_adds_every_type<S: Store>(app: TestApp<S>) {
     let labels: Vec<Value> = lessons_in(tree.expect(200)).iter().map(|l| l["type"].clone()).collect();
     assert_eq!(
         labels,
-        ["Лекция", "Практика", "Практика", "лекция", "video", "PDF", "test", "тест"].map(|l| json!(l))
+        [
+            "Лекция",
+            "Практика",
+            "Практика",
+            "лекция",
+            "video",
+            "PDF",
+            "test",
+            "тест"
+        ]
+        .map(|l| json!(l))
     );
 }
 
@@ -241,14 +298,31 @@ async fn a_test_lesson_links_the_test_its_content_url_names<S: Store>(app: TestA
     .await;
     let lesson = r.expect(200).clone();
     assert_eq!((&lesson["type"], &lesson["kind"]), (&json!("Тест"), &json!("test")));
-    assert_eq!(lesson["content_url"], format!("/test/{test}"), "stored and answered as sent");
+    assert_eq!(
+        lesson["content_url"],
+        format!("/test/{test}"),
+        "stored and answered as sent"
+    );
     let listed = get(&app, &format!("/tests/by-subject/{}", c.subject), Some(&c.teacher)).await;
-    let linked = listed.expect(200).as_array().expect("tests").iter().find(|t| t["id"] == test).cloned();
-    assert_eq!(linked.expect("the test")["lesson_id"], lesson["id"], "the test is linked");
+    let linked = listed
+        .expect(200)
+        .as_array()
+        .expect("tests")
+        .iter()
+        .find(|t| t["id"] == test)
+        .cloned();
+    assert_eq!(
+        linked.expect("the test")["lesson_id"],
+        lesson["id"],
+        "the test is linked"
+    );
 
     // The student's lesson page: type "Тест" and a link to the test while there is no result.
     let view = get(&app, &format!("/lessons/{}", lesson["id"]), Some(&c.student)).await;
-    assert_eq!((&view.expect(200)["type"], &view.body["content_url"]), (&json!("Тест"), &json!(format!("/test/{test}"))));
+    assert_eq!(
+        (&view.expect(200)["type"], &view.body["content_url"]),
+        (&json!("Тест"), &json!(format!("/test/{test}")))
+    );
     assert_eq!(view.body["result"], Value::Null);
 
     // The same test again: 409, whichever way it is named.
@@ -256,7 +330,9 @@ async fn a_test_lesson_links_the_test_its_content_url_names<S: Store>(app: TestA
         json!({"title": "Ещё раз", "type": "Тест", "content_url": format!("/test/{test}"), "description": ""}),
         json!({"title": "Ещё раз", "type": "Тест", "content_url": format!("/test/{test}"), "description": "", "test_id": test}),
     ] {
-        add_lesson(&app, &c.teacher, c.subject, body).await.expect_error(409, "conflict");
+        add_lesson(&app, &c.teacher, c.subject, body)
+            .await
+            .expect_error(409, "conflict");
     }
     // With test_id as the form also sends it.
     let (second, _) = new_test(&app, &c.teacher, c.subject, json!({})).await;
@@ -296,8 +372,18 @@ async fn a_test_lesson_links_the_test_its_content_url_names<S: Store>(app: TestA
     )
     .await
     .expect_error(422, "validation_error");
-    let lessons = get(&app, &format!("/access/subjects/{}/lessons", c.subject), Some(&c.teacher)).await;
-    assert_eq!(lessons.expect(200).as_array().expect("lessons").len(), 2, "{}", lessons.body);
+    let lessons = get(
+        &app,
+        &format!("/access/subjects/{}/lessons", c.subject),
+        Some(&c.teacher),
+    )
+    .await;
+    assert_eq!(
+        lessons.expect(200).as_array().expect("lessons").len(),
+        2,
+        "{}",
+        lessons.body
+    );
     // The third test is still free.
     let r = add_lesson(
         &app,
@@ -315,7 +401,12 @@ async fn a_test_lesson_links_the_test_its_content_url_names<S: Store>(app: TestA
 /// `Result` of the previous backend: `{id, user_id, lesson_id, test_id, score, submitted_at}`.
 #[track_caller]
 fn assert_result(result: &Value, student: &Actor, lesson: i64, test: i64, score: f64) {
-    let keys: Vec<&str> = result.as_object().expect("a result object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = result
+        .as_object()
+        .expect("a result object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     for key in ["id", "user_id", "lesson_id", "test_id", "score", "submitted_at"] {
         assert!(keys.contains(&key), "{key} in {result}");
     }
@@ -323,7 +414,10 @@ fn assert_result(result: &Value, student: &Actor, lesson: i64, test: i64, score:
     assert_eq!(result["lesson_id"], lesson);
     assert_eq!(result["test_id"], test);
     assert_eq!(result["score"].as_f64(), Some(score), "{result}");
-    assert!(result["id"].as_i64().is_some() && result["submitted_at"].as_str().is_some(), "{result}");
+    assert!(
+        result["id"].as_i64().is_some() && result["submitted_at"].as_str().is_some(),
+        "{result}"
+    );
 }
 
 async fn every_lesson_answer_carries_the_readers_best_result<S: Store>(app: TestApp<S>) {
@@ -337,9 +431,14 @@ async fn every_lesson_answer_carries_the_readers_best_result<S: Store>(app: Test
     )
     .await
     .id();
-    let lecture = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Лекция", "type": "Лекция", "content_url": ""}))
-        .await
-        .id();
+    let lecture = add_lesson(
+        &app,
+        &c.teacher,
+        c.subject,
+        json!({"title": "Лекция", "type": "Лекция", "content_url": ""}),
+    )
+    .await
+    .id();
     // Full marks first, then a worse attempt: the best one is the result (edu's grade rule).
     let best = take(&app, &c.student, test, q, 2).await;
     assert_eq!(best["score"].as_f64(), Some(100.0));
@@ -352,12 +451,19 @@ async fn every_lesson_answer_carries_the_readers_best_result<S: Store>(app: Test
     for path in [format!("/lessons/{lesson}"), format!("/access/lessons/{lesson}")] {
         let r = get(&app, &path, Some(&c.student)).await;
         assert_result(&r.expect(200)["result"], &c.student, lesson, test, 100.0);
-        assert_eq!(r.body["result"]["id"], best["attempt_id"], "the best attempt: {}", r.body);
+        assert_eq!(
+            r.body["result"]["id"], best["attempt_id"],
+            "the best attempt: {}",
+            r.body
+        );
         assert_eq!(r.body["my_result"].as_f64(), Some(100.0));
         let r = get(&app, &path, Some(&c.classmate)).await;
         assert_result(&r.expect(200)["result"], &c.classmate, lesson, test, 0.0);
         let r = get(&app, &format!("/lessons/{lecture}"), Some(&c.student)).await;
-        assert_eq!((&r.expect(200)["result"], &r.body["my_result"]), (&Value::Null, &Value::Null));
+        assert_eq!(
+            (&r.expect(200)["result"], &r.body["my_result"]),
+            (&Value::Null, &Value::Null)
+        );
     }
     // Module trees and the subject's lesson list: every lesson has `result`, the reader's own.
     for path in [
@@ -369,13 +475,23 @@ async fn every_lesson_answer_carries_the_readers_best_result<S: Store>(app: Test
         let r = get(&app, &path, Some(&c.student)).await;
         let body = r.expect(200);
         let found = if path.ends_with("/lessons") {
-            body.as_array().expect("lessons").iter().find(|l| l["id"] == lesson).cloned().expect("lesson")
+            body.as_array()
+                .expect("lessons")
+                .iter()
+                .find(|l| l["id"] == lesson)
+                .cloned()
+                .expect("lesson")
         } else {
             lesson_in(body, lesson)
         };
         assert_result(&found["result"], &c.student, lesson, test, 100.0);
         let other = if path.ends_with("/lessons") {
-            body.as_array().expect("lessons").iter().find(|l| l["id"] == lecture).cloned().expect("lesson")
+            body.as_array()
+                .expect("lessons")
+                .iter()
+                .find(|l| l["id"] == lecture)
+                .cloned()
+                .expect("lesson")
         } else {
             lesson_in(body, lecture)
         };
@@ -393,16 +509,35 @@ async fn every_lesson_answer_carries_the_readers_best_result<S: Store>(app: Test
     ] {
         let r = get(&app, &path, Some(who)).await;
         let found = lesson_in(r.expect(200), lesson);
-        assert!(found.as_object().is_some_and(|o| o.contains_key("result")), "{path}: {found}");
+        assert!(
+            found.as_object().is_some_and(|o| o.contains_key("result")),
+            "{path}: {found}"
+        );
         assert_eq!(found["result"], Value::Null, "{path}");
-        assert_eq!((&found["type"], &found["kind"]), (&json!("Тест"), &json!("test")), "{path}");
+        assert_eq!(
+            (&found["type"], &found["kind"]),
+            (&json!("Тест"), &json!("test")),
+            "{path}"
+        );
     }
     // Deleting the best attempt: the other one counts now.
-    call(&app, Method::DELETE, &format!("/lessons/result/{}", best["attempt_id"]), Some(&c.teacher), None)
-        .await
-        .expect(200);
+    call(
+        &app,
+        Method::DELETE,
+        &format!("/lessons/result/{}", best["attempt_id"]),
+        Some(&c.teacher),
+        None,
+    )
+    .await
+    .expect(200);
     let r = get(&app, &format!("/access/my-modules/{}", c.module), Some(&c.student)).await;
-    assert_result(&lesson_in(r.expect(200), lesson)["result"], &c.student, lesson, test, 50.0);
+    assert_result(
+        &lesson_in(r.expect(200), lesson)["result"],
+        &c.student,
+        lesson,
+        test,
+        50.0,
+    );
     // An outsider still gets nothing of the module.
     get(&app, &format!("/access/my-modules/{}", c.module), Some(&c.outsider))
         .await
@@ -423,12 +558,21 @@ async fn the_grade_list_speaks_the_old_vocabulary<S: Store>(app: TestApp<S>) {
     )
     .await
     .id();
-    let practice = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Практика", "type": "Практика", "content_url": ""}))
+    let practice = add_lesson(
+        &app,
+        &c.teacher,
+        c.subject,
+        json!({"title": "Практика", "type": "Практика", "content_url": ""}),
+    )
+    .await
+    .id();
+    let video = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Видео", "type": "video"}))
         .await
         .id();
-    let video = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Видео", "type": "video"})).await.id();
     take(&app, &c.student, test, q, 1).await;
-    hand_in(&app, &c.student, practice, &[("отчёт.pdf", PDF)]).await.expect(200);
+    hand_in(&app, &c.student, practice, &[("отчёт.pdf", PDF)])
+        .await
+        .expect(200);
     hand_in(&app, &c.student, video, &[]).await.expect(200);
 
     let r = get(&app, "/lessons/student/grades", Some(&c.student)).await;
@@ -436,16 +580,35 @@ async fn the_grade_list_speaks_the_old_vocabulary<S: Store>(app: TestApp<S>) {
     assert_eq!(items.len(), 3, "{}", r.body);
     let by_lesson = |id: i64| items.iter().find(|i| i["lesson_id"] == id).cloned().expect("an item");
     let t = by_lesson(test_lesson);
-    assert_eq!((&t["lesson_type"], &t["source"], &t["kind"]), (&json!("тест"), &json!("test"), &json!("test")));
+    assert_eq!(
+        (&t["lesson_type"], &t["source"], &t["kind"]),
+        (&json!("тест"), &json!("test"), &json!("test"))
+    );
     assert_eq!(t["grade"].as_f64(), Some(50.0));
     let p = by_lesson(practice);
-    assert_eq!((&p["lesson_type"], &p["source"], &p["kind"]), (&json!("Практика"), &json!("submission"), &json!("video")));
+    assert_eq!(
+        (&p["lesson_type"], &p["source"], &p["kind"]),
+        (&json!("Практика"), &json!("submission"), &json!("video"))
+    );
     assert_eq!(p["grade"], Value::Null, "not graded yet");
     let v = by_lesson(video);
-    assert_eq!((&v["lesson_type"], &v["source"]), (&json!("video"), &json!("submission")));
+    assert_eq!(
+        (&v["lesson_type"], &v["source"]),
+        (&json!("video"), &json!("submission"))
+    );
     // What StudentGrades.jsx reads from every item.
     for item in &items {
-        for key in ["submission_id", "lesson_id", "lesson_title", "lesson_type", "subject_title", "module_title", "grade", "submitted_at", "source"] {
+        for key in [
+            "submission_id",
+            "lesson_id",
+            "lesson_title",
+            "lesson_type",
+            "subject_title",
+            "module_title",
+            "grade",
+            "submitted_at",
+            "source",
+        ] {
             assert!(item.as_object().is_some_and(|o| o.contains_key(key)), "{key} in {item}");
         }
     }
@@ -459,9 +622,14 @@ async fn the_grade_list_speaks_the_old_vocabulary<S: Store>(app: TestApp<S>) {
 
 async fn submissions_answer_in_the_old_shape<S: Store>(app: TestApp<S>) {
     let c = class(&app).await;
-    let lesson = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Практика", "type": "Практика", "content_url": ""}))
-        .await
-        .id();
+    let lesson = add_lesson(
+        &app,
+        &c.teacher,
+        c.subject,
+        json!({"title": "Практика", "type": "Практика", "content_url": ""}),
+    )
+    .await
+    .id();
     let r = hand_in(&app, &c.student, lesson, &[("Отчёт.pdf", PDF), ("схема.png", PNG)]).await;
     assert_eq!(r.expect(200)["count"], 2);
     hand_in(&app, &c.student, lesson, &[]).await.expect(200);
@@ -479,7 +647,10 @@ async fn submissions_answer_in_the_old_shape<S: Store>(app: TestApp<S>) {
         assert_eq!(with_files["student_id"], c.student.id);
         let files = with_files["files"].as_array().expect("files");
         assert_eq!(files.len(), 2);
-        assert!(files[0]["id"].as_i64().is_some() && files[0]["id"] != files[1]["id"], "{files:?}");
+        assert!(
+            files[0]["id"].as_i64().is_some() && files[0]["id"] != files[1]["id"],
+            "{files:?}"
+        );
         assert_eq!(with_files["file_path"], files[0]["file_path"]);
         for f in files {
             let path = f["file_path"].as_str().expect("file_path");
@@ -495,7 +666,12 @@ async fn submissions_answer_in_the_old_shape<S: Store>(app: TestApp<S>) {
                 get(&app, &url, Some(who)).await.expect_error(404, "not_found");
             }
         }
-        let first = get(&app, &full_path(files[0]["file_path"].as_str().expect("path")), Some(&c.student)).await;
+        let first = get(
+            &app,
+            &full_path(files[0]["file_path"].as_str().expect("path")),
+            Some(&c.student),
+        )
+        .await;
         assert_eq!(first.bytes, PDF);
     }
     // A classmate's own list is empty.
@@ -506,7 +682,10 @@ async fn submissions_answer_in_the_old_shape<S: Store>(app: TestApp<S>) {
 async fn lesson_documents_by_their_old_paths<S: Store>(app: TestApp<S>) {
     let c = class(&app).await;
     let url = upload_document(&app, &c.teacher, "лекция.pdf").await;
-    let name = url.strip_prefix("/static/lesson_docs/").expect("the old form").to_owned();
+    let name = url
+        .strip_prefix("/static/lesson_docs/")
+        .expect("the old form")
+        .to_owned();
     // The form may send it without the leading slash too.
     let lesson = add_lesson(
         &app,
@@ -515,7 +694,10 @@ async fn lesson_documents_by_their_old_paths<S: Store>(app: TestApp<S>) {
         json!({"title": "Лекция", "type": "Лекция", "content_url": url.trim_start_matches('/'), "description": ""}),
     )
     .await;
-    assert_eq!((&lesson.expect(200)["content_url"], &lesson.body["kind"]), (&json!(url), &json!("pdf")));
+    assert_eq!(
+        (&lesson.expect(200)["content_url"], &lesson.body["kind"]),
+        (&json!(url), &json!("pdf"))
+    );
 
     // Served at the path lessons give, at the previous frontend's download path, and at the key.
     let paths = [url.clone(), full_path(&url), format!("/files/download/lessons/{name}")];
@@ -525,7 +707,11 @@ async fn lesson_documents_by_their_old_paths<S: Store>(app: TestApp<S>) {
             let r = get(&app, path, Some(who)).await;
             r.expect(200);
             assert_eq!(r.bytes, PDF, "{path}");
-            assert!(r.header("content-disposition").is_some_and(|d| d.starts_with("attachment")), "{path}");
+            assert!(
+                r.header("content-disposition")
+                    .is_some_and(|d| d.starts_with("attachment")),
+                "{path}"
+            );
         }
         for who in [&c.outsider, &c.other_teacher] {
             get(&app, path, Some(who)).await.expect_error(404, "not_found");
@@ -536,7 +722,13 @@ async fn lesson_documents_by_their_old_paths<S: Store>(app: TestApp<S>) {
     // old form.
     let second = upload_document(&app, &c.teacher, "второй.pdf").await;
     let key_path = second.replace("/static/lesson_docs/", "/files/download/lessons/");
-    let r = add_lesson(&app, &c.teacher, c.subject, json!({"title": "Ещё", "type": "pdf", "content_url": key_path})).await;
+    let r = add_lesson(
+        &app,
+        &c.teacher,
+        c.subject,
+        json!({"title": "Ещё", "type": "pdf", "content_url": key_path}),
+    )
+    .await;
     assert_eq!(r.expect(200)["content_url"], second.as_str());
 }
 
@@ -558,10 +750,16 @@ async fn imported_files_are_found_by_their_old_paths_with_the_same_checks<S: Sto
         json!({"title": "Импорт", "type": "Лекция", "content_url": "/static/lesson_docs/404ecbce88824fefbc944bb2dbcfae00.docx"}),
     )
     .await;
-    assert_eq!((&lesson.expect(200)["content_url"], &lesson.body["kind"]), (&json!(doc_url), &json!("pdf")));
+    assert_eq!(
+        (&lesson.expect(200)["content_url"], &lesson.body["kind"]),
+        (&json!(doc_url), &json!("pdf"))
+    );
     let lesson = lesson.id();
     let hw = hand_in(&app, &c.student, lesson, &[("работа.pdf", PDF)]).await;
-    let hw_key = hw.expect(200)["submission"]["files"][0]["key"].as_str().expect("key").to_owned();
+    let hw_key = hw.expect(200)["submission"]["files"][0]["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
     store
         .record_legacy_file("static/homework/lesson_3/5_работа студента.pdf", &hw_key)
         .await
@@ -571,14 +769,24 @@ async fn imported_files_are_found_by_their_old_paths_with_the_same_checks<S: Sto
             .multipart(Form::new().part("photo", part("me.png", PNG))),
     )
     .await;
-    let photo_key = photo.expect(200)["user"]["photo"].as_str().expect("photo").trim_start_matches("static/").to_owned();
+    let photo_key = photo.expect(200)["user"]["photo"]
+        .as_str()
+        .expect("photo")
+        .trim_start_matches("static/")
+        .to_owned();
     store
         .record_legacy_file("static/photos/1_Снимок экрана 2025-06-04 132603.png", &photo_key)
         .await
         .expect("recorded");
     // A row pointing into another area is never followed: a homework file is no avatar.
-    store.record_legacy_file("static/photos/9_чужое.png", &hw_key).await.expect("recorded");
-    store.record_legacy_file("static/lesson_docs/x.pdf", "../secret.key").await.expect("recorded");
+    store
+        .record_legacy_file("static/photos/9_чужое.png", &hw_key)
+        .await
+        .expect("recorded");
+    store
+        .record_legacy_file("static/lesson_docs/x.pdf", "../secret.key")
+        .await
+        .expect("recorded");
 
     let doc = "/static/lesson_docs/404ecbce88824fefbc944bb2dbcfae00.docx";
     for path in [doc.to_owned(), full_path(doc)] {

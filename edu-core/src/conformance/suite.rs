@@ -1622,7 +1622,10 @@ pub async fn tests_never_show_answers_to_students_and_score_fairly<S: Store>(fx:
     let view = p.lesson(&c.student, lesson.id).await.expect("lesson");
     assert_eq!(view.my_result, Some(66.67), "the lesson shows the caller's result");
     let shown = view.lesson.result.as_ref().expect("the caller's result");
-    assert_eq!((shown.score, shown.user_id, shown.test_id), (66.67, c.student.id, created.id));
+    assert_eq!(
+        (shown.score, shown.user_id, shown.test_id),
+        (66.67, c.student.id, created.id)
+    );
     let tree = p.modules(&c.student).await.expect("modules");
     let in_tree = tree
         .iter()

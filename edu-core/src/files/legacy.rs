@@ -117,7 +117,10 @@ pub fn document_url(key: &FileKey) -> String {
 /// A stored `content_url` as clients get it: lesson documents in the previous backend's form,
 /// anything else as stored.
 pub fn content_url_for_clients(stored: &str) -> String {
-    match stored.strip_prefix(EDU_DOCUMENTS).and_then(|k| FileKey::parse(&format!("lessons/{k}"))) {
+    match stored
+        .strip_prefix(EDU_DOCUMENTS)
+        .and_then(|k| FileKey::parse(&format!("lessons/{k}")))
+    {
         Some(key) => document_url(&key),
         None => stored.to_owned(),
     }
@@ -143,7 +146,10 @@ fn nothing() -> OldPath {
 
 /// A homework file's path, as submissions list it.
 pub fn homework_path(lesson: LessonId, key: &str) -> String {
-    format!("static/homework/lesson_{lesson}/{}", key.rsplit('/').next().unwrap_or(key))
+    format!(
+        "static/homework/lesson_{lesson}/{}",
+        key.rsplit('/').next().unwrap_or(key)
+    )
 }
 
 /// Where a homework file is downloaded (the previous backend's download route).
@@ -176,9 +182,13 @@ mod tests {
                 name: format!("{HEX}.docx")
             }
         );
-        assert_eq!(hw.direct_key().map(|k| k.to_string()), Some(format!("homework/{HEX}.docx")));
-        let photo = OldPath::parse("photos/1_%D0%A1%D0%BD%D0%B8%D0%BC%D0%BE%D0%BA%20%D1%8D%D0%BA%D1%80%D0%B0%D0%BD%D0%B0.png")
-            .expect("photo");
+        assert_eq!(
+            hw.direct_key().map(|k| k.to_string()),
+            Some(format!("homework/{HEX}.docx"))
+        );
+        let photo =
+            OldPath::parse("photos/1_%D0%A1%D0%BD%D0%B8%D0%BC%D0%BE%D0%BA%20%D1%8D%D0%BA%D1%80%D0%B0%D0%BD%D0%B0.png")
+                .expect("photo");
         assert_eq!(photo.table_path(), "static/photos/1_Снимок экрана.png");
         assert_eq!(photo.direct_key(), None);
     }
@@ -215,17 +225,32 @@ mod tests {
             document_of(&edu),
             Some(Ok(FileKey::parse(&format!("lessons/{HEX}.pdf")).expect("key")))
         );
-        for url in [format!("/static/lesson_docs/{HEX}.pdf"), format!("static/lesson_docs/{HEX}.pdf")] {
+        for url in [
+            format!("/static/lesson_docs/{HEX}.pdf"),
+            format!("static/lesson_docs/{HEX}.pdf"),
+        ] {
             let old = document_of(&url).expect("a document path").expect_err("an old path");
-            assert_eq!(old.direct_key().map(|k| k.to_string()), Some(format!("lessons/{HEX}.pdf")));
+            assert_eq!(
+                old.direct_key().map(|k| k.to_string()),
+                Some(format!("lessons/{HEX}.pdf"))
+            );
         }
-        assert_eq!(document_of("/static/photos/x.png"), Some(Err(OldPath::LessonDocument(String::new()))));
+        assert_eq!(
+            document_of("/static/photos/x.png"),
+            Some(Err(OldPath::LessonDocument(String::new())))
+        );
         assert_eq!(
             document_of("/static/lesson_docs/old.docx"),
             Some(Err(OldPath::LessonDocument("old.docx".into())))
         );
         assert_eq!(document_of("https://e.kz/v"), None);
-        assert_eq!(homework_path(LessonId(3), &format!("homework/{HEX}.pdf")), format!("static/homework/lesson_3/{HEX}.pdf"));
-        assert_eq!(homework_url(LessonId(3), &format!("homework/{HEX}.pdf")), format!("/files/download/homework/lesson_3/{HEX}.pdf"));
+        assert_eq!(
+            homework_path(LessonId(3), &format!("homework/{HEX}.pdf")),
+            format!("static/homework/lesson_3/{HEX}.pdf")
+        );
+        assert_eq!(
+            homework_url(LessonId(3), &format!("homework/{HEX}.pdf")),
+            format!("/files/download/homework/lesson_3/{HEX}.pdf")
+        );
     }
 }

@@ -96,16 +96,15 @@ fn content(url: Option<&str>) -> Result<Content> {
         return Ok(Content::None);
     };
     if let Some(id) = url.strip_prefix("/test/") {
-        let id = match id {
-            "" => None,
-            digits => Some(
-                digits
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| Error::Validation(format!("content_url {url:?} names no test: use /test/<id>")))?,
-            ),
-        };
+        let id =
+            match id {
+                "" => None,
+                digits => {
+                    Some(digits.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        Error::Validation(format!("content_url {url:?} names no test: use /test/<id>"))
+                    })?)
+                }
+            };
         return Ok(Content::Test(url, id));
     }
     if let Some(document) = legacy::document_of(&url) {
@@ -476,7 +475,12 @@ impl<S: Store> Platform<S> {
     /// `path` is what follows `/files/download/`: a storage key, or one of the previous backend's
     /// paths (`lesson_docs/<name>`, `homework/lesson_<n>/<name>`, `photos/<name>`, see
     /// [`legacy`]), as it arrives in the URL.
-    pub async fn download(&self, who: &Principal, path: &str, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
+    pub async fn download(
+        &self,
+        who: &Principal,
+        path: &str,
+        range: Option<ByteRange>,
+    ) -> Result<(FileMeta, Download)> {
         match FileKey::parse(path) {
             Some(key) => self.download_key(who, key, range).await,
             None => self.download_old(who, path, range).await,
@@ -523,7 +527,12 @@ impl<S: Store> Platform<S> {
             .ok_or_else(|| Error::not_found("file"))
     }
 
-    async fn download_key(&self, who: &Principal, key: FileKey, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
+    async fn download_key(
+        &self,
+        who: &Principal,
+        key: FileKey,
+        range: Option<ByteRange>,
+    ) -> Result<(FileMeta, Download)> {
         if key.area() == Area::Photos {
             return self.photo(key.file_name(), range).await;
         }

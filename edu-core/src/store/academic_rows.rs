@@ -8,8 +8,8 @@ use crate::domain::{
     AttemptId, Group, GroupId, Lesson, LessonId, LessonKind, LessonResult, Module, ModuleId, ModuleScope, ModuleTree,
     Subject, SubjectId, SubjectTree, TeacherRef, TestId, UserId,
 };
-use crate::files::legacy;
 use crate::error::StoreError;
+use crate::files::legacy;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct GroupRow {

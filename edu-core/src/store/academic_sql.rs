@@ -348,10 +348,7 @@ macro_rules! academic_methods {
             let subjects = q.fetch_all(&self.pool).await?;
             // The reader's results come with the lessons: no statement per lesson, nor one more.
             let reader_param = format!("${}", binds.len() + 1);
-            let mut q = sqlx::query_as::<_, LessonRow>(sqlx::AssertSqlSafe(lessons_with_results(
-                &cond,
-                &reader_param,
-            )));
+            let mut q = sqlx::query_as::<_, LessonRow>(sqlx::AssertSqlSafe(lessons_with_results(&cond, &reader_param)));
             for b in &binds {
                 q = q.bind(*b);
             }
