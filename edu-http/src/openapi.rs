@@ -31,7 +31,7 @@ use crate::routes::{
         access::link_subject_group, access::unlink_subject_group, access::lesson,
         lessons::create, lessons::read, lessons::delete, lessons::upload_file, lessons::submit,
         lessons::my_submissions, lessons::submissions, lessons::delete_submission, lessons::grade,
-        lessons::download, lessons::photo,
+        lessons::download, lessons::photo, lessons::static_document, lessons::static_homework,
         tests::create, tests::read, tests::update, tests::delete, tests::by_subject, tests::submit, tests::start,
         tests::save, tests::finish, tests::my_results, tests::lesson_results, tests::delete_result,
         grades::my_grades, grades::my_summary, grades::export_summary, grades::gradebook, grades::export_gradebook,

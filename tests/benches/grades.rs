@@ -59,7 +59,7 @@ async fn user<S: Store>(p: &Platform<S>, admin: &Principal, n: usize, role: Role
 async fn lesson<S: Store>(p: &Platform<S>, who: &Principal, subject: SubjectId, title: String, kind: &str) -> LessonId {
     let req = NewLesson {
         title,
-        kind: kind.into(),
+        label: kind.into(),
         content_url: None,
         description: None,
         test_id: None,

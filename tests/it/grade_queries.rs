@@ -99,7 +99,7 @@ async fn lesson<S: Store>(
 ) -> LessonId {
     let req = NewLesson {
         title: title.into(),
-        kind: kind.into(),
+        label: kind.into(),
         content_url: None,
         description: None,
         test_id: None,

@@ -301,10 +301,19 @@ fn stored_files<S: Store>(app: &TestApp<S>) -> BTreeSet<String> {
     out
 }
 
-/// The storage key of a download url (`/files/download/<key>`).
-fn key_of(url: &str) -> &str {
-    url.strip_prefix("/files/download/")
-        .unwrap_or_else(|| panic!("a download url: {url}"))
+/// The storage key behind a url given out: a lesson document's `/static/lesson_docs/<name>`, a
+/// homework file's `/files/download/homework/lesson_<n>/<name>` or `/files/download/<key>`.
+fn key_of(url: &str) -> String {
+    if let Some(name) = url.strip_prefix("/static/lesson_docs/") {
+        return format!("lessons/{name}");
+    }
+    let rest = url
+        .strip_prefix("/files/download/")
+        .unwrap_or_else(|| panic!("a download url: {url}"));
+    match rest.strip_prefix("homework/lesson_") {
+        Some(rest) => format!("homework/{}", rest.split_once('/').expect("lesson_<n>/<name>").1),
+        None => rest.to_owned(),
+    }
 }
 
 /// Waits (briefly) until the store and the rows agree: no orphan and no missing file. Cleanup of an
@@ -342,20 +351,31 @@ async fn lesson_create_by_the_subjects_teacher_and_an_admin<S: Store>(app: TestA
     let id = r.id();
     assert!(id > w.lesson, "a fresh id: {body}");
     assert_eq!(body["type"], "pdf");
+    assert_eq!(body["kind"], "pdf");
     assert_eq!(body["title"], "Заимствование", "the title is trimmed");
     assert_eq!(body["subject_id"], w.s1);
     assert_eq!(body["content_url"], "https://docs.example/borrow.pdf");
+    assert_eq!(body["description"], "", "no description answers \"\", as before");
+    assert_eq!(body["result"], Value::Null);
 
-    // The legacy Russian spelling is a test, whatever its case; the admin may create it.
+    // The previous frontend's label is kept as sent and is a test, whatever its case; the admin
+    // may create it.
     let r = create_lesson(&app, &w.admin, w.s1, json!({"title": "Контрольная", "type": "Тест"})).await;
-    assert_eq!(r.expect(200)["type"], "test");
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("Тест"), &json!("test"))
+    );
     let test_lesson = r.id();
     let r = create_lesson(&app, &w.teacher, w.s1, json!({"title": "Тест 2", "type": "тест"})).await;
-    assert_eq!(r.expect(200)["type"], "test");
+    assert_eq!(
+        (&r.expect(200)["type"], &r.body["kind"]),
+        (&json!("тест"), &json!("test"))
+    );
 
     // The student of the linked group sees them.
     let r = get(&app, &format!("/lessons/{test_lesson}"), Some(&w.student)).await;
-    assert_eq!(r.expect(200)["type"], "test");
+    assert_eq!(r.expect(200)["type"], "Тест");
+    assert_eq!(r.body["kind"], "test");
     assert_eq!(r.body["id"], test_lesson);
     let listed = get(&app, &format!("/access/subjects/{}/lessons", w.s1), Some(&w.student)).await;
     assert_eq!(listed.expect(200).as_array().expect("lessons").len(), 4);
@@ -409,7 +429,7 @@ async fn lesson_create_in_an_unknown_subject_is_404<S: Store>(app: TestApp<S>) {
 
 async fn lesson_create_validates_type_url_and_test<S: Store>(app: TestApp<S>) {
     let w = world(&app).await;
-    for kind in ["audio", "", "tests", "видеоурок"] {
+    for kind in ["audio", "", "tests", "видеоурок", "Семинар", "Лекция1"] {
         create_lesson(&app, &w.teacher, w.s1, json!({"title": "Урок", "type": kind}))
             .await
             .expect_error(422, "validation_error");
@@ -424,6 +444,12 @@ async fn lesson_create_validates_type_url_and_test<S: Store>(app: TestApp<S>) {
         "/files/download/homework/0123456789abcdef0123456789abcdef.pdf",
         "/files/download/lessons/0123456789abcdef0123456789abcdef.pdf",
         "/files/download/../secret.key",
+        "/static/lesson_docs/0123456789abcdef0123456789abcdef.pdf",
+        "static/lesson_docs/0123456789abcdef0123456789abcdef.pdf",
+        "/static/lesson_docs/old.docx",
+        "/static/lesson_docs/..%2f..%2fsecret.key",
+        "/static/homework/lesson_1/0123456789abcdef0123456789abcdef.pdf",
+        "/test/7",
     ] {
         let r = create_lesson(
             &app,
@@ -459,14 +485,14 @@ async fn lesson_documents_reach_linked_groups_only<S: Store>(app: TestApp<S>) {
     let up = r.expect(200);
     let url = up["url"].as_str().expect("a url").to_owned();
     assert!(
-        url.starts_with("/files/download/lessons/") && url.ends_with(".pdf"),
-        "{url}"
+        url.starts_with("/static/lesson_docs/") && url.ends_with(".pdf"),
+        "the previous backend's form: {url}"
     );
     assert_eq!(up["file_name"], "Лекция 1.pdf");
     assert_eq!(up["size"], PDF.len());
     assert_eq!(up["content_type"], "application/pdf");
     assert!(
-        stored_files(&app).contains(key_of(&url)),
+        stored_files(&app).contains(&key_of(&url)),
         "stored under its server-made key"
     );
 
@@ -584,7 +610,7 @@ async fn deleting_a_lesson_checks_the_teacher_and_removes_its_files<S: Store>(ap
         .as_str()
         .expect("file url")
         .to_owned();
-    let keys = [key_of(&url).to_owned(), key_of(&hw_url).to_owned()];
+    let keys = [key_of(&url), key_of(&hw_url)];
     let before = stored_files(&app);
     for k in &keys {
         assert!(before.contains(k), "{k} is stored: {before:?}");
@@ -804,20 +830,21 @@ async fn empty_files_are_refused<S: Store>(app: TestApp<S>) {
 // ---------------------------------------------------------------------------------------------
 // Avatars
 
-/// The photo path of a profile, checked to be a server-made key under `/static/photos/`.
+/// Where the photo of a profile is served (`/` + its `photo`), checked to be a server-made key in
+/// the previous backend's form `static/photos/<name>`.
 #[track_caller]
 fn photo_path(user: &Value, ext: &str) -> String {
     let photo = user["photo"].as_str().expect("user.photo is set");
     let name = photo
-        .strip_prefix("/static/photos/")
-        .unwrap_or_else(|| panic!("served from /static/photos/: {photo}"));
+        .strip_prefix("static/photos/")
+        .unwrap_or_else(|| panic!("the previous backend's form static/photos/<name>: {photo}"));
     let (hex, e) = name.split_once('.').expect("an extension");
     assert_eq!(e, ext, "{photo}");
     assert!(
         hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
         "a server-made name, not the client's: {photo}"
     );
-    photo.to_owned()
+    format!("/{photo}")
 }
 
 async fn avatars_are_served_publicly_as_uploaded<S: Store>(app: TestApp<S>) {
@@ -840,7 +867,7 @@ async fn avatars_are_served_publicly_as_uploaded<S: Store>(app: TestApp<S>) {
     );
     // The profile carries it from now on.
     let login = app.login(&w.student.iin, &w.student.password).await;
-    assert_eq!(login["user"]["photo"], photo.as_str());
+    assert_eq!(login["user"]["photo"], &photo[1..]);
 
     // A JPEG (any case of extension) is an image/jpeg.
     let r = upload_photo(&app, &w.teacher, "Фото.JPEG", JPEG).await;
@@ -890,7 +917,7 @@ async fn avatars_must_be_raster_images_of_their_named_type<S: Store>(app: TestAp
     }
     // The avatar is unchanged and still served.
     let login = app.login(&w.student.iin, &w.student.password).await;
-    assert_eq!(login["user"]["photo"], first.as_str());
+    assert_eq!(login["user"]["photo"], &first[1..]);
     let served = get(&app, &first, None).await;
     served.expect(200);
     assert_eq!(served.bytes, PNG);
@@ -966,6 +993,7 @@ async fn enrolled_students_submit_files_and_a_comment<S: Store>(app: TestApp<S>)
     assert!(s["id"].as_i64().is_some(), "{s}");
     assert_eq!(s["lesson_id"], w.lesson);
     assert_eq!(s["student_id"], w.student.id);
+    assert_eq!(s["user_id"], w.student.id, "the previous backend's name too");
     assert_eq!(s["comment"], "Сделал всё, кроме задания 3");
     assert_eq!(s["grade"], Value::Null);
     let files = s["files"].as_array().expect("files");
@@ -975,11 +1003,28 @@ async fn enrolled_students_submit_files_and_a_comment<S: Store>(app: TestApp<S>)
     assert_eq!(files[0]["content_type"], "application/pdf");
     assert_eq!(files[1]["file_name"], "схема.png");
     assert_eq!(files[1]["content_type"], "image/png");
+    let folder = format!("static/homework/lesson_{}/", w.lesson);
+    let mut ids = BTreeSet::new();
     for f in files {
+        assert!(ids.insert(f["id"].as_i64().expect("a file id")), "{f}");
         let path = f["file_path"].as_str().expect("file_path");
-        assert!(path.starts_with("homework/"), "a server-made key: {path}");
-        assert_eq!(f["url"], format!("/files/download/{path}"));
+        let name = path
+            .strip_prefix(&folder)
+            .unwrap_or_else(|| panic!("the previous backend's form {folder}<name>: {path}"));
+        assert_eq!(f["key"], format!("homework/{name}"), "a server-made key");
+        // Where the previous frontend downloads it: `static/` becomes `/files/download/`.
+        assert_eq!(f["url"], format!("/files/download/{}", &path["static/".len()..]));
+        assert_eq!(
+            get(&app, f["url"].as_str().expect("url"), Some(&w.student))
+                .await
+                .status,
+            200
+        );
     }
+    assert_eq!(
+        s["file_path"], files[0]["file_path"],
+        "the first file, where the previous frontend reads it"
+    );
     let listed = my_submissions(&app, &w.student, w.lesson).await;
     assert_eq!(listed.expect(200).as_array().expect("list").len(), 1);
     assert_eq!(&listed.body[0], s, "the listing shows what was stored");
@@ -1258,8 +1303,18 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
     let r = submit(&app, &w.student, w.lesson, &[("Отчёт \"финал\".pdf", &content)], None).await;
     let file = &r.expect(200)["submission"]["files"][0];
     let url = file["url"].as_str().expect("url").to_owned();
-    for who in [&w.student, &w.teacher, &w.admin] {
-        let d = get(&app, &url, Some(who)).await;
+    // The same file by the previous backend's download path (what its frontend makes of
+    // `file_path`), by its `/static/…` path, and by its storage key: the same checks for each.
+    let paths = [
+        url.clone(),
+        format!("/{}", file["file_path"].as_str().expect("file_path")),
+        format!("/files/download/{}", file["key"].as_str().expect("key")),
+    ];
+    for (url, who) in paths
+        .iter()
+        .flat_map(|u| [&w.student, &w.teacher, &w.admin].map(|who| (u, who)))
+    {
+        let d = get(&app, url, Some(who)).await;
         d.expect(200);
         assert!(d.bytes == content, "{:?} gets the exact bytes", who.role);
         assert_eq!(d.header("content-length"), Some(content.len().to_string().as_str()));
@@ -1282,17 +1337,38 @@ async fn homework_downloads_for_owner_teacher_and_admin_only<S: Store>(app: Test
             "no quote of the name breaks out of the quoted fallback: {disposition}"
         );
     }
-    for who in [&w.classmate, &w.outsider, &w.other_teacher] {
-        let r = get(&app, &url, Some(who)).await;
+    for (url, who) in paths
+        .iter()
+        .flat_map(|u| [&w.classmate, &w.outsider, &w.other_teacher].map(|who| (u, who)))
+    {
+        let r = get(&app, url, Some(who)).await;
         r.expect_error(404, "not_found");
         assert!(
             r.bytes.len() < 200 && !r.bytes.starts_with(b"%PDF"),
             "nothing of the file leaks"
         );
     }
-    get(&app, &url, None).await.expect_error(401, "unauthorized");
+    for url in &paths {
+        get(&app, url, None).await.expect_error(401, "unauthorized");
+    }
+    // Under another lesson's folder the name is nothing.
+    let elsewhere = url.replace(
+        &format!("lesson_{}/", w.lesson),
+        &format!("lesson_{}/", w.lesson + 1000),
+    );
+    get(&app, &elsewhere, Some(&w.admin))
+        .await
+        .expect_error(404, "not_found");
+    get(
+        &app,
+        &format!("/{}", &elsewhere["/files/download/".len()..]).replace("/homework", "/static/homework"),
+        Some(&w.admin),
+    )
+    .await
+    .expect_error(404, "not_found");
     // The avatar route does not serve homework either.
-    let name = key_of(&url).trim_start_matches("homework/");
+    let key = key_of(&url);
+    let name = key.trim_start_matches("homework/");
     get(&app, &format!("/static/photos/{name}"), None)
         .await
         .expect_error(404, "not_found");
@@ -1305,8 +1381,9 @@ async fn traversal_attempts_are_404_and_serve_nothing_outside_the_store<S: Store
         .as_str()
         .expect("url")
         .to_owned();
-    let key = key_of(&url).to_owned();
+    let key = key_of(&url);
     let hex = key.trim_start_matches("homework/").trim_end_matches(".pdf").to_owned();
+    let l = w.lesson;
 
     // Secrets beside and inside the store's directory, and an object no row refers to.
     const SECRET: &str = "TOP-SECRET-SIGNING-KEY";
@@ -1359,6 +1436,34 @@ async fn traversal_attempts_are_404_and_serve_nothing_outside_the_store<S: Store
         "/static/photos/..%2fsecret.key".to_owned(),
         "/static/photos/%2e%2e%2f%2e%2e%2fetc%2fpasswd".to_owned(),
         format!("/static/photos/{hex}.pdf"),
+        format!("/static/photos/..%5c{hex}.pdf"),
+        // The previous backend's forms.
+        format!("/files/download/homework/lesson_{l}/..%2f..%2f{outside_name}"),
+        format!("/files/download/homework/lesson_{l}/%2e%2e%2fsecret.key"),
+        format!("/files/download/homework/lesson_{l}/..%5csecret.key"),
+        format!("/files/download/homework/lesson_{l}/../../secret.key"),
+        format!("/files/download/homework/lesson_{l}/secret.key"),
+        format!("/files/download/homework/lesson_{l}/{hex}%00.pdf"),
+        format!("/files/download/homework/lesson_{l}/%2e%2e"),
+        format!("/files/download/homework/lesson_{l}%2f{hex}.pdf"),
+        format!("/files/download/homework/lesson_{}/{hex}.pdf", l + 1),
+        format!("/files/download/homework/lesson_-{l}/{hex}.pdf"),
+        format!("/files/download/lesson_docs/..%2fhomework%2f{hex}.pdf"),
+        format!("/files/download/lesson_docs/{hex}.pdf"),
+        "/files/download/lesson_docs/secret.key".to_owned(),
+        format!("/static/lesson_docs/..%2f..%2f{outside_name}"),
+        "/static/lesson_docs/%2e%2e%2fsecret.key".to_owned(),
+        "/static/lesson_docs/..%5csecret.key".to_owned(),
+        format!("/static/lesson_docs/{hex}.pdf"),
+        format!("/static/lesson_docs/{hex}.pdf/.."),
+        format!("/static/homework/lesson_{l}/..%2fsecret.key"),
+        format!("/static/homework/lesson_{l}/..%5c..%5csecret.key"),
+        format!("/static/homework/lesson_{l}/{hex}%00.pdf"),
+        format!("/static/homework/lesson_{}/{hex}.pdf", l + 1),
+        format!("/static/homework/{hex}.pdf"),
+        format!("/static/homework/lesson_{l}/x/{hex}.pdf"),
+        "/static/secret.key".to_owned(),
+        format!("/static/{key}"),
     ];
     for target in &targets {
         let r = raw_get(&app, target, Some(&w.admin)).await;
@@ -1384,10 +1489,16 @@ async fn traversal_attempts_are_404_and_serve_nothing_outside_the_store<S: Store
             "{target} served {text}"
         );
     }
-    // The real key works through the same raw path, so the 404s above are not an artefact.
-    let r = raw_get(&app, &url, Some(&w.admin)).await;
-    r.expect(200);
-    assert_eq!(r.bytes, PDF);
+    // The real paths work through the same raw requests, so the 404s above are not an artefact.
+    for real in [
+        url.clone(),
+        format!("/files/download/{key}"),
+        format!("/static/homework/lesson_{l}/{hex}.pdf"),
+    ] {
+        let r = raw_get(&app, &real, Some(&w.admin)).await;
+        r.expect(200);
+        assert_eq!(r.bytes, PDF, "{real}");
+    }
     let _ = std::fs::remove_file(outside);
 }
 
@@ -1540,11 +1651,11 @@ async fn deleting_submissions<S: Store>(app: TestApp<S>) {
         .as_array()
         .expect("files")
         .iter()
-        .map(|f| f["file_path"].as_str().expect("key").to_owned())
+        .map(|f| f["key"].as_str().expect("key").to_owned())
         .collect();
     let two = submit(&app, &w.student, w.lesson, &[("3.pdf", PDF)], None).await;
     let two_id = two.expect(200)["submission"]["id"].as_i64().expect("id");
-    let two_key = two.body["submission"]["files"][0]["file_path"]
+    let two_key = two.body["submission"]["files"][0]["key"]
         .as_str()
         .expect("key")
         .to_owned();

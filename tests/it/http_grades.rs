@@ -444,8 +444,8 @@ async fn the_flat_list_is_homework_then_tests_newest_first<S: Store>(app: TestAp
 
     let homework = |id: i64, lesson: i64, title: &str, kind: &str, subject: (i64, &str), module: (i64, &str)| {
         json!({"submission_id": id, "lesson_id": lesson, "lesson_title": title, "lesson_type": kind,
-               "subject_id": subject.0, "subject_title": subject.1, "module_id": module.0,
-               "module_title": module.1, "source": "homework"})
+               "kind": kind, "subject_id": subject.0, "subject_title": subject.1, "module_id": module.0,
+               "module_title": module.1, "source": "submission"})
     };
     let expected = [
         (
@@ -471,15 +471,15 @@ async fn the_flat_list_is_homework_then_tests_newest_first<S: Store>(app: TestAp
             t_essay,
         ),
         (
-            json!({"submission_id": loose_attempt, "lesson_id": null, "lesson_title": null, "lesson_type": null,
-                   "subject_id": w.biology, "subject_title": BIOLOGY, "module_id": w.m1, "module_title": M1,
+            json!({"submission_id": loose_attempt, "lesson_id": null, "lesson_title": null, "lesson_type": "тест",
+                   "kind": null, "subject_id": w.biology, "subject_title": BIOLOGY, "module_id": w.m1, "module_title": M1,
                    "test_id": loose.id, "source": "test"}),
             Some(100.0),
             t_loose,
         ),
         (
             json!({"submission_id": quiz_attempt, "lesson_id": quiz_lesson, "lesson_title": "Контрольная",
-                   "lesson_type": "test", "subject_id": w.algebra, "subject_title": ALGEBRA, "module_id": w.m1,
+                   "lesson_type": "тест", "kind": "test", "subject_id": w.algebra, "subject_title": ALGEBRA, "module_id": w.m1,
                    "module_title": M1, "test_id": q.id, "source": "test"}),
             Some(33.33),
             t_quiz,
@@ -596,7 +596,7 @@ async fn the_summary_counts_by_the_rule<S: Store>(app: TestApp<S>) {
             .as_array()
             .expect("items")
             .iter()
-            .find(|i| i["submission_id"] == id && i["source"] == "homework")
+            .find(|i| i["submission_id"] == id && i["source"] == "submission")
             .map(|i| num(&i["grade"]))
             .expect("listed")
     };

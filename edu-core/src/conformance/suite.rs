@@ -1305,7 +1305,7 @@ async fn class<S: Store>(p: &Platform<S>) -> Class {
 fn lesson_request(title: &str, kind: &str) -> crate::NewLesson {
     crate::NewLesson {
         title: title.into(),
-        kind: kind.into(),
+        label: kind.into(),
         content_url: None,
         description: None,
         test_id: None,
@@ -1413,14 +1413,19 @@ pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture
     assert_eq!(regraded.grade, Some(90));
 
     // Downloads: the student, the subject's teacher and admins; nobody else learns it exists.
-    let key = first.files[0].file_path.clone();
-    for who in [&c.student, &c.teacher, &c.admin] {
-        let (meta, download) = p.download(who, &key, None).await.expect("may download");
-        assert_eq!(meta.name, "работа.pdf");
-        assert_eq!(download.size, PDF.len() as u64);
-    }
-    for who in [&c.outsider, &c.other_teacher] {
-        expect_err!(p.download(who, &key, None).await, Error::NotFound(_));
+    let key = first.files[0].key.clone();
+    // The previous backend's path of the same file, with the same checks.
+    let old = first.files[0].url.trim_start_matches("/files/download/").to_owned();
+    assert!(old.starts_with("homework/lesson_"), "{old}");
+    for path in [&key, &old] {
+        for who in [&c.student, &c.teacher, &c.admin] {
+            let (meta, download) = p.download(who, path, None).await.expect("may download");
+            assert_eq!(meta.name, "работа.pdf");
+            assert_eq!(download.size, PDF.len() as u64);
+        }
+        for who in [&c.outsider, &c.other_teacher] {
+            expect_err!(p.download(who, path, None).await, Error::NotFound(_));
+        }
     }
     for bad in ["../edu.db", "/etc/passwd", "homework/../../secret.key", "tmp/x"] {
         expect_err!(p.download(&c.admin, bad, None).await, Error::NotFound(_));
@@ -1430,7 +1435,7 @@ pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture
     expect_err!(p.delete_submission(&c.outsider, second.id).await, Error::NotFound(_));
     p.delete_submission(&c.student, second.id).await.expect("owner deletes");
     expect_err!(
-        p.download(&c.admin, &second.files[0].file_path, None).await,
+        p.download(&c.admin, &second.files[0].key, None).await,
         Error::NotFound(_)
     );
     assert_store_consistent(p).await;
@@ -1495,7 +1500,7 @@ pub async fn fsck_finds_and_repairs_orphans_and_missing_files<S: Store>(fx: Fixt
         .await
         .expect("committed");
     // A row without its file.
-    let key = &submission.files[0].file_path;
+    let key = &submission.files[0].key;
     files.delete_key(key).await.expect("remove the stored file");
 
     let young = p.fsck(false, Duration::from_secs(3600)).await.expect("fsck");
@@ -1610,6 +1615,21 @@ pub async fn tests_never_show_answers_to_students_and_score_fairly<S: Store>(fx:
     );
     let view = p.lesson(&c.student, lesson.id).await.expect("lesson");
     assert_eq!(view.my_result, Some(66.67), "the lesson shows the caller's result");
+    let shown = view.lesson.result.as_ref().expect("the caller's result");
+    assert_eq!(
+        (shown.score, shown.user_id, shown.test_id),
+        (66.67, c.student.id, created.id)
+    );
+    let tree = p.modules(&c.student).await.expect("modules");
+    let in_tree = tree
+        .iter()
+        .flat_map(|m| &m.subjects)
+        .flat_map(|s| &s.lessons)
+        .find(|l| l.id == lesson.id)
+        .expect("the lesson in the student's tree");
+    assert_eq!(in_tree.result.as_ref().map(|r| r.score), Some(66.67));
+    let teachers = p.lesson(&c.teacher, lesson.id).await.expect("lesson");
+    assert_eq!(teachers.lesson.result, None, "a result is the reader's own");
     let results = p.lesson_results(&c.teacher, lesson.id).await.expect("results");
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].score, Some(66.67));

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{GroupId, LessonId, ModuleId, SubjectId, UserId};
+use super::{AttemptId, GroupId, LessonId, ModuleId, SubjectId, TestId, UserId};
 
 /// A class of students.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -76,12 +76,12 @@ impl fmt::Display for LessonKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("lesson type must be video, pdf or test, got {0:?}")]
+#[error("lesson type must be one of Лекция, Практика, Тест, video, pdf or test, got {0:?}")]
 pub struct UnknownLessonKind(pub String);
 
 impl FromStr for LessonKind {
     type Err = UnknownLessonKind;
-    /// Accepts the legacy Russian spelling of "test" too.
+    /// A kind's own name (the legacy Russian spelling of "test" too), as stored.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_lowercase().as_str() {
             "video" | "видео" => Ok(LessonKind::Video),
@@ -92,17 +92,67 @@ impl FromStr for LessonKind {
     }
 }
 
+/// What a lesson type label sent by a client says about the lesson's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelKind {
+    /// A kind named outright (`video`, `pdf`, `test`, `тест`, `Тест`).
+    Exactly(LessonKind),
+    /// The previous frontend's "Лекция" or "Практика": the content decides (an uploaded
+    /// document makes it `pdf`, anything else `video`).
+    ByContent,
+}
+
+/// Reads a lesson type label: the previous frontend's Лекция, Практика, Тест or edu's own
+/// kinds, in any case, surrounding spaces ignored.
+pub fn parse_lesson_label(label: &str) -> Result<LabelKind, UnknownLessonKind> {
+    match label.trim().to_lowercase().as_str() {
+        "лекция" | "практика" => Ok(LabelKind::ByContent),
+        _ => label.parse().map(LabelKind::Exactly),
+    }
+}
+
+/// The caller's result on a lesson's test, in the previous backend's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LessonResult {
+    /// The attempt.
+    pub id: AttemptId,
+    pub user_id: UserId,
+    pub lesson_id: LessonId,
+    pub test_id: TestId,
+    /// 0–100, possibly fractional.
+    pub score: f64,
+    pub submitted_at: DateTime<Utc>,
+}
+
 /// A lesson of a subject.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lesson {
     pub id: LessonId,
     pub subject_id: SubjectId,
     pub title: String,
+    /// The type label the lesson was created with ("Лекция", "Практика", "Тест", "video", …);
+    /// for lessons made before labels were kept, the kind's name.
     #[serde(rename = "type")]
+    pub label: String,
+    /// The normalised kind edu reasons about.
     pub kind: LessonKind,
+    /// `""` when there is none, as the previous backend answered.
+    #[serde(serialize_with = "empty_if_none")]
+    #[schema(value_type = String)]
     pub description: Option<String>,
+    /// An address, an uploaded document's `/static/lesson_docs/<name>` or a test's `/test/{id}`;
+    /// `""` when there is none, as the previous backend answered.
+    #[serde(serialize_with = "empty_if_none")]
+    #[schema(value_type = String)]
     pub content_url: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The reader's result on the lesson's test: their best submitted attempt (the attempt that
+    /// counts in grades); `null` when there is none.
+    pub result: Option<LessonResult>,
+}
+
+fn empty_if_none<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(value.as_deref().unwrap_or(""))
 }
 
 /// A subject with its teacher and lessons.
@@ -140,6 +190,17 @@ pub fn title_key(title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lesson_labels() {
+        assert_eq!(parse_lesson_label(" Тест "), Ok(LabelKind::Exactly(LessonKind::Test)));
+        assert_eq!(parse_lesson_label("тест"), Ok(LabelKind::Exactly(LessonKind::Test)));
+        assert_eq!(parse_lesson_label("ЛЕКЦИЯ"), Ok(LabelKind::ByContent));
+        assert_eq!(parse_lesson_label("Практика"), Ok(LabelKind::ByContent));
+        assert_eq!(parse_lesson_label("Video"), Ok(LabelKind::Exactly(LessonKind::Video)));
+        assert!(parse_lesson_label("Семинар").is_err());
+        assert!(parse_lesson_label("").is_err());
+    }
 
     #[test]
     fn lesson_kinds() {

@@ -27,6 +27,8 @@ use super::{Iin, LessonId, LessonKind, ModuleId, SubjectId, TestId, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
+    /// Answered `"submission"`, the previous backend's word.
+    #[serde(rename = "submission", alias = "homework")]
     Homework,
     Test,
 }
@@ -48,7 +50,10 @@ pub struct GradeItem {
     /// Absent for a test that is not (or no longer) linked to a lesson.
     pub lesson_id: Option<LessonId>,
     pub lesson_title: Option<String>,
-    pub lesson_type: Option<LessonKind>,
+    /// As the previous backend answered: the lesson's type label for homework, `"тест"` for tests.
+    pub lesson_type: String,
+    /// The lesson's normalised kind; absent without a lesson.
+    pub kind: Option<LessonKind>,
     pub subject_id: SubjectId,
     pub subject_title: String,
     pub module_id: ModuleId,
@@ -437,7 +442,8 @@ mod tests {
             submission_id: id,
             lesson_id: Some(LessonId(lesson)),
             lesson_title: Some(format!("Lesson {lesson}")),
-            lesson_type: Some(LessonKind::Pdf),
+            lesson_type: "Практика".into(),
+            kind: Some(LessonKind::Pdf),
             subject_id: SubjectId(subject),
             subject_title: format!("Subject {subject}"),
             module_id: ModuleId(module),
@@ -455,7 +461,8 @@ mod tests {
             source: Source::Test,
             lesson_id: None,
             lesson_title: None,
-            lesson_type: None,
+            lesson_type: "тест".into(),
+            kind: None,
             ..homework(id, 0, subject, module, Some(score), minute)
         }
     }

@@ -8,12 +8,16 @@ use super::{LessonId, SubmissionId, UserId};
 /// One file of a submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SubmissionFile {
+    pub id: i64,
     /// The client's file name (metadata only).
     pub file_name: String,
-    /// The storage key.
+    /// The previous backend's path, `static/homework/lesson_<n>/<name>` (its frontend downloads
+    /// it from `/files/download/homework/lesson_<n>/<name>`).
     pub file_path: String,
-    /// Where to download it (`/files/download/{file_path}`).
+    /// Where to download it.
     pub url: String,
+    /// The storage key.
+    pub key: String,
     pub size: i64,
     pub content_type: String,
 }
@@ -24,6 +28,8 @@ pub struct Submission {
     pub id: SubmissionId,
     pub lesson_id: LessonId,
     pub student_id: UserId,
+    /// The same as `student_id` (the previous backend's name).
+    pub user_id: UserId,
     pub student_name: String,
     pub student_iin: String,
     pub comment: Option<String>,
@@ -34,6 +40,9 @@ pub struct Submission {
     pub graded_at: Option<DateTime<Utc>>,
     pub submitted_at: DateTime<Utc>,
     pub files: Vec<SubmissionFile>,
+    /// The first file's `file_path`, `""` without files: the previous frontend reads one file
+    /// per submission from here.
+    pub file_path: String,
 }
 
 /// Which submissions a listing covers.

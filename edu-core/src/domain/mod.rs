@@ -13,8 +13,8 @@ pub mod text;
 mod user;
 
 pub use academic::{
-    Group, Lesson, LessonKind, Module, ModulePatch, ModuleScope, ModuleTree, NewModule, Subject, SubjectTree,
-    TeacherRef, UnknownLessonKind, title_key,
+    Group, LabelKind, Lesson, LessonKind, LessonResult, Module, ModulePatch, ModuleScope, ModuleTree, NewModule,
+    Subject, SubjectTree, TeacherRef, UnknownLessonKind, parse_lesson_label, title_key,
 };
 pub use grades::{GradeItem, GradeSummary, Gradebook, Source};
 pub use homework::{FileOwner, FilesOf, Submission, SubmissionFile, SubmissionFilter};

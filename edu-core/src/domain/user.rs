@@ -28,7 +28,8 @@ pub struct UserProfile {
     /// "Surname N. P." built from the full name.
     pub short_name: String,
     pub phone: Option<String>,
-    /// Public URL path of the avatar, if any.
+    /// The avatar's path in the previous backend's form, `static/photos/<name>` (served publicly
+    /// at `/static/photos/<name>`), if any.
     pub photo: Option<String>,
     pub must_change_password: bool,
     pub created_at: DateTime<Utc>,
@@ -43,7 +44,7 @@ impl User {
             full_name: self.full_name.clone(),
             short_name: short_name(&self.full_name),
             phone: self.phone.clone(),
-            photo: self.photo.as_ref().map(|key| format!("/static/{key}")),
+            photo: self.photo.as_deref().map(crate::files::legacy::photo_path),
             must_change_password: self.must_change_password,
             created_at: self.created_at,
         }

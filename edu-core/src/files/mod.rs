@@ -7,6 +7,7 @@
 //! removed again if that write fails. So a row never points at a missing file; a crash at the wrong
 //! moment can only leave an unreferenced file, which `edu fsck` finds and removes.
 
+pub mod legacy;
 pub mod sniff;
 
 use std::fmt;

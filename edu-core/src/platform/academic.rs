@@ -57,7 +57,7 @@ pub struct LessonView {
     pub lesson: Lesson,
     pub subject: Subject,
     pub module_id: ModuleId,
-    /// The caller's latest test result on this lesson, if any (0–100).
+    /// The score of `result` (0–100), if any: kept for clients of earlier edu versions.
     pub my_result: Option<f64>,
 }
 
@@ -85,7 +85,10 @@ impl<S: Store> Platform<S> {
 
     /// The module, if `who` may see it; a hidden module answers exactly like a missing one.
     async fn visible_module(&self, who: &Principal, id: ModuleId) -> Result<ModuleTree> {
-        let mut trees = self.store().module_trees(self.module_scope(who), Some(id)).await?;
+        let mut trees = self
+            .store()
+            .module_trees_for(self.module_scope(who), Some(id), Some(who.id))
+            .await?;
         trees.pop().ok_or_else(|| Error::not_found("module"))
     }
 
@@ -223,9 +226,12 @@ impl<S: Store> Platform<S> {
         Ok(created)
     }
 
-    /// The modules `who` may see, with subjects and lessons.
+    /// The modules `who` may see, with subjects and lessons, each lesson with `who`'s result.
     pub async fn modules(&self, who: &Principal) -> Result<Vec<ModuleTree>> {
-        Ok(self.store().module_trees(self.module_scope(who), None).await?)
+        Ok(self
+            .store()
+            .module_trees_for(self.module_scope(who), None, Some(who.id))
+            .await?)
     }
 
     /// One module, if `who` may see it (404 otherwise).
@@ -482,13 +488,14 @@ impl<S: Store> Platform<S> {
 
     pub async fn subject_lessons(&self, who: &Principal, subject: SubjectId) -> Result<Vec<Lesson>> {
         let subject = self.visible_subject(who, subject).await?;
-        Ok(self.store().subject_lessons(subject.id).await?)
+        Ok(self.store().subject_lessons(subject.id, Some(who.id)).await?)
     }
 
+    /// A lesson `who` may see, with its subject and `who`'s result on its test.
     pub async fn lesson(&self, who: &Principal, id: LessonId) -> Result<LessonView> {
         let lesson = self
             .store()
-            .lesson(id)
+            .lesson_for(id, Some(who.id))
             .await?
             .ok_or_else(|| Error::not_found("lesson"))?;
         let subject = self
@@ -498,7 +505,7 @@ impl<S: Store> Platform<S> {
                 Error::NotFound(_) => Error::not_found("lesson"),
                 other => other,
             })?;
-        let my_result = self.my_lesson_score(who, lesson.id).await?;
+        let my_result = lesson.result.as_ref().map(|r| r.score);
         Ok(LessonView {
             module_id: subject.module_id,
             lesson,

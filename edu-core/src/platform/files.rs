@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::{
-    FileOwner, FilesOf, Lesson, LessonId, LessonKind, Role, Subject, SubjectId, Submission, SubmissionFilter,
-    SubmissionId, UserProfile, text,
+    FileOwner, FilesOf, LabelKind, Lesson, LessonId, LessonKind, Role, Subject, SubjectId, Submission,
+    SubmissionFilter, SubmissionId, UserProfile, parse_lesson_label, text,
 };
 use crate::error::{Error, Result};
-use crate::files::{Area, ByteRange, DOCUMENTS, Download, FileError, FileKey, IMAGES, Staged, StoredFile};
+use crate::files::{Area, ByteRange, DOCUMENTS, Download, FileError, FileKey, IMAGES, Staged, StoredFile, legacy};
 use crate::store::{FileMeta, NewLessonRow, Store};
 
 /// Avatars: at most 5 MiB.
@@ -25,22 +25,22 @@ pub const LESSON_FILE_LIMIT: u64 = 50 * 1024 * 1024;
 pub const HOMEWORK_LIMIT: u64 = 20 * 1024 * 1024;
 pub const HOMEWORK_FILES: usize = 5;
 
-/// Where downloads are served; lesson documents are referred to by this path.
-const DOWNLOAD_PREFIX: &str = "/files/download/";
-
 /// A lesson to create (`POST /lessons/add/subjects/{subject_id}`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewLesson {
     pub title: String,
-    /// `video`, `pdf` or `test` (the legacy spelling `тест` is accepted).
+    /// The previous frontend's `Лекция`, `Практика` or `Тест`, or edu's `video`, `pdf` or `test`
+    /// (any case; `тест` too). Kept as sent and answered as the lesson's `type`.
     #[serde(rename = "type")]
-    pub kind: String,
-    /// An `http(s)` address, or the `url` returned by `/lessons/upload/lesson-file`.
+    pub label: String,
+    /// An `http(s)` address; an uploaded document's `url` (`/static/lesson_docs/<name>`, with or
+    /// without the leading `/`, or `/files/download/lessons/<key>`); or, for a test lesson,
+    /// `/test/{id}`, which links that test like `test_id`. `""` means none.
     #[serde(default)]
     pub content_url: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// A test of the same subject to link to this lesson.
+    /// A test of the same subject, not linked yet, to link to this lesson.
     #[serde(default)]
     pub test_id: Option<i64>,
 }
@@ -48,7 +48,8 @@ pub struct NewLesson {
 /// An uploaded lesson document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UploadedUrl {
-    /// Use as a lesson's `content_url`; downloadable at this path.
+    /// `/static/lesson_docs/<name>`: use as a lesson's `content_url`; downloadable there (and at
+    /// `/files/download/lesson_docs/<name>`) by whoever may see the lesson.
     pub url: String,
     pub file_name: String,
     pub size: u64,
@@ -79,27 +80,47 @@ fn validation(e: impl fmt::Display) -> Error {
     Error::Validation(e.to_string())
 }
 
-/// A lesson's `content_url`: an `http(s)` address or a download path of this server. Returns the
-/// URL and, for a download path of a lesson document, its key.
-fn content_url(url: Option<&str>) -> Result<(Option<String>, Option<FileKey>)> {
+/// What a lesson's `content_url` refers to.
+enum Content {
+    None,
+    /// An `http(s)` address.
+    Address(String),
+    /// An uploaded lesson document: its key, or the previous backend's path of an imported one.
+    Document(std::result::Result<FileKey, legacy::OldPath>),
+    /// `/test/{id}`, kept as sent; the id, if there is one.
+    Test(String, Option<i64>),
+}
+
+fn content(url: Option<&str>) -> Result<Content> {
     let Some(url) = text::optional_line(url, "content_url", 2000).map_err(validation)? else {
-        return Ok((None, None));
+        return Ok(Content::None);
     };
-    if let Some(key) = url.strip_prefix(DOWNLOAD_PREFIX) {
-        return match FileKey::parse(key) {
-            Some(key) if key.area() == Area::Lessons => Ok((Some(url.clone()), Some(key))),
-            _ => Err(Error::Validation(
-                "content_url refers to no uploaded lesson document".into(),
-            )),
-        };
+    if let Some(id) = url.strip_prefix("/test/") {
+        let id =
+            match id {
+                "" => None,
+                digits => {
+                    Some(digits.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        Error::Validation(format!("content_url {url:?} names no test: use /test/<id>"))
+                    })?)
+                }
+            };
+        return Ok(Content::Test(url, id));
+    }
+    if let Some(document) = legacy::document_of(&url) {
+        return Ok(Content::Document(document));
     }
     let lower = url.to_ascii_lowercase();
     if !(lower.starts_with("https://") || lower.starts_with("http://")) || url.contains(char::is_whitespace) {
         return Err(Error::Validation(
-            "content_url must be an http(s) address or an uploaded lesson document's url".into(),
+            "content_url must be an http(s) address, an uploaded lesson document's url or /test/<id>".into(),
         ));
     }
-    Ok((Some(url), None))
+    Ok(Content::Address(url))
+}
+
+fn no_document() -> Error {
+    Error::Validation("content_url refers to no uploaded lesson document".into())
 }
 
 impl<S: Store> Platform<S> {
@@ -152,40 +173,56 @@ impl<S: Store> Platform<S> {
 
     /// Creates a lesson (the subject's teacher or an admin). Everything is checked, the linked
     /// test included, before anything is written.
+    ///
+    /// The type label is kept as sent; the kind follows from it: a test label makes a `test`
+    /// lesson, `video` and `pdf` are taken as given, and "Лекция"/"Практика" become `pdf` with an
+    /// uploaded document and `video` otherwise.
     pub async fn create_lesson(&self, who: &Principal, subject: SubjectId, req: NewLesson) -> Result<Lesson> {
         let subject = self.taught_subject(who, subject).await?;
         let title = text::line(&req.title, "title", 200).map_err(validation)?;
-        let kind: LessonKind = req.kind.parse().map_err(validation)?;
+        let by_label = parse_lesson_label(&req.label).map_err(validation)?;
+        let label = req.label.trim().to_owned();
         let description =
             text::optional_block(req.description.as_deref(), "description", 10_000).map_err(validation)?;
-        let (url, document) = content_url(req.content_url.as_deref())?;
-        if let Some(key) = &document {
-            match self.store().file_owner(key.as_str()).await? {
-                Some((
-                    FileOwner::LessonDocument {
-                        lesson: None,
-                        uploaded_by,
-                    },
-                    _,
-                )) if who.role == Role::Admin || uploaded_by == Some(who.id) => {}
-                Some((FileOwner::LessonDocument { lesson: None, .. }, _)) => {
-                    return Err(Error::Validation(
-                        "content_url refers to a document uploaded by someone else".into(),
-                    ));
+        let mut test_id = req.test_id;
+        let (url, document) = match content(req.content_url.as_deref())? {
+            Content::None => (None, None),
+            Content::Address(url) => (Some(url), None),
+            Content::Test(url, id) => {
+                if by_label != LabelKind::Exactly(LessonKind::Test) {
+                    return Err(Error::Validation(format!(
+                        "content_url {url:?} links a test: only a test lesson may have it"
+                    )));
                 }
-                Some((FileOwner::LessonDocument { lesson: Some(_), .. }, _)) => {
-                    return Err(Error::Validation(
-                        "this document belongs to another lesson; upload it again for this one".into(),
-                    ));
+                match (test_id, id) {
+                    (Some(a), Some(b)) if a != b => {
+                        return Err(Error::Validation(format!(
+                            "test_id {a} and content_url {url:?} name different tests"
+                        )));
+                    }
+                    (None, Some(b)) => test_id = Some(b),
+                    _ => {}
                 }
-                _ => {
-                    return Err(Error::Validation(
-                        "content_url refers to no uploaded lesson document".into(),
-                    ));
-                }
+                (Some(url), None)
             }
-        }
-        let link_test = match req.test_id {
+            Content::Document(found) => {
+                let key = match found {
+                    Ok(key) => key,
+                    Err(old) => self.resolve_old(&old).await.map_err(|e| match e {
+                        Error::NotFound(_) => no_document(),
+                        other => other,
+                    })?,
+                };
+                self.check_unattached_document(who, &key).await?;
+                (Some(legacy::document_url(&key)), Some(key))
+            }
+        };
+        let kind = match by_label {
+            LabelKind::Exactly(kind) => kind,
+            LabelKind::ByContent if document.is_some() => LessonKind::Pdf,
+            LabelKind::ByContent => LessonKind::Video,
+        };
+        let link_test = match test_id {
             None => None,
             Some(id) => {
                 let test = self
@@ -204,6 +241,7 @@ impl<S: Store> Platform<S> {
             subject: subject.id,
             title: &title,
             kind,
+            label: &label,
             description: description.as_deref(),
             content_url: url.as_deref(),
             attach: document.as_ref().map(FileKey::as_str),
@@ -225,6 +263,26 @@ impl<S: Store> Platform<S> {
         self.audit(who, "lesson.create", format!("lesson:{}", lesson.id), None, None)
             .await?;
         Ok(lesson)
+    }
+
+    /// A document `who` uploaded (any, for an admin) that no lesson has yet.
+    async fn check_unattached_document(&self, who: &Principal, key: &FileKey) -> Result<()> {
+        match self.store().file_owner(key.as_str()).await? {
+            Some((
+                FileOwner::LessonDocument {
+                    lesson: None,
+                    uploaded_by,
+                },
+                _,
+            )) if who.role == Role::Admin || uploaded_by == Some(who.id) => Ok(()),
+            Some((FileOwner::LessonDocument { lesson: None, .. }, _)) => Err(Error::Validation(
+                "content_url refers to a document uploaded by someone else".into(),
+            )),
+            Some((FileOwner::LessonDocument { lesson: Some(_), .. }, _)) => Err(Error::Validation(
+                "this document belongs to another lesson; upload it again for this one".into(),
+            )),
+            _ => Err(no_document()),
+        }
     }
 
     /// Deletes a lesson with its documents, submissions and their stored files.
@@ -254,7 +312,7 @@ impl<S: Store> Platform<S> {
             return Err(e.into());
         }
         Ok(UploadedUrl {
-            url: format!("{DOWNLOAD_PREFIX}{}", stored.key),
+            url: legacy::document_url(&stored.key),
             file_name: stored.original_name,
             size: stored.size,
             content_type: stored.content_type,
@@ -413,8 +471,68 @@ impl<S: Store> Platform<S> {
     /// Opens a stored file for `who`: a homework file for its student, the subject's teacher and
     /// admins; a lesson document for whoever may see the lesson; an avatar for anyone. Everything
     /// else, including keys that are not keys, is 404.
-    pub async fn download(&self, who: &Principal, key: &str, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
-        let key = FileKey::parse(key).ok_or_else(|| Error::not_found("file"))?;
+    ///
+    /// `path` is what follows `/files/download/`: a storage key, or one of the previous backend's
+    /// paths (`lesson_docs/<name>`, `homework/lesson_<n>/<name>`, `photos/<name>`, see
+    /// [`legacy`]), as it arrives in the URL.
+    pub async fn download(
+        &self,
+        who: &Principal,
+        path: &str,
+        range: Option<ByteRange>,
+    ) -> Result<(FileMeta, Download)> {
+        match FileKey::parse(path) {
+            Some(key) => self.download_key(who, key, range).await,
+            None => self.download_old(who, path, range).await,
+        }
+    }
+
+    /// Opens a file by the previous backend's path below `static/` (`lesson_docs/<name>`,
+    /// `homework/lesson_<n>/<name>`, `photos/<name>`, percent-encoded as in the URL), with the
+    /// checks of [`Platform::download`].
+    pub async fn download_old(
+        &self,
+        who: &Principal,
+        path: &str,
+        range: Option<ByteRange>,
+    ) -> Result<(FileMeta, Download)> {
+        let old = legacy::OldPath::parse(path).ok_or_else(|| Error::not_found("file"))?;
+        let key = self.resolve_old(&old).await?;
+        self.download_key(who, key, range).await
+    }
+
+    /// The key an old path stands for: the edu key its name is, when there is such a file (for a
+    /// homework path, a file of a submission of the lesson it names); otherwise the imported file
+    /// recorded under the path, if it is stored in the path's area.
+    async fn resolve_old(&self, old: &legacy::OldPath) -> Result<FileKey> {
+        if let Some(key) = old.direct_key() {
+            let direct = match old {
+                // Avatars have no row of their own; opening them finds out.
+                legacy::OldPath::Photo(_) => true,
+                legacy::OldPath::LessonDocument(_) => self.store().file_owner(key.as_str()).await?.is_some(),
+                legacy::OldPath::Homework { lesson, .. } => matches!(
+                    self.store().file_owner(key.as_str()).await?,
+                    Some((FileOwner::Homework { lesson: owner, .. }, _)) if owner == *lesson
+                ),
+            };
+            if direct {
+                return Ok(key);
+            }
+        }
+        self.store()
+            .legacy_file(&old.table_path())
+            .await?
+            .and_then(|k| FileKey::parse(&k))
+            .filter(|k| k.area() == old.area())
+            .ok_or_else(|| Error::not_found("file"))
+    }
+
+    async fn download_key(
+        &self,
+        who: &Principal,
+        key: FileKey,
+        range: Option<ByteRange>,
+    ) -> Result<(FileMeta, Download)> {
         if key.area() == Area::Photos {
             return self.photo(key.file_name(), range).await;
         }
@@ -455,7 +573,18 @@ impl<S: Store> Platform<S> {
         Ok((meta, download))
     }
 
-    /// An avatar, public (`/static/photos/{file}`).
+    /// An avatar, public (`/static/photos/{file}`): `file` as it arrives in the URL, an edu key's
+    /// file name or the name of an imported avatar.
+    pub async fn public_photo(&self, file: &str, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
+        let old = legacy::OldPath::parse(&format!("photos/{file}")).ok_or_else(|| Error::not_found("photo"))?;
+        let key = self.resolve_old(&old).await.map_err(|e| match e {
+            Error::NotFound(_) => Error::not_found("photo"),
+            other => other,
+        })?;
+        self.photo(key.file_name(), range).await
+    }
+
+    /// An avatar by its edu file name.
     pub async fn photo(&self, file_name: &str, range: Option<ByteRange>) -> Result<(FileMeta, Download)> {
         let key = FileKey::parse(&format!("photos/{file_name}")).ok_or_else(|| Error::not_found("photo"))?;
         let ext = file_name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();

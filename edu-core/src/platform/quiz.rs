@@ -513,19 +513,6 @@ impl<S: Store> Platform<S> {
         )
         .await
     }
-
-    /// The caller's latest score on a lesson's test, if any.
-    pub(crate) async fn my_lesson_score(&self, who: &Principal, lesson: LessonId) -> Result<Option<f64>> {
-        let mine = self
-            .store()
-            .attempts(&AttemptFilter {
-                lesson: Some(lesson),
-                student: Some(who.id),
-                ..AttemptFilter::default()
-            })
-            .await?;
-        Ok(mine.iter().find_map(|a| a.score))
-    }
 }
 
 fn grace() -> chrono::Duration {

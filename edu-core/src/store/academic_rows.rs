@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Group, GroupId, Lesson, LessonId, LessonKind, Module, ModuleId, ModuleScope, ModuleTree, Subject, SubjectId,
-    SubjectTree, TeacherRef, UserId,
+    AttemptId, Group, GroupId, Lesson, LessonId, LessonKind, LessonResult, Module, ModuleId, ModuleScope, ModuleTree,
+    Subject, SubjectId, SubjectTree, TeacherRef, TestId, UserId,
 };
 use crate::error::StoreError;
+use crate::files::legacy;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct GroupRow {
@@ -87,33 +88,80 @@ impl From<SubjectRow> for Subject {
     }
 }
 
+/// A lesson with the reader's result on its test, as `lessons_with_results` selects it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct LessonRow {
     id: i64,
     subject_id: i64,
     title: String,
     kind: String,
+    type_label: Option<String>,
     description: Option<String>,
     content_url: Option<String>,
     created_at: DateTime<Utc>,
+    result_id: Option<i64>,
+    result_user_id: Option<i64>,
+    result_test_id: Option<i64>,
+    result_score: Option<f64>,
+    result_submitted_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<LessonRow> for Lesson {
     type Error = StoreError;
     fn try_from(r: LessonRow) -> Result<Self, StoreError> {
+        let kind = r
+            .kind
+            .parse::<LessonKind>()
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        let result = match (
+            r.result_id,
+            r.result_user_id,
+            r.result_test_id,
+            r.result_score,
+            r.result_submitted_at,
+        ) {
+            (Some(id), Some(user), Some(test), Some(score), Some(at)) => Some(LessonResult {
+                id: AttemptId(id),
+                user_id: UserId(user),
+                lesson_id: LessonId(r.id),
+                test_id: TestId(test),
+                score,
+                submitted_at: at,
+            }),
+            _ => None,
+        };
         Ok(Lesson {
             id: LessonId(r.id),
             subject_id: SubjectId(r.subject_id),
             title: r.title,
-            kind: r
-                .kind
-                .parse::<LessonKind>()
-                .map_err(|e| StoreError::Other(Box::new(e)))?,
+            label: r.type_label.unwrap_or_else(|| kind.as_str().to_owned()),
+            kind,
             description: r.description,
-            content_url: r.content_url,
+            content_url: r.content_url.map(|url| legacy::content_url_for_clients(&url)),
             created_at: r.created_at,
+            result,
         })
     }
+}
+
+/// Lessons (`l`, with their subject `s`) matching `filter`, in id order, each with the result of
+/// the reader (the parameter `reader`, NULL for none) on its test: the best submitted attempt,
+/// the later one on a tie — the attempt that counts in grades. One statement, whatever the number
+/// of lessons.
+pub(crate) fn lessons_with_results(filter: &str, reader: &str) -> String {
+    format!(
+        "SELECT l.id, l.subject_id, l.title, l.kind, l.type_label, l.description, l.content_url, l.created_at, \
+         r.id AS result_id, r.student_id AS result_user_id, r.test_id AS result_test_id, \
+         r.score AS result_score, r.submitted_at AS result_submitted_at \
+         FROM lessons l JOIN subjects s ON s.id = l.subject_id \
+         LEFT JOIN (SELECT a.id, a.student_id, a.test_id, a.score, a.submitted_at, \
+         COALESCE(a.lesson_id, t.lesson_id) AS lesson_id, ROW_NUMBER() OVER (\
+         PARTITION BY COALESCE(a.lesson_id, t.lesson_id) ORDER BY a.score DESC, a.submitted_at DESC, a.id DESC) AS rn \
+         FROM attempts a JOIN tests t ON t.id = a.test_id \
+         WHERE a.student_id = {reader} AND a.submitted_at IS NOT NULL AND a.score IS NOT NULL) r \
+         ON r.lesson_id = l.id AND r.rn = 1 \
+         WHERE {filter} ORDER BY l.id"
+    )
 }
 
 /// The SQL condition selecting the modules of `scope` (and only `only`, if given) by the module id

@@ -343,12 +343,15 @@ macro_rules! academic_methods {
                 .collect())
         }
 
-        async fn module_trees(
+        async fn module_trees_for(
             &self,
             scope: $crate::domain::ModuleScope,
             only: Option<$crate::domain::ModuleId>,
+            reader: Option<$crate::domain::UserId>,
         ) -> $crate::store::StoreResult<Vec<$crate::domain::ModuleTree>> {
-            use $crate::store::academic_rows::{LessonRow, ModuleRow, SubjectRow, assemble, scope_condition};
+            use $crate::store::academic_rows::{
+                LessonRow, ModuleRow, SubjectRow, assemble, lessons_with_results, scope_condition,
+            };
             let (cond, binds) = scope_condition(scope, "m.id", only);
             let mut q = sqlx::query_as::<_, ModuleRow>(sqlx::AssertSqlSafe(format!(
                 "SELECT m.id, m.title, m.course, m.description, m.created_at FROM modules m WHERE {cond} ORDER BY m.id"
@@ -369,14 +372,13 @@ macro_rules! academic_methods {
                 q = q.bind(*b);
             }
             let subjects = q.fetch_all(&self.pool).await?;
-            let mut q = sqlx::query_as::<_, LessonRow>(sqlx::AssertSqlSafe(format!(
-                "SELECT l.id, l.subject_id, l.title, l.kind, l.description, l.content_url, l.created_at \
-                 FROM lessons l JOIN subjects s ON s.id = l.subject_id WHERE {cond} ORDER BY l.id"
-            )));
+            // The reader's results come with the lessons: no statement per lesson, nor one more.
+            let reader_param = format!("${}", binds.len() + 1);
+            let mut q = sqlx::query_as::<_, LessonRow>(sqlx::AssertSqlSafe(lessons_with_results(&cond, &reader_param)));
             for b in &binds {
                 q = q.bind(*b);
             }
-            let lessons = q.fetch_all(&self.pool).await?;
+            let lessons = q.bind(reader.map(|r| r.0)).fetch_all(&self.pool).await?;
             assemble(modules, subjects, lessons)
         }
 
@@ -395,31 +397,52 @@ macro_rules! academic_methods {
             Ok(q.fetch_optional(&self.pool).await?.is_some())
         }
 
-        async fn lesson(
+        async fn lesson_for(
             &self,
             id: $crate::domain::LessonId,
+            reader: Option<$crate::domain::UserId>,
         ) -> $crate::store::StoreResult<Option<$crate::domain::Lesson>> {
-            let row: Option<$crate::store::academic_rows::LessonRow> = sqlx::query_as(
-                "SELECT id, subject_id, title, kind, description, content_url, created_at FROM lessons WHERE id = $1",
-            )
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+            let sql = $crate::store::academic_rows::lessons_with_results("l.id = $1", "$2");
+            let row: Option<$crate::store::academic_rows::LessonRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id.0)
+                .bind(reader.map(|r| r.0))
+                .fetch_optional(&self.pool)
+                .await?;
             row.map(TryInto::try_into).transpose()
         }
 
         async fn subject_lessons(
             &self,
             subject: $crate::domain::SubjectId,
+            reader: Option<$crate::domain::UserId>,
         ) -> $crate::store::StoreResult<Vec<$crate::domain::Lesson>> {
-            let rows: Vec<$crate::store::academic_rows::LessonRow> = sqlx::query_as(concat!(
-                "SELECT id, subject_id, title, kind, description, content_url, created_at FROM lessons ",
-                "WHERE subject_id = $1 ORDER BY id"
-            ))
-            .bind(subject.0)
-            .fetch_all(&self.pool)
-            .await?;
+            let sql = $crate::store::academic_rows::lessons_with_results("l.subject_id = $1", "$2");
+            let rows: Vec<$crate::store::academic_rows::LessonRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(subject.0)
+                .bind(reader.map(|r| r.0))
+                .fetch_all(&self.pool)
+                .await?;
             rows.into_iter().map(TryInto::try_into).collect()
+        }
+
+        async fn legacy_file(&self, path: &str) -> $crate::store::StoreResult<Option<String>> {
+            let row: Option<(String,)> = sqlx::query_as("SELECT storage_key FROM legacy_files WHERE path = $1")
+                .bind(path)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.map(|(key,)| key))
+        }
+
+        async fn record_legacy_file(&self, path: &str, key: &str) -> $crate::store::StoreResult<()> {
+            sqlx::query(concat!(
+                "INSERT INTO legacy_files (path, storage_key) VALUES ($1, $2) ",
+                "ON CONFLICT (path) DO UPDATE SET storage_key = excluded.storage_key"
+            ))
+            .bind(path)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
         }
 
         async fn teacher_subjects(

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{LessonId, Submission, SubmissionFile, SubmissionId, UserId};
+use crate::files::legacy;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SubmissionRow {
@@ -23,6 +24,7 @@ pub(crate) struct SubmissionRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SubmissionFileRow {
+    id: i64,
     submission_id: i64,
     storage_key: String,
     original_name: String,
@@ -32,30 +34,43 @@ pub(crate) struct SubmissionFileRow {
 
 /// Puts submissions (in their order) and their files (in id order) together.
 pub(crate) fn assemble(rows: Vec<SubmissionRow>, files: Vec<SubmissionFileRow>) -> Vec<Submission> {
-    let mut by_submission: HashMap<i64, Vec<SubmissionFile>> = HashMap::new();
+    let mut by_submission: HashMap<i64, Vec<SubmissionFileRow>> = HashMap::new();
     for f in files {
-        by_submission.entry(f.submission_id).or_default().push(SubmissionFile {
-            url: format!("/files/download/{}", f.storage_key),
-            file_name: f.original_name,
-            file_path: f.storage_key,
-            size: f.size,
-            content_type: f.content_type,
-        });
+        by_submission.entry(f.submission_id).or_default().push(f);
     }
     rows.into_iter()
-        .map(|r| Submission {
-            files: by_submission.remove(&r.id).unwrap_or_default(),
-            id: SubmissionId(r.id),
-            lesson_id: LessonId(r.lesson_id),
-            student_id: UserId(r.student_id),
-            student_name: r.student_name,
-            student_iin: r.student_iin,
-            comment: r.comment,
-            grade: r.grade,
-            feedback: r.feedback,
-            graded_by: r.graded_by.map(UserId),
-            graded_at: r.graded_at,
-            submitted_at: r.submitted_at,
+        .map(|r| {
+            let lesson = LessonId(r.lesson_id);
+            let files: Vec<SubmissionFile> = by_submission
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| SubmissionFile {
+                    id: f.id,
+                    file_path: legacy::homework_path(lesson, &f.storage_key),
+                    url: legacy::homework_url(lesson, &f.storage_key),
+                    file_name: f.original_name,
+                    key: f.storage_key,
+                    size: f.size,
+                    content_type: f.content_type,
+                })
+                .collect();
+            Submission {
+                file_path: files.first().map(|f| f.file_path.clone()).unwrap_or_default(),
+                files,
+                id: SubmissionId(r.id),
+                lesson_id: lesson,
+                student_id: UserId(r.student_id),
+                user_id: UserId(r.student_id),
+                student_name: r.student_name,
+                student_iin: r.student_iin,
+                comment: r.comment,
+                grade: r.grade,
+                feedback: r.feedback,
+                graded_by: r.graded_by.map(UserId),
+                graded_at: r.graded_at,
+                submitted_at: r.submitted_at,
+            }
         })
         .collect()
 }

@@ -66,12 +66,13 @@ macro_rules! files_methods {
         ) -> $crate::store::StoreResult<$crate::domain::Lesson> {
             let mut tx = self.pool.begin_with($begin).await?;
             let (id,): (i64,) = sqlx::query_as(concat!(
-                "INSERT INTO lessons (subject_id, title, kind, description, content_url, created_at) ",
-                "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+                "INSERT INTO lessons (subject_id, title, kind, type_label, description, content_url, created_at) ",
+                "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
             ))
             .bind(lesson.subject.0)
             .bind(lesson.title)
             .bind(lesson.kind.as_str())
+            .bind(lesson.label)
             .bind(lesson.description)
             .bind(lesson.content_url)
             .bind(now)
@@ -347,7 +348,7 @@ macro_rules! files_helpers {
             .fetch_all(&self.pool)
             .await?;
             let files: Vec<$crate::store::files_rows::SubmissionFileRow> = sqlx::query_as(concat!(
-                "SELECT f.submission_id, f.storage_key, f.original_name, f.size, f.content_type ",
+                "SELECT f.id, f.submission_id, f.storage_key, f.original_name, f.size, f.content_type ",
                 "FROM submission_files f WHERE f.submission_id IN (SELECT s.id FROM (",
                 $crate::store::files_sql::submission_select!(),
                 ") s) ORDER BY f.id"

@@ -9,14 +9,15 @@ macro_rules! grades_methods {
         ) -> $crate::store::StoreResult<Vec<$crate::domain::GradeItem>> {
             let rows: Vec<$crate::store::grades_rows::GradeItemRow> = sqlx::query_as(concat!(
                 "SELECT 'homework' AS source, s.id AS submission_id, s.lesson_id, l.title AS lesson_title, ",
-                "l.kind AS lesson_type, sj.id AS subject_id, sj.title AS subject_title, m.id AS module_id, ",
+                "COALESCE(l.type_label, l.kind) AS lesson_type, l.kind AS lesson_kind, ",
+                "sj.id AS subject_id, sj.title AS subject_title, m.id AS module_id, ",
                 "m.title AS module_title, CAST(NULL AS BIGINT) AS test_id, ",
                 "CAST(s.grade AS DOUBLE PRECISION) AS grade, s.submitted_at ",
                 "FROM submissions s JOIN lessons l ON l.id = s.lesson_id ",
                 "JOIN subjects sj ON sj.id = l.subject_id JOIN modules m ON m.id = sj.module_id ",
                 "WHERE s.student_id = $1 ",
                 "UNION ALL ",
-                "SELECT 'test', a.id, l.id, l.title, l.kind, sj.id, sj.title, m.id, m.title, a.test_id, ",
+                "SELECT 'test', a.id, l.id, l.title, 'тест', l.kind, sj.id, sj.title, m.id, m.title, a.test_id, ",
                 "a.score, a.submitted_at ",
                 "FROM attempts a JOIN tests t ON t.id = a.test_id ",
                 "JOIN subjects sj ON sj.id = t.subject_id JOIN modules m ON m.id = sj.module_id ",

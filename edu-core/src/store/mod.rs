@@ -39,6 +39,8 @@ pub struct NewLessonRow<'a> {
     pub subject: SubjectId,
     pub title: &'a str,
     pub kind: LessonKind,
+    /// The type label as the client sent it.
+    pub label: &'a str,
     pub description: Option<&'a str>,
     pub content_url: Option<&'a str>,
     /// The storage key of an uploaded, not yet attached lesson document that becomes this lesson's.
@@ -277,10 +279,41 @@ pub trait Store: Send + Sync + 'static {
         &self,
         scope: ModuleScope,
         only: Option<ModuleId>,
+    ) -> impl Future<Output = StoreResult<Vec<ModuleTree>>> + Send {
+        self.module_trees_for(scope, only, None)
+    }
+    /// Like `module_trees`, with each lesson carrying `reader`'s result on its test, still in three
+    /// queries (the results come with the lessons).
+    fn module_trees_for(
+        &self,
+        scope: ModuleScope,
+        only: Option<ModuleId>,
+        reader: Option<UserId>,
     ) -> impl Future<Output = StoreResult<Vec<ModuleTree>>> + Send;
     fn module_visible(&self, scope: ModuleScope, module: ModuleId) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn lesson(&self, id: LessonId) -> impl Future<Output = StoreResult<Option<Lesson>>> + Send;
-    fn subject_lessons(&self, subject: SubjectId) -> impl Future<Output = StoreResult<Vec<Lesson>>> + Send;
+    /// The lesson, without a reader's result.
+    fn lesson(&self, id: LessonId) -> impl Future<Output = StoreResult<Option<Lesson>>> + Send {
+        self.lesson_for(id, None)
+    }
+    /// The lesson with `reader`'s result on its test, in one query.
+    fn lesson_for(
+        &self,
+        id: LessonId,
+        reader: Option<UserId>,
+    ) -> impl Future<Output = StoreResult<Option<Lesson>>> + Send;
+    /// The subject's lessons, each with `reader`'s result on its test, in one query.
+    fn subject_lessons(
+        &self,
+        subject: SubjectId,
+        reader: Option<UserId>,
+    ) -> impl Future<Output = StoreResult<Vec<Lesson>>> + Send;
+    /// The storage key an imported file of the previous backend is kept under, by its old path
+    /// (`static/lesson_docs/<name>`, `static/homework/lesson_<n>/<name>`, `static/photos/<name>`,
+    /// percent-decoded, without a leading `/`).
+    fn legacy_file(&self, path: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Records that the previous backend's file `path` (as `legacy_file` reads it) is stored under
+    /// `key` now; a path recorded again points to the new key.
+    fn record_legacy_file(&self, path: &str, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
     /// Subjects taught by `teacher`, or all subjects with `None`.
     fn teacher_subjects(&self, teacher: Option<UserId>) -> impl Future<Output = StoreResult<Vec<Subject>>> + Send;
 

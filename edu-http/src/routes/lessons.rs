@@ -107,11 +107,27 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(w())
         .and(optional_header("range"))
         .then(download::<S>);
-    let photo = warp::path!("static" / "photos" / String)
+    let photo = warp::path("static")
+        .and(warp::path("photos"))
+        .and(warp::path::tail())
         .and(warp::get())
         .and(with_platform(p.clone()))
         .and(optional_header("range"))
         .then(photo::<S>);
+    let static_document = warp::path("static")
+        .and(warp::path("lesson_docs"))
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(w())
+        .and(optional_header("range"))
+        .then(static_document::<S>);
+    let static_homework = warp::path("static")
+        .and(warp::path("homework"))
+        .and(warp::path::tail())
+        .and(warp::get())
+        .and(w())
+        .and(optional_header("range"))
+        .then(static_homework::<S>);
     create
         .or(read)
         .unify()
@@ -132,6 +148,10 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .or(download)
         .unify()
         .or(photo)
+        .unify()
+        .or(static_document)
+        .unify()
+        .or(static_homework)
         .unify()
         .boxed()
 }
@@ -330,9 +350,12 @@ pub(crate) async fn grade<S: Store>(id: i64, p: Platform<S>, auth: Option<String
 }
 
 /// Downloads a stored file (as an attachment; `Range` supported): homework only for its student,
-/// the subject's teacher and admins; lesson documents for whoever may see the lesson.
+/// the subject's teacher and admins; lesson documents for whoever may see the lesson. The path is
+/// a storage key (`homework/<id>.pdf`) or one of the previous backend's: `lesson_docs/<name>`,
+/// `homework/lesson_<n>/<name>`, `photos/<name>`.
 #[utoipa::path(get, path = "/files/download/{path}", tag = "files", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("path" = String, Path, description = "A storage key, e.g. homework/<id>.pdf")),
+    extensions(("x-guard" = json!("auth(own)"))),
+    params(("path" = String, Path, description = "A storage key, or lesson_docs/<name>, homework/lesson_<n>/<name>, photos/<name>")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn download<S: Store>(
@@ -349,14 +372,53 @@ pub(crate) async fn download<S: Store>(
     .await
 }
 
-/// An avatar (public).
+/// A lesson document by the path lessons give it (`/static/lesson_docs/<name>`), for whoever
+/// may see its lesson (as an attachment; `Range` supported).
+#[utoipa::path(get, path = "/static/lesson_docs/{name}", tag = "files", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth(own)"))), params(("name" = String, Path)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn static_document<S: Store>(
+    tail: warp::path::Tail,
+    p: Platform<S>,
+    auth: Option<String>,
+    range: Option<String>,
+) -> Response {
+    old_path(format!("lesson_docs/{}", tail.as_str()), p, auth, range).await
+}
+
+/// A homework file by the path submissions give it (`static/homework/lesson_<n>/<name>`), for its
+/// student, the subject's teacher and admins (as an attachment; `Range` supported).
+#[utoipa::path(get, path = "/static/homework/lesson_{n}/{name}", tag = "files", security(("bearer" = [])),
+    extensions(("x-guard" = json!("auth(own)"))), params(("n" = i64, Path, description = "The lesson"), ("name" = String, Path)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn static_homework<S: Store>(
+    tail: warp::path::Tail,
+    p: Platform<S>,
+    auth: Option<String>,
+    range: Option<String>,
+) -> Response {
+    old_path(format!("homework/{}", tail.as_str()), p, auth, range).await
+}
+
+async fn old_path<S: Store>(path: String, p: Platform<S>, auth: Option<String>, range: Option<String>) -> Response {
+    authed(p, auth, async |p, who| {
+        let range = parse_range(range.as_deref());
+        let (meta, file) = p.download_old(&who, &path, range).await?;
+        Ok(file_response(&meta, file, range.is_some(), true))
+    })
+    .await
+}
+
+/// An avatar (public): by the name in a profile's `photo` (`static/photos/<name>`).
 #[utoipa::path(get, path = "/static/photos/{file}", tag = "files",
     extensions(("x-guard" = json!("public"))), params(("file" = String, Path)),
     responses((status = 200, description = "The image", content_type = "image/*"), (status = 404, body = ErrorBody)))]
-pub(crate) async fn photo<S: Store>(file: String, p: Platform<S>, range: Option<String>) -> Response {
+pub(crate) async fn photo<S: Store>(tail: warp::path::Tail, p: Platform<S>, range: Option<String>) -> Response {
     let range = parse_range(range.as_deref());
     respond(
-        p.photo(&file, range)
+        p.public_photo(tail.as_str(), range)
             .await
             .map(|(meta, f)| file_response(&meta, f, range.is_some(), false))
             .map_err(ApiError::from),
