@@ -48,6 +48,17 @@ pub fn fresh_iin() -> String {
     format!("{:012}", NEXT_IIN.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The tests' client asks for English, as the texts they check are English; a request may say
+/// otherwise with its own `Accept-Language`.
+fn english_client() -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("http client")
+}
+
 impl<S: Store> TestApp<S> {
     pub async fn spawn(fx: Fixture<S>) -> Self {
         Self::spawn_with(
@@ -73,7 +84,7 @@ impl<S: Store> TestApp<S> {
         }));
         Self {
             addr,
-            client: reqwest::Client::builder().build().expect("http client"),
+            client: english_client(),
             fx,
             shutdown: Some(tx),
             server: Some(server),

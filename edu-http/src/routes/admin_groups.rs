@@ -8,7 +8,7 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Detail, ok, with_status};
+use super::{Detail, detail, ok, ok_with_detail, with_status};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
 
@@ -148,7 +148,7 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_group(&who, GroupId(id)).await?;
-        Ok(ok(&Detail::new("group deleted")))
+        Ok(detail("group deleted"))
     })
     .await
 }
@@ -161,7 +161,7 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 pub(crate) async fn delete_with_users<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         let deleted_users = p.delete_group_with_users(&who, GroupId(id)).await?;
-        Ok(ok(&GroupDeleted {
+        Ok(ok_with_detail(&GroupDeleted {
             detail: "group and its users deleted".into(),
             deleted_users,
         }))
@@ -180,7 +180,7 @@ pub(crate) async fn add_users<S: Store>(id: i64, p: Platform<S>, auth: Option<St
         let ids: Vec<i64> = json(body).await?;
         let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
         let added = p.add_group_members(&who, GroupId(id), &ids).await?;
-        Ok(ok(&MembersAdded {
+        Ok(ok_with_detail(&MembersAdded {
             detail: "users added".into(),
             added,
         }))
@@ -208,7 +208,7 @@ pub(crate) async fn members<S: Store>(id: i64, p: Platform<S>, auth: Option<Stri
 pub(crate) async fn remove_user<S: Store>(id: i64, user: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.remove_group_member(&who, GroupId(id), UserId(user)).await?;
-        Ok(ok(&Detail::new("user removed from the group")))
+        Ok(detail("user removed from the group"))
     })
     .await
 }

@@ -7,7 +7,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
-use super::{Detail, ok, with_status};
+use super::{Detail, detail, ok, ok_with_detail, with_status};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, json, parse_query, query, with_platform};
 
@@ -109,7 +109,7 @@ pub(crate) async fn delete<S: Store>(iin: String, p: Platform<S>, auth: Option<S
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
             p.delete_user(&who, &iin).await?;
-            Ok::<_, ApiError>(ok(&Detail::new("user deleted")))
+            Ok::<_, ApiError>(detail("user deleted"))
         }
         .await,
     )
@@ -128,7 +128,7 @@ pub(crate) async fn reset_password<S: Store>(p: Platform<S>, auth: Option<String
             who.require_admin()?;
             let req: ResetPassword = json(body).await?;
             let user = p.reset_password(&who, &req.user_iin, &req.new_password).await?;
-            Ok::<_, ApiError>(ok(&PasswordReset {
+            Ok::<_, ApiError>(ok_with_detail(&PasswordReset {
                 detail: "password reset".into(),
                 user,
             }))

@@ -8,7 +8,8 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{ok, with_status};
+use super::ok;
+use crate::i18n::localized;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Body, authed, bearer, body, optional_header, parse_query, query, with_platform};
 use crate::upload::form_error;
@@ -128,9 +129,16 @@ pub(crate) async fn upload<S: Store>(
                 code: "import_rejected".into(),
                 report,
             };
-            return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, &body));
+            return Ok(localized(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &body,
+                &["detail", "report/errors/*/message"],
+            ));
         }
-        Ok(ok(&report))
+        if report.errors.is_empty() {
+            return Ok(ok(&report));
+        }
+        Ok(localized(StatusCode::OK, &report, &["errors/*/message"]))
     })
     .await
 }

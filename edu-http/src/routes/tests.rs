@@ -9,7 +9,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok};
+use super::{Detail, detail, ok};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -145,7 +145,7 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_test(&who, TestId(id)).await?;
-        Ok(ok(&Detail::new("test deleted")))
+        Ok(detail("test deleted"))
     })
     .await
 }
@@ -243,7 +243,7 @@ pub(crate) async fn lesson_results<S: Store>(id: i64, p: Platform<S>, auth: Opti
 pub(crate) async fn delete_result<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_result(&who, AttemptId(id)).await?;
-        Ok(ok(&Detail::new("result deleted")))
+        Ok(detail("result deleted"))
     })
     .await
 }
