@@ -166,7 +166,12 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             exact.insert(entry.en, entry);
         }
     }
-    patterns.sort_by_key(|(parts, _)| std::cmp::Reverse(parts.iter().map(|p| p.len()).sum::<usize>()));
+    // Most specific first: a longer fixed start (an outer message wrapping another, like
+    // `question {}: {}`, before the inner one's template), then more fixed text in all.
+    patterns.sort_by_key(|(parts, _)| {
+        let start = parts.first().map_or(0, |p| p.len());
+        std::cmp::Reverse((start, parts.iter().map(|p| p.len()).sum::<usize>()))
+    });
     Index { exact, patterns }
 });
 
