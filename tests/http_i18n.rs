@@ -109,10 +109,9 @@ fn told(r: &Reply, status: u16, code: &str, lang: &str) -> String {
     let detail = r.expect_error(status, code).to_owned();
     assert_eq!(r.header("content-language"), Some(lang), "{detail}");
     assert!(
-        r.headers
-            .get_all("vary")
-            .iter()
-            .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("accept-language"))),
+        r.headers.get_all("vary").iter().any(|v| v
+            .to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-language"))),
         "Vary names Accept-Language: {:?}",
         r.headers
     );
@@ -172,7 +171,11 @@ async fn without_accept_language_the_default_is_russian<S: Store>(app: TestApp<S
 async fn edu_lang_applies_when_no_language_of_ours_is_asked<S: Store>(app: TestApp<S>) {
     for asked in [None, Some("de-DE"), Some("*"), Some("fr, *;q=0.1")] {
         let r = wrong_login(&app, asked).await;
-        assert_eq!(told(&r, 401, "unauthorized", "kk"), "ЖСН немесе құпиясөз қате", "{asked:?}");
+        assert_eq!(
+            told(&r, 401, "unauthorized", "kk"),
+            "ЖСН немесе құпиясөз қате",
+            "{asked:?}"
+        );
     }
     // A language the client asks for still wins over the deployment's.
     let r = wrong_login(&app, Some("ru")).await;
@@ -213,30 +216,88 @@ async fn lockout_counts_minutes_with_plural_forms<S: Store>(app: TestApp<S>) {
 async fn validation_messages_are_translated<S: Store>(app: TestApp<S>) {
     // A malformed IIN, with the count of digits given.
     let r = login_in(&app, Some("ru"), "123", "whatever-password").await;
-    assert_eq!(told(&r, 422, "validation_error", "ru"), "ИИН должен состоять из 12 цифр (введено: 3)");
+    assert_eq!(
+        told(&r, 422, "validation_error", "ru"),
+        "ИИН должен состоять из 12 цифр (введено: 3)"
+    );
     let r = login_in(&app, Some("kk"), "123", "whatever-password").await;
-    assert_eq!(told(&r, 422, "validation_error", "kk"), "ЖСН 12 цифрдан тұруы керек (енгізілгені: 3)");
+    assert_eq!(
+        told(&r, 422, "validation_error", "kk"),
+        "ЖСН 12 цифрдан тұруы керек (енгізілгені: 3)"
+    );
     let r = login_in(&app, Some("kk"), "12345678901x", "whatever-password").await;
-    assert_eq!(told(&r, 422, "validation_error", "kk"), "ЖСН тек цифрлардан тұруы керек");
+    assert_eq!(
+        told(&r, 422, "validation_error", "kk"),
+        "ЖСН тек цифрлардан тұруы керек"
+    );
 
     // A phone number and a new password that break their rules.
     let student = app.student().await;
     let phone = json!({"phone": "123"});
-    let r = call_in(&app, Some("ru"), Method::POST, "/user/update-phone", Some(&student), Some(phone)).await;
+    let r = call_in(
+        &app,
+        Some("ru"),
+        Method::POST,
+        "/user/update-phone",
+        Some(&student),
+        Some(phone),
+    )
+    .await;
     assert!(told(&r, 422, "validation_error", "ru").starts_with("Номер телефона должен содержать от 10 до 15 цифр"));
     let change = json!({"old_password": student.password, "new_password": "short"});
-    let r = call_in(&app, Some("ru"), Method::PATCH, "/user/change-password", Some(&student), Some(change.clone())).await;
-    assert_eq!(told(&r, 422, "validation_error", "ru"), "Пароль должен содержать не менее 8 символов");
-    let r = call_in(&app, Some("kk"), Method::PATCH, "/user/change-password", Some(&student), Some(change)).await;
-    assert_eq!(told(&r, 422, "validation_error", "kk"), "Құпиясөз кемінде 8 таңбадан тұруы керек");
+    let r = call_in(
+        &app,
+        Some("ru"),
+        Method::PATCH,
+        "/user/change-password",
+        Some(&student),
+        Some(change.clone()),
+    )
+    .await;
+    assert_eq!(
+        told(&r, 422, "validation_error", "ru"),
+        "Пароль должен содержать не менее 8 символов"
+    );
+    let r = call_in(
+        &app,
+        Some("kk"),
+        Method::PATCH,
+        "/user/change-password",
+        Some(&student),
+        Some(change),
+    )
+    .await;
+    assert_eq!(
+        told(&r, 422, "validation_error", "kk"),
+        "Құпиясөз кемінде 8 таңбадан тұруы керек"
+    );
 
     // A text rule naming its field, and a body missing a field.
     let admin = app.admin().await;
     let group = json!({"name": "  "});
-    let r = call_in(&app, Some("ru"), Method::POST, "/admin/groups/", Some(&admin), Some(group)).await;
+    let r = call_in(
+        &app,
+        Some("ru"),
+        Method::POST,
+        "/admin/groups/",
+        Some(&admin),
+        Some(group),
+    )
+    .await;
     let detail = told(&r, 422, "validation_error", "ru");
-    assert!(detail.starts_with("Поле «") && detail.contains("от 1 до 100 символов"), "{detail}");
-    let r = call_in(&app, Some("ru"), Method::POST, "/auth/login", None, Some(json!({"iin": "123456789012"}))).await;
+    assert!(
+        detail.starts_with("Поле «") && detail.contains("от 1 до 100 символов"),
+        "{detail}"
+    );
+    let r = call_in(
+        &app,
+        Some("ru"),
+        Method::POST,
+        "/auth/login",
+        None,
+        Some(json!({"iin": "123456789012"})),
+    )
+    .await;
     let detail = told(&r, 422, "validation_error", "ru");
     assert!(detail.starts_with("Не заполнено поле «password»"), "{detail}");
 }
@@ -244,8 +305,20 @@ async fn validation_messages_are_translated<S: Store>(app: TestApp<S>) {
 async fn not_found_and_forbidden_are_translated<S: Store>(app: TestApp<S>) {
     let admin = app.admin().await;
     let student = app.student().await;
-    for (lang, want) in [("ru", "Группа не найдена"), ("kk", "Топ табылмады"), ("en", "group not found")] {
-        let r = call_in(&app, Some(lang), Method::GET, "/admin/groups/987654", Some(&admin), None).await;
+    for (lang, want) in [
+        ("ru", "Группа не найдена"),
+        ("kk", "Топ табылмады"),
+        ("en", "group not found"),
+    ] {
+        let r = call_in(
+            &app,
+            Some(lang),
+            Method::GET,
+            "/admin/groups/987654",
+            Some(&admin),
+            None,
+        )
+        .await;
         assert_eq!(told(&r, 404, "not_found", lang), want);
     }
     for (lang, want) in [("ru", "Не найдено"), ("kk", "Табылмады"), ("en", "not found")] {
@@ -264,10 +337,25 @@ async fn not_found_and_forbidden_are_translated<S: Store>(app: TestApp<S>) {
     assert_eq!(told(&r, 401, "unauthorized", "kk"), "Жүйеге кіру қажет");
     // A conflict carrying a name.
     let group = json!({"name": "ВТ-11"});
-    call_in(&app, Some("ru"), Method::POST, "/admin/groups/", Some(&admin), Some(group.clone()))
-        .await
-        .expect(200);
-    let r = call_in(&app, Some("ru"), Method::POST, "/admin/groups/", Some(&admin), Some(group)).await;
+    call_in(
+        &app,
+        Some("ru"),
+        Method::POST,
+        "/admin/groups/",
+        Some(&admin),
+        Some(group.clone()),
+    )
+    .await
+    .expect(201);
+    let r = call_in(
+        &app,
+        Some("ru"),
+        Method::POST,
+        "/admin/groups/",
+        Some(&admin),
+        Some(group),
+    )
+    .await;
     assert_eq!(told(&r, 409, "conflict", "ru"), "Группа \"ВТ-11\" уже существует");
 }
 
@@ -349,10 +437,21 @@ async fn success_messages_are_translated_and_other_answers_untouched<S: Store>(a
 
     let new_password = "a-new-password-1";
     let change = json!({"old_password": student.password, "new_password": new_password});
-    let r = call_in(&app, Some("ru"), Method::PATCH, "/user/change-password", Some(&student), Some(change)).await;
+    let r = call_in(
+        &app,
+        Some("ru"),
+        Method::PATCH,
+        "/user/change-password",
+        Some(&student),
+        Some(change),
+    )
+    .await;
     let body = r.expect(200);
     assert_eq!(body["detail"], "Пароль изменён");
-    assert!(body["access_token"].is_string(), "the rest of the answer is kept: {body}");
+    assert!(
+        body["access_token"].is_string(),
+        "the rest of the answer is kept: {body}"
+    );
     assert_eq!(r.header("content-language"), Some("ru"));
 
     // Answers without text for people are passed through: no language, no Vary on it.

@@ -722,12 +722,12 @@ async fn unknown_routes_and_methods_answer_json<S: Store>(app: TestApp<S>) {
     }
 }
 
-/// Sends `body` with a `Content-Length` over raw TCP. A server that answers before reading a big body
+/// Sends `body` with a `Content-Length` over raw TCP, asking for English like the harness's client. A server that answers before reading a big body
 /// and then closes makes an HTTP client fail on its write (broken pipe) without showing the answer;
 /// here the write error is ignored and the answer read.
 async fn raw_send(addr: SocketAddr, method: &str, path: &str, extra_headers: &str, body: &[u8]) -> Reply {
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAccept-Language: en\r\n{extra_headers}Connection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -742,7 +742,7 @@ async fn raw_post(addr: SocketAddr, path: &str, extra_headers: &str, body: &[u8]
 /// Posts `body` in chunks of `chunk` bytes, with no `Content-Length` to go by.
 async fn raw_post_chunked(addr: SocketAddr, path: &str, body: &[u8], chunk: usize) -> Reply {
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nAccept-Language: en\r\nConnection: close\r\n\r\n"
     )
     .into_bytes();
     for part in body.chunks(chunk) {

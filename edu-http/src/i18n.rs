@@ -35,7 +35,11 @@ struct Localizable {
 }
 
 /// A JSON answer whose `fields` are messages to tell in the reader's language.
-pub(crate) fn localized<T: Serialize>(status: StatusCode, body: &T, fields: &'static [&'static str]) -> warp::reply::Response {
+pub(crate) fn localized<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    fields: &'static [&'static str],
+) -> warp::reply::Response {
     let value = match serde_json::to_value(body) {
         Ok(v) => v,
         // Not JSON-shaped (cannot happen for our bodies): answered as it is, in English.
@@ -165,7 +169,9 @@ where
                 .unwrap_or(default);
             let told = match render(&marked, lang) {
                 Some((bytes, lang)) => {
-                    *res.body_mut() = Full::new(Bytes::from(bytes)).map_err(|never| match never {}).boxed_unsync();
+                    *res.body_mut() = Full::new(Bytes::from(bytes))
+                        .map_err(|never| match never {})
+                        .boxed_unsync();
                     res.headers_mut().remove(header::CONTENT_LENGTH);
                     lang
                 }

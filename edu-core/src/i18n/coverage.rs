@@ -32,7 +32,13 @@ const MARKERS: &[&str] = &[
 ];
 
 /// Calls whose second argument is the text: an error body's detail, a text rule's field name.
-const SECOND_ARG: &[&str] = &["body(", "text::line(", "text::optional_line(", "text::optional_block(", "text("];
+const SECOND_ARG: &[&str] = &[
+    "body(",
+    "text::line(",
+    "text::optional_line(",
+    "text::optional_block(",
+    "text(",
+];
 
 /// Marker + literal pairs whose text is spliced into a template elsewhere.
 const WRAPPERS: &[(&str, &str)] = &[("not_found(", "{} not found")];
@@ -62,7 +68,12 @@ fn sources() -> Vec<PathBuf> {
     let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edu-http/src");
     let mut files = Vec::new();
-    for dir in [core.join("platform"), core.join("domain"), core.join("auth"), core.join("import")] {
+    for dir in [
+        core.join("platform"),
+        core.join("domain"),
+        core.join("auth"),
+        core.join("import"),
+    ] {
         walk(&dir, &mut files);
     }
     for f in ["error.rs", "files/mod.rs", "files/sniff.rs"] {
@@ -107,9 +118,7 @@ fn literal(s: &str) -> Option<String> {
                 'n' => out.push('\n'),
                 't' => out.push('\t'),
                 // A continued line: the next line's leading blanks are not part of the text.
-                '\n' => {
-                    while chars.next_if(|c| c.is_whitespace()).is_some() {}
-                }
+                '\n' => while chars.next_if(|c| c.is_whitespace()).is_some() {},
                 other => out.push(other),
             },
             c => out.push(c),
@@ -150,7 +159,9 @@ fn template(format: &str) -> String {
 fn written_messages() -> Vec<(String, String)> {
     let mut found = Vec::new();
     for file in sources() {
-        let Ok(source) = std::fs::read_to_string(&file) else { continue };
+        let Ok(source) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         let source = without_tests(&source);
         let name = file.display().to_string();
         let mut scan = |marker: &str, wrap: &str| {
@@ -257,7 +268,9 @@ fn catalog_entries_are_complete_and_well_formed() {
 #[test]
 fn kazakh_is_not_russian() {
     // Letters only Kazakh has; a Kazakh text without any is most likely Russian left in place.
-    let kazakh = ['ә', 'ғ', 'қ', 'ң', 'ө', 'ұ', 'ү', 'һ', 'і', 'Ә', 'Ғ', 'Қ', 'Ң', 'Ө', 'Ұ', 'Ү', 'І'];
+    let kazakh = [
+        'ә', 'ғ', 'қ', 'ң', 'ө', 'ұ', 'ү', 'һ', 'і', 'Ә', 'Ғ', 'Қ', 'Ң', 'Ө', 'Ұ', 'Ү', 'І',
+    ];
     let suspicious: Vec<&str> = CATALOG
         .iter()
         .filter(|e| e.kk.split_whitespace().count() > 3 && (!e.kk.contains(kazakh) || e.kk == e.ru))

@@ -79,7 +79,12 @@ impl Lang {
                     && k.trim().eq_ignore_ascii_case("q")
                 {
                     // A q-value that does not parse counts as "not acceptable".
-                    q = v.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)).unwrap_or(0.0);
+                    q = v
+                        .trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .unwrap_or(0.0);
                 }
             }
             let lang = if tag == "*" {
@@ -103,9 +108,7 @@ impl Lang {
             Some(l) if !refused.contains(&l) => Some(l),
             Some(_) => None,
             // `*`: any language the client did not refuse, ours first.
-            None => std::iter::once(default)
-                .chain(Lang::ALL)
-                .find(|l| !refused.contains(l)),
+            None => std::iter::once(default).chain(Lang::ALL).find(|l| !refused.contains(l)),
         }
     }
 }
@@ -214,7 +217,7 @@ pub fn translate(lang: Lang, message: &str) -> Option<String> {
     if lang == Lang::En {
         return None;
     }
-    translate_at(lang, message, 0).map(|s| capitalize(&s))
+    translate_at(lang, message, 0)
 }
 
 /// `message` in `lang`, English when unknown.
@@ -230,9 +233,17 @@ fn translate_at(lang: Lang, message: &str, depth: usize) -> Option<String> {
         return None;
     }
     let (entry, args) = lookup(message)?;
-    Some(render(entry.text(lang), &args, |arg| {
+    let template = entry.text(lang);
+    let text = render(template, &args, |arg| {
         translate_at(lang, arg, depth + 1).unwrap_or_else(|| arg.to_owned())
-    }))
+    });
+    // A sentence that starts with a spliced-in term (`«{0:tr}» …`, a field name) still starts
+    // with a capital; fixed text is written as it should read ("edu …" stays lower-case).
+    Some(if depth == 0 && template.starts_with('{') {
+        capitalize(&text)
+    } else {
+        text
+    })
 }
 
 /// Fills a translation's `{n…}` placeholders from `args`. A malformed placeholder is kept as
@@ -348,8 +359,16 @@ mod tests {
         assert_eq!(Lang::negotiate("*", Lang::Kk), Some(Lang::Kk));
         assert_eq!(n("ru;q=0, *"), Some(Lang::Kk));
         assert_eq!(n("en;q=0"), None);
-        assert_eq!(n("kz;q=0.8, en;q=0.8"), Some(Lang::Kk), "a tie goes to the first listed");
-        assert_eq!(n("en;q=abc, kk;q=0.1"), Some(Lang::Kk), "a broken q-value is not acceptable");
+        assert_eq!(
+            n("kz;q=0.8, en;q=0.8"),
+            Some(Lang::Kk),
+            "a tie goes to the first listed"
+        );
+        assert_eq!(
+            n("en;q=abc, kk;q=0.1"),
+            Some(Lang::Kk),
+            "a broken q-value is not acceptable"
+        );
         assert_eq!(n("ru;q=2, en"), Some(Lang::En));
     }
 
@@ -376,10 +395,21 @@ mod tests {
 
     #[test]
     fn templates_match_and_render() {
-        assert_eq!(fill(&["row ", ": ", ""], "row 7: IIN has 11 digits"), Some(vec!["7", "IIN has 11 digits"]));
-        assert_eq!(fill(&["", " not found"], " not found"), None, "particulars are never empty");
+        assert_eq!(
+            fill(&["row ", ": ", ""], "row 7: IIN has 11 digits"),
+            Some(vec!["7", "IIN has 11 digits"])
+        );
+        assert_eq!(
+            fill(&["", " not found"], " not found"),
+            None,
+            "particulars are never empty"
+        );
         assert_eq!(fill(&["a ", " b"], "a x b"), Some(vec!["x"]));
-        let out = render("{1}, {0:plural:один|два|пять}, {2}, {0:size}", &["5", "x"], |s| s.to_owned());
+        let out = render(
+            "{1}, {0:plural:один|два|пять}, {2}, {0:size}",
+            &["5", "x"],
+            |s| s.to_owned(),
+        );
         assert_eq!(out, "x, пять, {2}, 5 Б");
         assert_eq!(size("52428800"), "50 МБ");
         assert_eq!(size("65536"), "64 КБ");
@@ -391,14 +421,33 @@ mod tests {
         assert_eq!(tr(Lang::Ru, "incorrect IIN or password"), "Неверный ИИН или пароль");
         assert_eq!(tr(Lang::Kk, "incorrect IIN or password"), "ЖСН немесе құпиясөз қате");
         let locked = "too many failed login attempts; try again in 3 minute(s)";
-        assert!(tr(Lang::Ru, locked).contains("через 3 минуты"), "{}", tr(Lang::Ru, locked));
+        assert!(
+            tr(Lang::Ru, locked).contains("через 3 минуты"),
+            "{}",
+            tr(Lang::Ru, locked)
+        );
         let locked = "too many failed login attempts; try again in 1 minute(s)";
-        assert!(tr(Lang::Ru, locked).contains("через 1 минуту"), "{}", tr(Lang::Ru, locked));
-        assert!(tr(Lang::Kk, locked).contains("1 минуттан кейін"), "{}", tr(Lang::Kk, locked));
+        assert!(
+            tr(Lang::Ru, locked).contains("через 1 минуту"),
+            "{}",
+            tr(Lang::Ru, locked)
+        );
+        assert!(
+            tr(Lang::Kk, locked).contains("1 минуттан кейін"),
+            "{}",
+            tr(Lang::Kk, locked)
+        );
         assert_eq!(tr(Lang::Ru, "group not found"), "Группа не найдена");
         let nested = "question 2: question_text must have 1 to 2000 characters";
-        assert!(tr(Lang::Ru, nested).starts_with("Вопрос 2: "), "{}", tr(Lang::Ru, nested));
+        assert!(
+            tr(Lang::Ru, nested).starts_with("Вопрос 2: "),
+            "{}",
+            tr(Lang::Ru, nested)
+        );
         assert!(!tr(Lang::Ru, nested).contains("must"), "{}", tr(Lang::Ru, nested));
-        assert_eq!(tr(Lang::Ru, "something nobody wrote down"), "something nobody wrote down");
+        assert_eq!(
+            tr(Lang::Ru, "something nobody wrote down"),
+            "something nobody wrote down"
+        );
     }
 }

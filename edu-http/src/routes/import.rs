@@ -9,9 +9,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::ok;
-use crate::i18n::localized;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Body, authed, bearer, body, optional_header, parse_query, query, with_platform};
+use crate::i18n::localized;
 use crate::upload::form_error;
 
 /// The largest spreadsheet accepted.
