@@ -205,7 +205,7 @@ fn every_message_has_a_translation() {
     let missing: Vec<String> = written
         .iter()
         .filter(|(t, _)| !has_template(t))
-        .map(|(t, at)| format!("    Entry {{ en: {t:?}, ru: \"\", kk: \"\" }}, // {at}"))
+        .map(|(t, at)| format!("    {t:?} => \"<Russian>\", \"<Kazakh>\"; // {at}"))
         .collect();
     assert!(
         missing.is_empty(),
