@@ -46,6 +46,7 @@ impl Job for Serve {
         let options = edu_http::Options {
             cors_origins: self.config.cors_origins.clone(),
             api_docs: self.config.api_docs,
+            default_lang: self.config.lang,
             ..edu_http::Options::default()
         };
         tracing::info!(

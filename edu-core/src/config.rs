@@ -69,6 +69,9 @@ pub struct Config {
     pub api_docs: bool,
     /// `EDU_IMPORT_PASSWORDS`: first passwords of imported students, `random` or `legacy`.
     pub import_passwords: InitialPasswords,
+    /// `EDU_LANG`: the language of messages for clients whose `Accept-Language` names none of
+    /// ru, kk, en. Russian by default, as the legacy backend answered.
+    pub lang: crate::i18n::Lang,
     /// Non-fatal remarks to log at start.
     pub warnings: Vec<String>,
 }
@@ -245,6 +248,13 @@ impl Config {
                 InitialPasswords::Random
             }),
         };
+        let lang = match r.value("EDU_LANG") {
+            None => crate::i18n::Lang::default(),
+            Some(v) => v.parse().unwrap_or_else(|msg: String| {
+                r.fail("EDU_LANG", msg);
+                crate::i18n::Lang::default()
+            }),
+        };
         let admin = read_admin(&mut r, &mut warnings);
 
         if !r.errors.is_empty() {
@@ -266,6 +276,7 @@ impl Config {
             bcrypt_cost,
             api_docs,
             import_passwords,
+            lang,
             warnings,
         })
     }
@@ -448,6 +459,17 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_message_language_defaults_to_russian() {
+        use crate::i18n::Lang;
+        assert_eq!(read(&[]).expect("defaults").lang, Lang::Ru);
+        assert_eq!(read(&[("EDU_LANG", "kk")]).expect("kk").lang, Lang::Kk);
+        assert_eq!(read(&[("EDU_LANG", " EN ")]).expect("en").lang, Lang::En);
+        let err = read(&[("EDU_LANG", "de")]).expect_err("de");
+        assert_eq!(err.0[0].variable, "EDU_LANG");
+        assert!(err.to_string().contains("EDU_LANG"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod domain;
 mod error;
 pub mod export;
 pub mod files;
+pub mod i18n;
 pub mod import;
 mod platform;
 pub mod store;

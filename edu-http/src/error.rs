@@ -11,22 +11,22 @@ use warp::{Rejection, Reply};
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// What went wrong, for people.
+    /// What went wrong, for people, in the language of `Accept-Language` (ru, kk, en), else of
+    /// `EDU_LANG`; the answer says which in `Content-Language`.
     pub detail: String,
     /// What went wrong, for programs: unauthorized, forbidden, not_found, validation_error,
     /// bad_request, conflict, locked, too_many_requests, payload_too_large, request_timeout,
-    /// internal_error, …
+    /// internal_error, …; the same in every language.
     pub code: String,
 }
 
+/// An error answer; its `detail` is told in the reader's language by [`crate::i18n`].
 fn body(status: StatusCode, detail: impl Into<String>, code: &str) -> Response {
-    let mut res = warp::reply::json(&ErrorBody {
+    let body = ErrorBody {
         detail: detail.into(),
         code: code.to_owned(),
-    })
-    .into_response();
-    *res.status_mut() = status;
-    res
+    };
+    crate::i18n::localized(status, &body, &["detail"])
 }
 
 /// An error on its way out: a core error, or one of the adapter's own (bad body, too large).

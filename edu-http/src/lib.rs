@@ -9,13 +9,16 @@
 
 pub mod error;
 mod extract;
+mod i18n;
 mod layers;
 pub mod openapi;
 mod routes;
 mod server;
 mod upload;
 
+pub use edu_core::i18n::Lang;
 pub use extract::PeerAddr;
+pub use i18n::LanguageLayer;
 pub use layers::loggable_path;
 pub use routes::routes_with;
 pub use server::{serve, serve_with};
@@ -38,6 +41,8 @@ pub struct Options {
     pub body_idle_timeout: std::time::Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: std::time::Duration,
+    /// `EDU_LANG`: the language of messages when `Accept-Language` names none of ru, kk, en.
+    pub default_lang: Lang,
 }
 
 impl Default for Options {
@@ -48,6 +53,7 @@ impl Default for Options {
             max_body: 64 * 1024 * 1024,
             body_idle_timeout: std::time::Duration::from_secs(30),
             shutdown_grace: std::time::Duration::from_secs(30),
+            default_lang: Lang::default(),
         }
     }
 }

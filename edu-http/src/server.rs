@@ -23,6 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::extract::PeerAddr;
+use crate::i18n::LanguageLayer;
 use crate::layers::{BodyLimitLayer, SecurityHeadersLayer, cors, loggable_path};
 use crate::{Options, routes_with};
 
@@ -73,6 +74,8 @@ pub async fn serve_with<S: Store>(
         .layer(CatchPanicLayer::new())
         // Outside CORS and the body limit, so that preflights and 413s carry the headers too.
         .layer(SecurityHeadersLayer)
+        // Outside the body limit, so that its 413 is told in the reader's language too.
+        .layer(LanguageLayer::new(options.default_lang))
         .layer(cors(&options.cors_origins))
         .layer(BodyLimitLayer::new(options.max_body, options.body_idle_timeout))
         .layer(NormalizePathLayer::trim_trailing_slash())

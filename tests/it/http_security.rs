@@ -34,33 +34,6 @@ edu_tests::on_both_backends!(
     upload_photo_is_served_and_documented,
 );
 
-/// Runs tests on both backends against a server started with `$options()`.
-macro_rules! on_both_backends_with {
-    ($module:ident, $options:path; $($name:ident),* $(,)?) => {
-        mod $module {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let Some(fx) = edu_tests::sqlite_fixture().await else { return };
-                        super::super::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    #[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
-                    async fn $name() {
-                        let Some(fx) = edu_tests::pg_fixture().await else { return };
-                        super::super::$name(edu_tests::TestApp::spawn_with(fx, $options()).await).await;
-                    }
-                )*
-            }
-        }
-    };
-}
-
 const SCHOOL: &str = "https://school.example";
 
 fn place_url_options() -> edu_http::Options {
@@ -77,9 +50,9 @@ fn small_body_options() -> edu_http::Options {
     }
 }
 
-on_both_backends_with!(with_place_url, super::super::place_url_options; cors_with_place_url_allows_exactly_those_origins);
-on_both_backends_with!(with_small_bodies, super::super::small_body_options; bodies_over_max_body_answer_413);
-on_both_backends_with!(with_defaults, edu_http::Options::default; openapi_is_off_unless_enabled);
+edu_tests::on_both_backends_with!(with_place_url, super::super::place_url_options; cors_with_place_url_allows_exactly_those_origins);
+edu_tests::on_both_backends_with!(with_small_bodies, super::super::small_body_options; bodies_over_max_body_answer_413);
+edu_tests::on_both_backends_with!(with_defaults, edu_http::Options::default; openapi_is_off_unless_enabled);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -723,12 +696,12 @@ async fn unknown_routes_and_methods_answer_json<S: Store>(app: TestApp<S>) {
     }
 }
 
-/// Sends `body` with a `Content-Length` over raw TCP. A server that answers before reading a big body
+/// Sends `body` with a `Content-Length` over raw TCP, asking for English like the harness's client. A server that answers before reading a big body
 /// and then closes makes an HTTP client fail on its write (broken pipe) without showing the answer;
 /// here the write error is ignored and the answer read.
 async fn raw_send(addr: SocketAddr, method: &str, path: &str, extra_headers: &str, body: &[u8]) -> Reply {
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAccept-Language: en\r\n{extra_headers}Connection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -743,7 +716,7 @@ async fn raw_post(addr: SocketAddr, path: &str, extra_headers: &str, body: &[u8]
 /// Posts `body` in chunks of `chunk` bytes, with no `Content-Length` to go by.
 async fn raw_post_chunked(addr: SocketAddr, path: &str, body: &[u8], chunk: usize) -> Reply {
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nAccept-Language: en\r\nConnection: close\r\n\r\n"
     )
     .into_bytes();
     for part in body.chunks(chunk) {

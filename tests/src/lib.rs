@@ -48,6 +48,17 @@ pub fn fresh_iin() -> String {
     format!("{:012}", NEXT_IIN.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The tests' client asks for English, as the texts they check are English; a request may say
+/// otherwise with its own `Accept-Language`.
+fn english_client() -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("http client")
+}
+
 impl<S: Store> TestApp<S> {
     pub async fn spawn(fx: Fixture<S>) -> Self {
         Self::spawn_with(
@@ -73,7 +84,7 @@ impl<S: Store> TestApp<S> {
         }));
         Self {
             addr,
-            client: reqwest::Client::builder().build().expect("http client"),
+            client: english_client(),
             fx,
             shutdown: Some(tx),
             server: Some(server),
@@ -502,6 +513,36 @@ macro_rules! on_both_backends {
                     super::$name($crate::TestApp::spawn(fx).await).await;
                 }
             )*
+        }
+    };
+}
+
+/// Like [`on_both_backends!`], against a server started with `$options()`, in a module of its
+/// own: `on_both_backends_with!(small_bodies, super::super::small_body_options; name, …)`.
+/// Paths are seen from inside `$module::sqlite`, hence `super::super::` for the suite's items.
+#[macro_export]
+macro_rules! on_both_backends_with {
+    ($module:ident, $options:path; $($name:ident),* $(,)?) => {
+        mod $module {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(fx) = $crate::sqlite_fixture().await else { return };
+                        super::super::$name($crate::TestApp::spawn_with(fx, $options()).await).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    #[cfg_attr(edu_skip_postgres, ignore = "no PostgreSQL: set EDU_TEST_DATABASE_URL")]
+                    async fn $name() {
+                        let Some(fx) = $crate::pg_fixture().await else { return };
+                        super::super::$name($crate::TestApp::spawn_with(fx, $options()).await).await;
+                    }
+                )*
+            }
         }
     };
 }

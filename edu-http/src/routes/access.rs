@@ -7,7 +7,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok};
+use super::{Detail, detail, ok, ok_with_detail};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -160,7 +160,7 @@ pub(crate) async fn group_to_module<S: Store>(p: Platform<S>, auth: Option<Strin
             .link_group_to_module(&who, GroupId(req.group_id), ModuleId(req.module_id))
             .await?;
         let module = p.module(&who, ModuleId(req.module_id)).await?;
-        Ok(ok(&GroupLinked {
+        Ok(ok_with_detail(&GroupLinked {
             module,
             detail: "group linked to module".into(),
             created,
@@ -293,7 +293,7 @@ pub(crate) async fn subject_lessons<S: Store>(id: i64, p: Platform<S>, auth: Opt
 pub(crate) async fn link_subject_group<S: Store>(sid: i64, gid: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         let created = p.link_group_to_subject(&who, SubjectId(sid), GroupId(gid)).await?;
-        Ok(ok(&Linked {
+        Ok(ok_with_detail(&Linked {
             detail: "group linked to the subject's module".into(),
             created,
         }))
@@ -314,7 +314,7 @@ pub(crate) async fn unlink_subject_group<S: Store>(
 ) -> Response {
     authed(p, auth, async |p, who| {
         p.unlink_group_from_subject(&who, SubjectId(sid), GroupId(gid)).await?;
-        Ok(ok(&Detail::new("group unlinked from the subject's module")))
+        Ok(detail("group unlinked from the subject's module"))
     })
     .await
 }

@@ -7,7 +7,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok, with_total};
+use super::{Detail, detail, ok, ok_with_detail, with_status, with_total};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, parse_query, query, with_platform};
 
@@ -163,7 +163,7 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_group(&who, GroupId(id)).await?;
-        Ok(ok(&Detail::new("group deleted")))
+        Ok(detail("group deleted"))
     })
     .await
 }
@@ -176,7 +176,7 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 pub(crate) async fn delete_with_users<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         let deleted_users = p.delete_group_with_users(&who, GroupId(id)).await?;
-        Ok(ok(&GroupDeleted {
+        Ok(ok_with_detail(&GroupDeleted {
             detail: "group and its users deleted".into(),
             deleted_users,
         }))
@@ -196,7 +196,7 @@ pub(crate) async fn add_users<S: Store>(id: i64, p: Platform<S>, auth: Option<St
         let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
         let added = p.add_group_members(&who, GroupId(id), &ids).await?;
         let group = p.group(&who, GroupId(id)).await?;
-        Ok(ok(&MembersAdded {
+        Ok(ok_with_detail(&MembersAdded {
             group,
             detail: "users added".into(),
             added,
@@ -226,7 +226,7 @@ pub(crate) async fn remove_user<S: Store>(id: i64, user: i64, p: Platform<S>, au
     authed(p, auth, async |p, who| {
         p.remove_group_member(&who, GroupId(id), UserId(user)).await?;
         let group = p.group(&who, GroupId(id)).await?;
-        Ok(ok(&MemberRemoved {
+        Ok(ok_with_detail(&MemberRemoved {
             group,
             detail: "user removed from the group".into(),
         }))

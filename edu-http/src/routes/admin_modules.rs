@@ -7,7 +7,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok};
+use super::{Detail, detail, ok, with_status};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -157,7 +157,7 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_module(&who, ModuleId(id)).await?;
-        Ok(ok(&Detail::new("module deleted")))
+        Ok(detail("module deleted"))
     })
     .await
 }
@@ -190,7 +190,7 @@ pub(crate) async fn add_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<
 pub(crate) async fn delete_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_subject(&who, SubjectId(id)).await?;
-        Ok(ok(&Detail::new("subject deleted")))
+        Ok(detail("subject deleted"))
     })
     .await
 }

@@ -6,7 +6,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok, with_total};
+use super::{Detail, detail, ok, ok_with_detail, with_status, with_total};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, json, parse_query, query, with_platform};
 
@@ -104,7 +104,7 @@ pub(crate) async fn delete<S: Store>(iin: String, p: Platform<S>, auth: Option<S
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
             p.delete_user(&who, &iin).await?;
-            Ok::<_, ApiError>(ok(&Detail::new("user deleted")))
+            Ok::<_, ApiError>(detail("user deleted"))
         }
         .await,
     )
@@ -123,7 +123,7 @@ pub(crate) async fn reset_password<S: Store>(p: Platform<S>, auth: Option<String
             who.require_admin()?;
             let req: ResetPassword = json(body).await?;
             let user = p.reset_password(&who, &req.user_iin, &req.new_password).await?;
-            Ok::<_, ApiError>(ok(&PasswordReset {
+            Ok::<_, ApiError>(ok_with_detail(&PasswordReset {
                 detail: "password reset".into(),
                 user,
             }))

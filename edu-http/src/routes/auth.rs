@@ -6,7 +6,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok};
+use super::{Detail, detail, ok};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, client, form, json, with_platform};
 
@@ -209,7 +209,7 @@ pub(crate) async fn logout<S: Store>(p: Platform<S>, auth: Option<String>) -> Re
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
             p.logout(&who).await?;
-            Ok::<_, ApiError>(ok(&Detail::new("logged out")))
+            Ok::<_, ApiError>(detail("logged out"))
         }
         .await,
     )

@@ -8,9 +8,10 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{ok, with_status};
+use super::ok;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Body, authed, bearer, body, optional_header, parse_query, query, with_platform};
+use crate::i18n::localized;
 use crate::upload::form_error;
 
 /// The largest spreadsheet accepted.
@@ -157,12 +158,20 @@ pub(crate) async fn upload<S: Store>(
                 code: "import_rejected".into(),
                 report,
             };
-            return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, &body));
+            return Ok(localized(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &body,
+                &["detail", "report/errors/*/message"],
+            ));
         }
-        Ok(ok(&ImportDone {
+        let body = ImportDone {
             message: message(&report),
             report,
-        }))
+        };
+        if body.report.errors.is_empty() {
+            return Ok(localized(StatusCode::OK, &body, &["message"]));
+        }
+        Ok(localized(StatusCode::OK, &body, &["message", "errors/*/message"]))
     })
     .await
 }

@@ -7,7 +7,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, ok};
+use super::{Detail, detail, ok, ok_with_detail};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authed, bearer, body, json, optional_header, parse_query, query, with_platform};
 use crate::upload::{Overrun, check_declared, file_response, form_error, multipart, parse_range, text_field};
@@ -187,7 +187,7 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_lesson(&who, LessonId(id)).await?;
-        Ok(ok(&Detail::new("lesson deleted")))
+        Ok(detail("lesson deleted"))
     })
     .await
 }
@@ -256,7 +256,7 @@ pub(crate) async fn submit<S: Store>(
             }
         };
         let submission = draft.finish(comment.as_deref()).await?;
-        Ok(ok(&Submitted {
+        Ok(ok_with_detail(&Submitted {
             detail: "homework submitted".into(),
             count: submission.files.len(),
             submission,
@@ -328,7 +328,7 @@ pub(crate) async fn submissions<S: Store>(id: i64, p: Platform<S>, auth: Option<
 pub(crate) async fn delete_submission<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_submission(&who, SubmissionId(id)).await?;
-        Ok(ok(&Detail::new("submission deleted")))
+        Ok(detail("submission deleted"))
     })
     .await
 }

@@ -79,8 +79,12 @@ pub struct Detail {
     pub detail: String,
 }
 
-impl Detail {
-    pub(crate) fn new(s: impl Into<String>) -> Self {
-        Self { detail: s.into() }
-    }
+/// A JSON body with status 200 whose `detail` is a message for people, told in their language.
+pub(crate) fn ok_with_detail<T: Serialize>(value: &T) -> Response {
+    crate::i18n::localized(StatusCode::OK, value, &["detail"])
+}
+
+/// `{"detail": text}` with status 200, the text told in the reader's language.
+pub(crate) fn detail(text: impl Into<String>) -> Response {
+    crate::i18n::localized(StatusCode::OK, &Detail { detail: text.into() }, &["detail"])
 }

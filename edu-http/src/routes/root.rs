@@ -54,9 +54,13 @@ pub(crate) fn routes<S: Store>(p: Platform<S>, options: &Options) -> BoxedFilter
 #[utoipa::path(get, path = "/", tag = "service", extensions(("x-guard" = json!("public"))),
     responses((status = 200, body = Welcome)))]
 pub(crate) fn welcome() -> Response {
-    ok(&Welcome {
-        message: "Welcome to the edu platform API".into(),
-    })
+    crate::i18n::localized(
+        warp::http::StatusCode::OK,
+        &Welcome {
+            message: "Welcome to the edu platform API".into(),
+        },
+        &["message"],
+    )
 }
 
 /// Liveness: the process answers.

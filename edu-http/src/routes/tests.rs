@@ -9,7 +9,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, no_content, ok};
+use super::{Detail, detail, no_content, ok};
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -244,7 +244,7 @@ pub(crate) async fn lesson_results<S: Store>(id: i64, p: Platform<S>, auth: Opti
 pub(crate) async fn delete_result<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         p.delete_result(&who, AttemptId(id)).await?;
-        Ok(ok(&Detail::new("result deleted")))
+        Ok(detail("result deleted"))
     })
     .await
 }

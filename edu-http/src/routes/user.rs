@@ -6,7 +6,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::ok;
+use super::{ok, ok_with_detail};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, json, optional_header, with_platform};
 
@@ -162,11 +162,15 @@ pub(crate) async fn change_password<S: Store>(p: Platform<S>, auth: Option<Strin
             let who = authenticate(&p, auth.as_deref()).await?;
             let req: ChangePassword = json(body).await?;
             let session = p.change_password(&who, &req.old_password, &req.new_password).await?;
-            Ok::<_, ApiError>(ok(&PasswordChanged {
-                message: "password changed".into(),
-                detail: "password changed".into(),
-                tokens: session.tokens,
-            }))
+            Ok::<_, ApiError>(crate::i18n::localized(
+                warp::http::StatusCode::OK,
+                &PasswordChanged {
+                    message: "password changed".into(),
+                    detail: "password changed".into(),
+                    tokens: session.tokens,
+                },
+                &["message", "detail"],
+            ))
         }
         .await,
     )
