@@ -23,6 +23,7 @@ mod error;
 pub mod export;
 pub mod files;
 pub mod import;
+pub mod legacy;
 mod platform;
 pub mod store;
 
