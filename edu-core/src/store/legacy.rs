@@ -474,9 +474,12 @@ macro_rules! impl_legacy_store {
                     b.push_bind(*p).push_bind(*k);
                 });
 
+                // Sequences are not transactional: a dry run leaves them alone.
                 $(
-                    for table in ID_TABLES {
-                        sqlx::query(sqlx::AssertSqlSafe(format!($fix, t = table))).execute(&mut *tx).await?;
+                    if !write.dry_run {
+                        for table in ID_TABLES {
+                            sqlx::query(sqlx::AssertSqlSafe(format!($fix, t = table))).execute(&mut *tx).await?;
+                        }
                     }
                 )?
                 if write.dry_run {
