@@ -24,6 +24,13 @@ pub enum Command {
     /// Re-importing the same file changes nothing. New students get a random first password, written
     /// to the --credentials file (never to the log); they must change it at first login.
     Groups(GroupsArgs),
+    /// Import a whole deployment of the previous backend: its PostgreSQL database and static/ folder.
+    ///
+    /// Users (with their passwords), groups, modules, subjects, lessons, tests, results, homework
+    /// and files come across; every defect of the old data is reported per row. Into an empty
+    /// database ids are kept; a non-empty one is refused unless --merge. Running it again
+    /// changes nothing.
+    Legacy(crate::legacy::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +60,7 @@ pub struct GroupsArgs {
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
         Command::Groups(args) => groups(args, config).await,
+        Command::Legacy(args) => crate::legacy::run(args, config).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod export;
 mod fsck;
 mod import;
+mod legacy;
 mod logging;
 mod openapi;
 mod seed;

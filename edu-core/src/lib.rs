@@ -24,6 +24,7 @@ pub mod export;
 pub mod files;
 pub mod i18n;
 pub mod import;
+pub mod legacy;
 mod platform;
 pub mod store;
 

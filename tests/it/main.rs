@@ -19,3 +19,4 @@ mod http_security;
 mod http_structure;
 mod http_tests;
 mod layout;
+mod legacy_import;

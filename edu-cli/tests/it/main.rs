@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod export_cli;
 mod import_cli;
+mod legacy_cli;
 mod seed_cli;
 
 #[test]

@@ -7,6 +7,7 @@
 //! removed again if that write fails. So a row never points at a missing file; a crash at the wrong
 //! moment can only leave an unreferenced file, which `edu fsck` finds and removes.
 
+mod ingest;
 pub mod legacy;
 pub mod sniff;
 
@@ -22,6 +23,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
 use thiserror::Error;
 
+pub use ingest::Ingested;
 pub use sniff::{Allowlist, DOCUMENTS, Family, IMAGES};
 
 /// Where a stored file belongs.

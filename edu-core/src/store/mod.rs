@@ -18,6 +18,7 @@ mod files_rows;
 mod files_sql;
 mod grades_rows;
 mod grades_sql;
+pub mod legacy;
 mod pool;
 mod postgres;
 mod quiz_rows;

@@ -1,0 +1,548 @@
+//! `edu import legacy` through the library: an old deployment (database on the test PostgreSQL
+//! server, static folder in a temporary directory) imported into SQLite and into PostgreSQL, and
+//! checked through `Platform` as its users would see it.
+
+use std::collections::HashSet;
+
+use edu_core::conformance::Fixture;
+use edu_core::domain::LessonId;
+use edu_core::files::FileStore;
+use edu_core::legacy::{self, LegacyError, LegacyOptions, LegacyReport, LegacySource, Outcome, ProblemKind};
+use edu_core::store::legacy::LegacyStore;
+use edu_core::{ClientInfo, PgStore, Platform, Principal, SqliteStore, Store};
+use edu_tests::legacy::{OldDeployment, Sample, fill_sample};
+use edu_tests::{pg_fixture, sqlite_fixture};
+use futures_util::TryStreamExt;
+
+/// Raw reads of what no platform call shows: the `legacy_files` contract table and triggers
+/// that make a write fail midway.
+trait Raw {
+    async fn legacy_key(&self, path: &str) -> Option<String>;
+    async fn exec(&self, sql: &str);
+    const FAIL_ATTEMPTS: &'static str;
+    const UNFAIL_ATTEMPTS: &'static str;
+}
+
+impl Raw for SqliteStore {
+    async fn legacy_key(&self, path: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT storage_key FROM legacy_files WHERE path = $1")
+            .bind(path)
+            .fetch_optional(self.pool())
+            .await
+            .expect("legacy_files")
+    }
+    async fn exec(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(self.pool())
+            .await
+            .expect("sql");
+    }
+    const FAIL_ATTEMPTS: &'static str =
+        "CREATE TRIGGER fail_attempts BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'disk full'); END";
+    const UNFAIL_ATTEMPTS: &'static str = "DROP TRIGGER fail_attempts";
+}
+
+impl Raw for PgStore {
+    async fn legacy_key(&self, path: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT storage_key FROM legacy_files WHERE path = $1")
+            .bind(path)
+            .fetch_optional(self.pool())
+            .await
+            .expect("legacy_files")
+    }
+    async fn exec(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(self.pool())
+            .await
+            .expect("sql");
+    }
+    const FAIL_ATTEMPTS: &'static str = "CREATE FUNCTION fail() RETURNS trigger LANGUAGE plpgsql AS \
+        $$ BEGIN RAISE EXCEPTION 'disk full'; END $$; \
+        CREATE TRIGGER fail_attempts BEFORE INSERT ON attempts FOR EACH STATEMENT EXECUTE FUNCTION fail()";
+    const UNFAIL_ATTEMPTS: &'static str = "DROP TRIGGER fail_attempts ON attempts";
+}
+
+async fn run<S: LegacyStore + Sync>(
+    old: &OldDeployment,
+    store: &S,
+    files: &FileStore,
+    dry_run: bool,
+    merge: bool,
+) -> Result<LegacyReport, LegacyError> {
+    let source = LegacySource::connect(&old.url).await.expect("old database");
+    let options = LegacyOptions {
+        static_dir: old.static_dir().to_owned(),
+        dry_run,
+        merge,
+    };
+    legacy::import(&source, store, files, &options, &|_| {}).await
+}
+
+async fn login<S: Store>(platform: &Platform<S>, iin: &str, password: &str) -> Principal {
+    let session = platform
+        .login(iin, password, ClientInfo::default())
+        .await
+        .unwrap_or_else(|e| panic!("{iin} logs in with the old password: {e}"));
+    platform
+        .authenticate(&session.tokens.access_token)
+        .await
+        .expect("token")
+}
+
+async fn bytes_of(download: edu_core::files::Download) -> Vec<u8> {
+    let chunks: Vec<bytes::Bytes> = download.body.try_collect().await.expect("download body");
+    chunks.concat()
+}
+
+fn stored_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() { stored_files(&path) } else { 1 }
+        })
+        .sum()
+}
+
+fn kinds(report: &LegacyReport, table: &str, id: i64) -> Vec<ProblemKind> {
+    report
+        .problems
+        .iter()
+        .filter(|p| p.table == table && p.id == id)
+        .map(|p| p.kind)
+        .collect()
+}
+
+/// Every defect of the sample, reported on its row.
+fn assert_defects_reported(report: &LegacyReport) {
+    let expect = [
+        ("users", 5, ProblemKind::IinRestored),
+        ("users", 5, ProblemKind::DuplicatePhone),
+        ("users", 6, ProblemKind::InvalidIin),
+        ("users", 7, ProblemKind::DuplicateIin),
+        ("users", 8, ProblemKind::InvalidPhone),
+        ("groups", 2, ProblemKind::DuplicateName),
+        ("user_group", 6, ProblemKind::MissingReference),
+        ("user_group", 7, ProblemKind::MissingReference),
+        ("subjects", 2, ProblemKind::DuplicateName),
+        ("lessons", 13, ProblemKind::EmptyContentUrl),
+        ("lessons", 14, ProblemKind::MissingFile),
+        ("questions", 3, ProblemKind::NoCorrectOption),
+        ("options", 9, ProblemKind::DuplicateOption),
+        ("lesson_submissions", 2, ProblemKind::GradeOutOfRange),
+        ("lesson_submissions", 3, ProblemKind::MissingReference),
+        ("lesson_submissions", 4, ProblemKind::MissingReference),
+        ("submission_files", 3, ProblemKind::MissingFile),
+        ("submission_files", 4, ProblemKind::UnsafePath),
+        ("results", 1, ProblemKind::ExtraResult),
+        ("results", 4, ProblemKind::LessonGone),
+        ("results", 5, ProblemKind::LessonGone),
+        ("results", 6, ProblemKind::ScoreOutOfRange),
+        ("results", 6, ProblemKind::MissingTime),
+    ];
+    for (table, id, kind) in expect {
+        assert!(
+            kinds(report, table, id).contains(&kind),
+            "{table} #{id} reported as {kind:?}; problems: {:#?}",
+            report.problems
+        );
+    }
+}
+
+/// What a student and the others see after the import.
+async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample, lesson_offset: i64) {
+    let student = login(platform, sample.student_iin, sample.student_password).await;
+    let restored = login(platform, sample.restored_iin, sample.restored_password).await;
+    assert_ne!(student.id, restored.id);
+
+    // The same lessons, under the same ids (or the mapped ones).
+    let modules = platform.modules(&student).await.expect("modules");
+    let mut lessons: Vec<i64> = modules
+        .iter()
+        .flat_map(|m| m.subjects.iter().flat_map(|s| s.lessons.iter().map(|l| l.id.0)))
+        .collect();
+    lessons.sort();
+    let expected: Vec<i64> = sample.visible_lessons.iter().map(|l| l + lesson_offset).collect();
+    assert_eq!(lessons, expected, "the student sees the old lessons");
+    let subjects: HashSet<String> = modules
+        .iter()
+        .flat_map(|m| m.subjects.iter().map(|s| s.subject.title.clone()))
+        .collect();
+    assert!(
+        subjects.contains("rust (2)"),
+        "the duplicate subject was renamed: {subjects:?}"
+    );
+
+    // The same grades: homework 90, the best of two results (100), the clamped score.
+    let grades = platform.my_grades(&student).await.expect("grades");
+    let homework: Vec<Option<f64>> = grades
+        .iter()
+        .filter(|g| g.lesson_id == Some(LessonId(11 + lesson_offset)) && g.test_id.is_none())
+        .map(|g| g.grade)
+        .collect();
+    assert_eq!(homework, vec![Some(90.0)]);
+    let test1: Vec<Option<f64>> = grades
+        .iter()
+        .filter(|g| g.lesson_id == Some(LessonId(12 + lesson_offset)))
+        .map(|g| g.grade)
+        .collect();
+    assert_eq!(test1, vec![Some(100.0)], "one result per one-attempt test, the best");
+    let restored_grades = platform.my_grades(&restored).await.expect("grades");
+    assert!(
+        restored_grades
+            .iter()
+            .any(|g| g.grade.is_some_and(|s| (s - 33.33).abs() < 1e-9)),
+        "fractional scores survive: {restored_grades:?}"
+    );
+    assert!(
+        restored_grades.iter().all(|g| g.grade != Some(150.0)),
+        "an out-of-range grade is not imported"
+    );
+
+    // The homework file, byte for byte, to its owner.
+    let submissions = platform
+        .my_submissions(&student, LessonId(11 + lesson_offset))
+        .await
+        .expect("submissions");
+    assert_eq!(submissions.len(), 1);
+    assert_eq!(submissions[0].comment.as_deref(), Some("готово"));
+    assert_eq!(submissions[0].files.len(), 2);
+    let pdf = submissions[0]
+        .files
+        .iter()
+        .find(|f| f.file_name.ends_with(".pdf"))
+        .expect("the homework pdf");
+    let (meta, download) = platform
+        .download(&student, &pdf.file_path, None)
+        .await
+        .expect("download");
+    assert_eq!(meta.content_type, "application/pdf");
+    assert_eq!(bytes_of(download).await, sample.homework);
+    let key = platform.store().legacy_key(&sample.homework_path).await;
+    assert_eq!(
+        key.as_deref(),
+        Some(pdf.file_path.as_str()),
+        "the old homework path leads to it"
+    );
+    let other = login(platform, "990909300008", "old-pass-8").await;
+    assert!(
+        platform.download(&other, &pdf.file_path, None).await.is_err(),
+        "someone else's homework stays private"
+    );
+
+    // The lesson document, attached to its lesson, by its old path.
+    let doc_key = platform
+        .store()
+        .legacy_key(&sample.document_path)
+        .await
+        .expect("the document's old path is mapped");
+    let (_, download) = platform.download(&student, &doc_key, None).await.expect("document");
+    assert_eq!(bytes_of(download).await, sample.document);
+    let lesson = platform
+        .lesson(&student, LessonId(10 + lesson_offset))
+        .await
+        .expect("lesson");
+    assert_eq!(
+        lesson.lesson.content_url.as_deref(),
+        Some(format!("/{}", sample.document_path).as_str())
+    );
+    assert_eq!(lesson.lesson.kind, edu_core::domain::LessonKind::Pdf);
+
+    // The photo, under the key the profile shows, and by its old path.
+    let me = platform.me(&student).await.expect("me");
+    let url = me.photo.expect("the photo came across");
+    let name = url.rsplit('/').next().expect("file name");
+    let (_, download) = platform.photo(name, None).await.expect("photo");
+    assert_eq!(bytes_of(download).await, sample.photo);
+    let photo_key = platform
+        .store()
+        .legacy_key(sample.photo_path)
+        .await
+        .expect("photo path mapped");
+    assert_eq!(format!("/static/{photo_key}"), url);
+}
+
+async fn imports_a_deployment<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fixture<S>>) {
+    let Some(fx) = fx else { return };
+    let Some(old) = OldDeployment::create().await else {
+        return;
+    };
+    let sample = fill_sample(&old).await;
+    let files = fx.platform.files().expect("file store").clone();
+    let store = fx.platform.store();
+
+    // A dry run reads and checks everything and writes nothing.
+    let dry = run(&old, store, &files, true, false).await.expect("dry run");
+    assert_eq!(dry.outcome, Outcome::DryRun);
+    assert_defects_reported(&dry);
+    assert_eq!(dry.written.get("users"), Some(&6));
+    assert_eq!(stored_files(fx.files_dir.path()), 0, "a dry run copies no file");
+    assert!(
+        fx.platform
+            .login(sample.student_iin, sample.student_password, ClientInfo::default())
+            .await
+            .is_err(),
+        "a dry run writes no user"
+    );
+
+    // A failure midway (while writing results) writes no rows and leaves no file behind.
+    store.exec(S::FAIL_ATTEMPTS).await;
+    let failed = run(&old, store, &files, false, false).await;
+    assert!(matches!(failed, Err(LegacyError::Target(_))), "{failed:?}");
+    assert_eq!(
+        stored_files(fx.files_dir.path()),
+        0,
+        "the copied files are removed again"
+    );
+    assert!(
+        fx.platform
+            .login(sample.student_iin, sample.student_password, ClientInfo::default())
+            .await
+            .is_err()
+    );
+    store.exec(S::UNFAIL_ATTEMPTS).await;
+
+    // The import.
+    let report = run(&old, store, &files, false, false).await.expect("import");
+    assert_eq!(report.outcome, Outcome::Imported);
+    assert_defects_reported(&report);
+    assert!(report.id_map.is_empty(), "ids are kept: {:?}", report.id_map);
+    assert_eq!(report.written.get("users"), Some(&6));
+    assert_eq!(report.written.get("lessons"), Some(&6));
+    assert_eq!(report.written.get("attempts"), Some(&4));
+    assert_eq!(report.written.get("submissions"), Some(&2));
+    assert_eq!(report.written.get("legacy_files"), Some(&4));
+    assert_eq!(report.files.copied, 4);
+    assert_eq!(report.files.missing, 2);
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["outcome"], "imported");
+    assert!(
+        json["problems"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["kind"] == "iin_restored"))
+    );
+    assert_imported(&fx.platform, &sample, 0).await;
+
+    // New rows continue after the imported ids.
+    let admin = login(&fx.platform, "800101300001", "admin-pass-1").await;
+    let group = fx.platform.create_group(&admin, "Новая", None).await.expect("group");
+    assert!(
+        group.id.0 > 3,
+        "the group sequence continues after the imported ids: {}",
+        group.id.0
+    );
+
+    // A second run changes nothing.
+    let files_before = stored_files(fx.files_dir.path());
+    let again = run(&old, store, &files, false, false).await.expect("second run");
+    assert_eq!(again.outcome, Outcome::NothingToDo);
+    assert!(again.written.is_empty());
+    assert_eq!(stored_files(fx.files_dir.path()), files_before);
+    let again = run(&old, store, &files, false, true)
+        .await
+        .expect("second run with --merge");
+    assert_eq!(again.outcome, Outcome::NothingToDo);
+    assert_imported(&fx.platform, &sample, 0).await;
+    old.drop().await;
+}
+
+#[tokio::test]
+#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+async fn imports_a_deployment_into_sqlite() {
+    imports_a_deployment(sqlite_fixture().await).await;
+}
+
+#[tokio::test]
+#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+async fn imports_a_deployment_into_postgres() {
+    imports_a_deployment(pg_fixture().await).await;
+}
+
+async fn merges_into_a_target_with_data<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fixture<S>>) {
+    let Some(fx) = fx else { return };
+    let Some(old) = OldDeployment::create().await else {
+        return;
+    };
+    let sample = fill_sample(&old).await;
+    let files = fx.platform.files().expect("file store").clone();
+    let store = fx.platform.store();
+
+    // The target already runs a school: a group, a module with a lesson, a student.
+    let admin = fx
+        .platform
+        .provision_user(edu_core::CreateUser {
+            iin: "800101300001".into(),
+            full_name: "Админ Здесь".into(),
+            phone: None,
+            role: Some(edu_core::Role::Admin),
+            password: "admin-here-pass".into(),
+        })
+        .await
+        .expect("admin");
+    let admin = login(&fx.platform, admin.iin.as_str(), "admin-here-pass").await;
+    fx.platform.create_group(&admin, "ПО-22-1", None).await.expect("group");
+    for i in 0..10 {
+        fx.platform
+            .provision_user(edu_core::CreateUser {
+                iin: format!("7001013000{i:02}"),
+                full_name: format!("Студент {i}"),
+                phone: None,
+                role: Some(edu_core::Role::Student),
+                password: "student-here-pass".into(),
+            })
+            .await
+            .expect("student");
+    }
+    let module = fx
+        .platform
+        .create_module(
+            &admin,
+            edu_core::domain::NewModule {
+                title: "Уже здесь".into(),
+                course: None,
+                description: None,
+            },
+        )
+        .await
+        .expect("module");
+    let subject = fx
+        .platform
+        .create_subject(&admin, module.id, "Предмет")
+        .await
+        .expect("subject");
+    for i in 0..20 {
+        fx.platform
+            .create_lesson(
+                &admin,
+                subject.id,
+                edu_core::NewLesson {
+                    title: format!("lesson {i}"),
+                    kind: "video".into(),
+                    content_url: None,
+                    description: None,
+                    test_id: None,
+                },
+            )
+            .await
+            .expect("lesson");
+    }
+
+    let refused = run(&old, store, &files, false, false).await;
+    assert!(matches!(refused, Err(LegacyError::NotEmpty(_))), "{refused:?}");
+    assert_eq!(stored_files(fx.files_dir.path()), 0, "a refused import copies no file");
+
+    let report = run(&old, store, &files, false, true).await.expect("merge");
+    assert_eq!(report.outcome, Outcome::Imported);
+    assert!(report.merge);
+    let lessons = report.id_map.get("lessons").expect("lesson ids mapped");
+    assert_eq!(lessons.len(), 6);
+    let offset = lessons[&10] - 10;
+    assert!(lessons[&10] > 20, "new lesson ids come after the target's: {lessons:?}");
+    assert!(
+        lessons.iter().all(|(old, new)| new - old == offset),
+        "one run, consecutive ids"
+    );
+    assert_eq!(admin.id.0, 1, "the target's admin has the old admin's id and IIN");
+    assert!(
+        !report.id_map["users"].contains_key(&1),
+        "the old admin is the target's admin"
+    );
+    assert!(report.id_map["users"][&4] > 11, "everyone else gets a new id");
+    assert!(kinds(&report, "users", 1).contains(&ProblemKind::ExistingAccount));
+    assert!(
+        kinds(&report, "groups", 1).contains(&ProblemKind::DuplicateName),
+        "{:?}",
+        report.problems
+    );
+    assert_imported(&fx.platform, &sample, offset).await;
+    // The existing admin keeps their own password.
+    login(&fx.platform, "800101300001", "admin-here-pass").await;
+
+    let again = run(&old, store, &files, false, true).await.expect("second merge");
+    assert_eq!(again.outcome, Outcome::NothingToDo);
+    old.drop().await;
+}
+
+#[tokio::test]
+#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+async fn merges_into_a_target_with_data_sqlite() {
+    merges_into_a_target_with_data(sqlite_fixture().await).await;
+}
+
+#[tokio::test]
+#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+async fn merges_into_a_target_with_data_postgres() {
+    merges_into_a_target_with_data(pg_fixture().await).await;
+}
+
+/// An S3 file store in its own prefix of the test bucket (see conformance_s3.rs).
+async fn s3_store() -> Option<FileStore> {
+    let Some(endpoint) = std::env::var("EDU_TEST_S3_URL").ok().filter(|u| !u.trim().is_empty()) else {
+        let msg = "EDU_TEST_S3_URL is not set: the legacy import into S3 cannot run";
+        if std::env::var_os("CI").is_some() {
+            panic!("{msg} (refusing to skip under CI)");
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "\n!!! SKIPPING S3 TEST: {msg}\n");
+        return None;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let bucket = "edu-legacy";
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the S3 service at {endpoint} does not answer: {e}"));
+    assert!(created.status().is_success() || created.status().as_u16() == 409);
+    let url = format!("s3://{bucket}/t{}", uuid::Uuid::new_v4().simple());
+    let options = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "edu-test"),
+        ("aws_secret_access_key", "edu-test-secret"),
+    ];
+    let store = FileStore::from_url(&url, &options).expect("an S3 store");
+    store.check().await.expect("the bucket answers");
+    Some(store)
+}
+
+#[tokio::test]
+#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+async fn imports_files_into_s3() {
+    let Some(files) = s3_store().await else { return };
+    let fx = edu_core::conformance::harness::sqlite_fixture_with_files(files.clone()).await;
+    let Some(old) = OldDeployment::create().await else {
+        return;
+    };
+    let sample = fill_sample(&old).await;
+    let report = run(&old, fx.platform.store(), &files, false, false)
+        .await
+        .expect("import");
+    assert_eq!(report.files.copied, 4);
+    assert_eq!(
+        report.files.bytes,
+        (sample.homework.len() + sample.document.len() + sample.photo.len() + "заметки\n".len()) as u64
+    );
+    assert_imported(&fx.platform, &sample, 0).await;
+    old.drop().await;
+}
+
+/// Refuses a database at an older migration of the old backend, before anything is written.
+#[tokio::test]
+#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+async fn refuses_an_old_database_not_at_its_last_migration() {
+    let Some(fx) = sqlite_fixture().await else { return };
+    let Some(old) = OldDeployment::create().await else {
+        return;
+    };
+    old.sql("UPDATE alembic_version SET version_num = '33732b012934'").await;
+    let files = fx.platform.files().expect("files").clone();
+    let result = run(&old, fx.platform.store(), &files, false, false).await;
+    let Err(LegacyError::Source(e)) = result else {
+        panic!("refused: {result:?}")
+    };
+    assert!(e.to_string().contains("alembic upgrade head"), "{e}");
+    old.drop().await;
+}
