@@ -122,7 +122,12 @@ const STUDENT_NAME: &str = "Сапарова Айгерим Нурлановна
 /// The body of a successful setup step (creates answer 200 or 201 depending on the build).
 #[track_caller]
 fn ok(r: &Reply) -> &Value {
-    assert!(r.status == 200 || r.status == 201, "setup step failed: {} {}", r.status, r.body);
+    assert!(
+        r.status == 200 || r.status == 201,
+        "setup step failed: {} {}",
+        r.status,
+        r.body
+    );
     &r.body
 }
 
@@ -157,7 +162,13 @@ impl School {
             json!({"name": group_name, "description": "Информационные системы"}),
         )
         .await));
-        ok(&post(app, &admin, &format!("/admin/groups/{group}/users"), json!([student.id, classmate.id])).await);
+        ok(&post(
+            app,
+            &admin,
+            &format!("/admin/groups/{group}/users"),
+            json!([student.id, classmate.id]),
+        )
+        .await);
         let module = id_of(ok(&post(
             app,
             &admin,
@@ -196,12 +207,28 @@ impl School {
         let add = |body: Value| {
             let teacher = teacher.clone();
             async move {
-                let r = post(app, &teacher, &format!("/lessons/add/subjects/{subject}"), body).await;
-                id_of(ok(&r))
+                let path = format!("/lessons/add/subjects/{subject}");
+                let r = post(app, &teacher, &path, body.clone()).await;
+                if r.status != 422 {
+                    return id_of(ok(&r));
+                }
+                // A build that refuses the frontend's labels (or a test's content_url) still gets
+                // its lessons, under the normalised kinds, so that every other route can be
+                // checked; the checks of the label and the url then fail on their own.
+                let mut body = body;
+                body["type"] = json!(legacy_kind(body["type"].as_str().unwrap_or_default()));
+                if body["content_url"].as_str().is_some_and(|u| u.starts_with("/test/")) {
+                    body["content_url"] = Value::Null;
+                }
+                id_of(ok(&post(app, &teacher, &path, body).await))
             }
         };
-        let lecture = add(json!({"title": "Введение", "type": "Лекция", "content_url": doc_url, "description": "Прочитать"})).await;
-        let practice = add(json!({"title": "Сортировки", "type": "Практика", "content_url": "", "description": "Сдать код"})).await;
+        let lecture =
+            add(json!({"title": "Введение", "type": "Лекция", "content_url": doc_url, "description": "Прочитать"}))
+                .await;
+        let practice =
+            add(json!({"title": "Сортировки", "type": "Практика", "content_url": "", "description": "Сдать код"}))
+                .await;
         let test = id_of(ok(&post(
             app,
             &teacher,
@@ -225,8 +252,16 @@ impl School {
             .collect::<Vec<_>>();
 
         ok(&send(
-            app.request(Method::POST, &format!("/lessons/{practice}/submit-homework"), Some(&student))
-                .multipart(Form::new().part("files", part("essay.pdf", PDF)).text("comment", "Готово")),
+            app.request(
+                Method::POST,
+                &format!("/lessons/{practice}/submit-homework"),
+                Some(&student),
+            )
+            .multipart(
+                Form::new()
+                    .part("files", part("essay.pdf", PDF))
+                    .text("comment", "Готово"),
+            ),
         )
         .await);
         let mine = get(app, &format!("/lessons/{practice}/my-submissions"), Some(&student)).await;
@@ -237,8 +272,19 @@ impl School {
             {"question_id": questions[0].0, "selected_index": questions[0].1},
             {"question_id": questions[1].0, "selected_index": questions[1].1 + 1},
         ]);
-        ok(&post(app, &student, "/tests/submit", json!({"test_id": test, "answers": answers})).await);
-        let results = get(app, &format!("/lessons/{test_lesson}/submissions/tests"), Some(&teacher)).await;
+        ok(&post(
+            app,
+            &student,
+            "/tests/submit",
+            json!({"test_id": test, "answers": answers}),
+        )
+        .await);
+        let results = get(
+            app,
+            &format!("/lessons/{test_lesson}/submissions/tests"),
+            Some(&teacher),
+        )
+        .await;
         let result = id_of(&ok(&results)[0]);
 
         School {
@@ -273,6 +319,15 @@ impl School {
             .set("submission", self.submission)
             .set("result", self.result)
             .set("teacher_iin", self.teacher.iin.clone())
+    }
+}
+
+/// The normalised kind of a frontend label (for setting up on a build that refuses labels).
+fn legacy_kind(label: &str) -> &'static str {
+    match label {
+        "Тест" => "test",
+        "Практика" => "video",
+        _ => "pdf",
     }
 }
 
@@ -313,13 +368,27 @@ fn school_lessons_as_created(s: &School, lessons: &Value, student_view: bool, pl
     assert_eq!(lecture["type"], "Лекция", "{place}: lecture type");
     assert_eq!(practice["type"], "Практика", "{place}: practice type");
     assert_eq!(test["type"], "Тест", "{place}: test lesson type");
-    assert_eq!(lecture["content_url"], s.doc_url.as_str(), "{place}: lecture content_url");
+    assert_eq!(
+        lecture["content_url"],
+        s.doc_url.as_str(),
+        "{place}: lecture content_url"
+    );
     assert_eq!(practice["content_url"], "", "{place}: an empty content_url stays \"\"");
-    assert_eq!(test["content_url"], format!("/test/{}", s.test), "{place}: test content_url");
-    if lessons.as_array().is_some_and(|ls| ls.iter().any(|l| l.get("result").is_some())) {
+    assert_eq!(
+        test["content_url"],
+        format!("/test/{}", s.test),
+        "{place}: test content_url"
+    );
+    if lessons
+        .as_array()
+        .is_some_and(|ls| ls.iter().any(|l| l.get("result").is_some()))
+    {
         assert!(lecture["result"].is_null(), "{place}: no result on a lecture");
         if student_view {
-            assert_eq!(test["result"]["score"], 50.0, "{place}: the student's result on the test lesson");
+            assert_eq!(
+                test["result"]["score"], 50.0,
+                "{place}: the student's result on the test lesson"
+            );
             assert_eq!(test["result"]["lesson_id"], s.test_lesson, "{place}: result.lesson_id");
         }
     }
@@ -334,16 +403,23 @@ async fn root<S: Store>(app: TestApp<S>) {
 
 async fn auth_login<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let vars = Vars::new().set("iin", s.student.iin.clone()).set("password", s.student.password.clone());
+    let vars = Vars::new()
+        .set("iin", s.student.iin.clone())
+        .set("password", s.student.password.clone());
     let r = exchange(&app, None, "auth.login", "default", &vars).await;
     assert_eq!(r.body["user"]["role"], "student");
     assert_eq!(r.body["user"]["iin"], s.student.iin.as_str());
-    assert_eq!(r.body["user"]["short_name"], "Сапарова А. Н.", "short name: surname and initials");
+    assert_eq!(
+        r.body["user"]["short_name"], "Сапарова А. Н.",
+        "short name: surname and initials"
+    );
 }
 
 async fn auth_token<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let vars = Vars::new().set("iin", s.teacher.iin.clone()).set("password", s.teacher.password.clone());
+    let vars = Vars::new()
+        .set("iin", s.teacher.iin.clone())
+        .set("password", s.teacher.password.clone());
     let r = exchange(&app, None, "auth.token", "default", &vars).await;
     let token = r.body["access_token"].as_str().expect("a token");
     let check = send(app.client.get(app.url("/auth/check")).bearer_auth(token)).await;
@@ -390,9 +466,7 @@ async fn user_change_password_keeps_the_current_token<S: Store>(app: TestApp<S>)
         .set("old_password", s.student.password.clone())
         .set("new_password", "a-new-password-42");
     exchange(&app, Some(&s.student), "user.change_password", "default", &vars).await;
-    get(&app, "/auth/check", Some(&s.student))
-        .await
-        .expect(200);
+    get(&app, "/auth/check", Some(&s.student)).await.expect(200);
     app.login(&s.student.iin, "a-new-password-42").await;
 }
 
@@ -428,9 +502,16 @@ async fn admin_users_list_without_limit_is_whole<S: Store>(app: TestApp<S>) {
     }
     let r = exchange(&app, Some(&s.admin), "admin.users.list", "default", &Vars::new()).await;
     let n = r.body.as_array().map_or(0, Vec::len);
-    assert!(n >= 110, "GET /admin/users without limit answers everyone: {n} of at least 110");
+    assert!(
+        n >= 110,
+        "GET /admin/users without limit answers everyone: {n} of at least 110"
+    );
     let slash = get(&app, "/admin/users/", Some(&s.admin)).await;
-    assert_eq!(slash.expect(200).as_array().map_or(0, Vec::len), n, "/admin/users/ as /admin/users");
+    assert_eq!(
+        slash.expect(200).as_array().map_or(0, Vec::len),
+        n,
+        "/admin/users/ as /admin/users"
+    );
 }
 
 async fn admin_users_delete<S: Store>(app: TestApp<S>) {
@@ -444,7 +525,9 @@ async fn admin_users_delete<S: Store>(app: TestApp<S>) {
 
 async fn admin_users_reset_password<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let vars = Vars::new().set("iin", s.student.iin.clone()).set("new_password", "reset-by-admin-1");
+    let vars = Vars::new()
+        .set("iin", s.student.iin.clone())
+        .set("new_password", "reset-by-admin-1");
     exchange(&app, Some(&s.admin), "admin.users.reset_password", "default", &vars).await;
     app.login(&s.student.iin, "reset-by-admin-1").await;
 }
@@ -466,9 +549,14 @@ async fn admin_groups_list_without_limit_is_whole<S: Store>(app: TestApp<S>) {
     }
     let r = exchange(&app, Some(&s.admin), "admin.groups.list", "default", &Vars::new()).await;
     let n = r.body.as_array().map_or(0, Vec::len);
-    assert!(n >= 106, "GET /admin/groups without limit answers every group: {n} of at least 106");
     assert!(
-        r.body.as_array().is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group && g["name"] == s.group_name.as_str())),
+        n >= 106,
+        "GET /admin/groups without limit answers every group: {n} of at least 106"
+    );
+    assert!(
+        r.body.as_array().is_some_and(|gs| gs
+            .iter()
+            .any(|g| g["id"] == s.group && g["name"] == s.group_name.as_str())),
         "the school's group is listed"
     );
 }
@@ -486,14 +574,22 @@ async fn admin_groups_add_users<S: Store>(app: TestApp<S>) {
     let r = exchange(&app, Some(&s.admin), "admin.groups.add_users", "default", &vars).await;
     assert_eq!(r.body["id"], s.group, "the answer is the group");
     let members = get(&app, &format!("/admin/groups/{}/users", s.group), Some(&s.admin)).await;
-    assert!(members.expect(200).as_array().is_some_and(|m| m.iter().any(|u| u["id"] == s.outsider.id)));
+    assert!(
+        members
+            .expect(200)
+            .as_array()
+            .is_some_and(|m| m.iter().any(|u| u["id"] == s.outsider.id))
+    );
 }
 
 async fn admin_groups_users<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.admin), "admin.groups.users", "default", &s.vars()).await;
     let ids: Vec<&Value> = r.body.as_array().expect("members").iter().map(|u| &u["id"]).collect();
-    assert!(ids.contains(&&json!(s.student.id)) && ids.contains(&&json!(s.classmate.id)), "both members: {ids:?}");
+    assert!(
+        ids.contains(&&json!(s.student.id)) && ids.contains(&&json!(s.classmate.id)),
+        "both members: {ids:?}"
+    );
 }
 
 async fn admin_groups_remove_user<S: Store>(app: TestApp<S>) {
@@ -508,7 +604,9 @@ fn roster(group: &str, iins: &[String]) -> Vec<u8> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     for (c, h) in ["Группа", "ИИН", "ФИО"].iter().enumerate() {
-        sheet.write_string(0, u16::try_from(c).expect("column"), *h).expect("a header");
+        sheet
+            .write_string(0, u16::try_from(c).expect("column"), *h)
+            .expect("a header");
     }
     for (r, iin) in iins.iter().enumerate() {
         let r = u32::try_from(r + 1).expect("row");
@@ -525,7 +623,12 @@ async fn admin_groups_upload_excel<S: Store>(app: TestApp<S>) {
     let vars = Vars::new().file("roster", roster("ПО-31", &iins));
     exchange(&app, Some(&s.admin), "admin.groups.upload_excel", "default", &vars).await;
     let groups = get(&app, "/admin/groups/", Some(&s.admin)).await;
-    assert!(groups.expect(200).as_array().is_some_and(|gs| gs.iter().any(|g| g["name"] == "ПО-31")));
+    assert!(
+        groups
+            .expect(200)
+            .as_array()
+            .is_some_and(|gs| gs.iter().any(|g| g["name"] == "ПО-31"))
+    );
     get(&app, &format!("/user/by-iin/{}", iins[0]), Some(&s.admin))
         .await
         .expect(200);
@@ -544,7 +647,14 @@ async fn admin_groups_delete<S: Store>(app: TestApp<S>) {
 
 async fn admin_groups_delete_with_users<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    exchange(&app, Some(&s.admin), "admin.groups.delete_with_users", "default", &s.vars()).await;
+    exchange(
+        &app,
+        Some(&s.admin),
+        "admin.groups.delete_with_users",
+        "default",
+        &s.vars(),
+    )
+    .await;
     get(&app, &format!("/user/by-iin/{}", s.student.iin), Some(&s.admin))
         .await
         .expect_error(404, "not_found");
@@ -566,12 +676,24 @@ async fn admin_modules_list<S: Store>(app: TestApp<S>) {
     let r = exchange(&app, Some(&s.admin), "admin.modules.list", "default", &Vars::new()).await;
     let m = module_in(&r.body, s.module, "GET /admin/modules");
     assert_eq!(m["course"], "2");
-    school_lessons_as_created(&s, &subject_in(m, s.subject, "GET /admin/modules")["lessons"], false, "GET /admin/modules");
+    school_lessons_as_created(
+        &s,
+        &subject_in(m, s.subject, "GET /admin/modules")["lessons"],
+        false,
+        "GET /admin/modules",
+    );
 }
 
 async fn admin_modules_with_teachers<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.admin), "admin.modules.with_teachers", "default", &Vars::new()).await;
+    let r = exchange(
+        &app,
+        Some(&s.admin),
+        "admin.modules.with_teachers",
+        "default",
+        &Vars::new(),
+    )
+    .await;
     let m = module_in(&r.body, s.module, "with-teachers");
     assert_eq!(m["course"], 2, "course as a number");
     let subj = subject_in(m, s.subject, "with-teachers");
@@ -589,9 +711,16 @@ async fn admin_modules_update<S: Store>(app: TestApp<S>) {
 async fn admin_modules_read<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.admin), "admin.modules.read", "default", &s.vars()).await;
-    school_lessons_as_created(&s, &subject_in(&r.body, s.subject, "GET /admin/modules/{id}")["lessons"], false, "GET /admin/modules/{id}");
+    school_lessons_as_created(
+        &s,
+        &subject_in(&r.body, s.subject, "GET /admin/modules/{id}")["lessons"],
+        false,
+        "GET /admin/modules/{id}",
+    );
     assert!(
-        r.body["groups"].as_array().is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group)),
+        r.body["groups"]
+            .as_array()
+            .is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group)),
         "the linked group in groups: {}",
         r.body["groups"]
     );
@@ -607,7 +736,14 @@ async fn admin_modules_add_subject<S: Store>(app: TestApp<S>) {
 
 async fn admin_modules_delete_subject<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    exchange(&app, Some(&s.admin), "admin.modules.delete_subject", "default", &s.vars()).await;
+    exchange(
+        &app,
+        Some(&s.admin),
+        "admin.modules.delete_subject",
+        "default",
+        &s.vars(),
+    )
+    .await;
     get(&app, &format!("/lessons/{}", s.lecture), Some(&s.admin))
         .await
         .expect_error(404, "not_found");
@@ -631,7 +767,11 @@ async fn access_overview<S: Store>(app: TestApp<S>) {
         .as_array()
         .and_then(|ms| ms.iter().find(|m| m["module_id"] == s.module))
         .unwrap_or_else(|| panic!("the module in {}", r.body));
-    assert!(m["groups"].as_array().is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group)));
+    assert!(
+        m["groups"]
+            .as_array()
+            .is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group))
+    );
     let subj = m["subjects"]
         .as_array()
         .and_then(|ss| ss.iter().find(|x| x["subject_id"] == s.subject))
@@ -644,7 +784,12 @@ async fn access_group_to_module<S: Store>(app: TestApp<S>) {
     // Linked already by the setup: linking again is idempotent and answers the module again.
     let r = exchange(&app, Some(&s.admin), "access.group_to_module", "default", &s.vars()).await;
     assert_eq!(r.body["id"], s.module);
-    school_lessons_as_created(&s, &subject_in(&r.body, s.subject, "group-to-module")["lessons"], false, "group-to-module");
+    school_lessons_as_created(
+        &s,
+        &subject_in(&r.body, s.subject, "group-to-module")["lessons"],
+        false,
+        "group-to-module",
+    );
 }
 
 async fn access_teacher_to_subject<S: Store>(app: TestApp<S>) {
@@ -659,27 +804,46 @@ async fn access_teacher_to_subject<S: Store>(app: TestApp<S>) {
 async fn access_module_groups<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.admin), "access.module_groups", "default", &s.vars()).await;
-    assert!(r.body.as_array().is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group)));
+    assert!(
+        r.body
+            .as_array()
+            .is_some_and(|gs| gs.iter().any(|g| g["id"] == s.group))
+    );
 }
 
 async fn access_admin_modules<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.admin), "access.admin_modules", "default", &Vars::new()).await;
     let m = module_in(&r.body, s.module, "admin-modules");
-    school_lessons_as_created(&s, &subject_in(m, s.subject, "admin-modules")["lessons"], false, "admin-modules");
+    school_lessons_as_created(
+        &s,
+        &subject_in(m, s.subject, "admin-modules")["lessons"],
+        false,
+        "admin-modules",
+    );
 }
 
 async fn access_admin_module<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.admin), "access.admin_module", "default", &s.vars()).await;
-    school_lessons_as_created(&s, &subject_in(&r.body, s.subject, "admin-modules/{id}")["lessons"], false, "admin-modules/{id}");
+    school_lessons_as_created(
+        &s,
+        &subject_in(&r.body, s.subject, "admin-modules/{id}")["lessons"],
+        false,
+        "admin-modules/{id}",
+    );
 }
 
 async fn access_my_modules<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.student), "access.my_modules", "default", &Vars::new()).await;
     let m = module_in(&r.body, s.module, "my-modules");
-    school_lessons_as_created(&s, &subject_in(m, s.subject, "my-modules")["lessons"], true, "my-modules");
+    school_lessons_as_created(
+        &s,
+        &subject_in(m, s.subject, "my-modules")["lessons"],
+        true,
+        "my-modules",
+    );
     let none = get(&app, "/access/my-modules", Some(&s.outsider)).await;
     assert_eq!(none.expect(200), &json!([]), "a student in no group sees no module");
 }
@@ -697,14 +861,33 @@ async fn access_my_module<S: Store>(app: TestApp<S>) {
 
 async fn access_teacher_modules<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.teacher), "access.teacher_modules", "default", &Vars::new()).await;
+    let r = exchange(
+        &app,
+        Some(&s.teacher),
+        "access.teacher_modules",
+        "default",
+        &Vars::new(),
+    )
+    .await;
     let m = module_in(&r.body, s.module, "teacher-modules");
-    school_lessons_as_created(&s, &subject_in(m, s.subject, "teacher-modules")["lessons"], false, "teacher-modules");
+    school_lessons_as_created(
+        &s,
+        &subject_in(m, s.subject, "teacher-modules")["lessons"],
+        false,
+        "teacher-modules",
+    );
 }
 
 async fn access_teacher_subjects<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.teacher), "access.teacher_subjects", "default", &Vars::new()).await;
+    let r = exchange(
+        &app,
+        Some(&s.teacher),
+        "access.teacher_subjects",
+        "default",
+        &Vars::new(),
+    )
+    .await;
     let subj = r
         .body
         .as_array()
@@ -716,7 +899,12 @@ async fn access_teacher_subjects<S: Store>(app: TestApp<S>) {
 async fn access_teacher_module<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.teacher), "access.teacher_module", "default", &s.vars()).await;
-    school_lessons_as_created(&s, &subject_in(&r.body, s.subject, "teacher-modules/{id}")["lessons"], false, "teacher-modules/{id}");
+    school_lessons_as_created(
+        &s,
+        &subject_in(&r.body, s.subject, "teacher-modules/{id}")["lessons"],
+        false,
+        "teacher-modules/{id}",
+    );
 }
 
 async fn access_subject_lessons<S: Store>(app: TestApp<S>) {
@@ -728,7 +916,14 @@ async fn access_subject_lessons<S: Store>(app: TestApp<S>) {
 async fn access_subject_group_link_and_unlink<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     exchange(&app, Some(&s.admin), "access.subject_group_link", "default", &s.vars()).await;
-    exchange(&app, Some(&s.admin), "access.subject_group_unlink", "default", &s.vars()).await;
+    exchange(
+        &app,
+        Some(&s.admin),
+        "access.subject_group_unlink",
+        "default",
+        &s.vars(),
+    )
+    .await;
 }
 
 async fn access_lesson<S: Store>(app: TestApp<S>) {
@@ -755,7 +950,14 @@ async fn lessons_add_each_type<S: Store>(app: TestApp<S>) {
     .await;
     assert_eq!(lecture.body["type"], "Лекция", "the label as created");
     assert_eq!(lecture.body["content_url"], s.doc_url.as_str());
-    let practice = exchange(&app, Some(&s.teacher), "lessons.add", "practice", &s.vars().set("title", "Графы")).await;
+    let practice = exchange(
+        &app,
+        Some(&s.teacher),
+        "lessons.add",
+        "practice",
+        &s.vars().set("title", "Графы"),
+    )
+    .await;
     assert_eq!(practice.body["type"], "Практика");
     assert_eq!(practice.body["content_url"], "", "no link stays \"\"");
     let t2 = id_of(ok(&post(
@@ -766,16 +968,31 @@ async fn lessons_add_each_type<S: Store>(app: TestApp<S>) {
             {"question_text": "?", "correct_option_index": 0, "options": [{"option_text": "да", "option_index": 0}, {"option_text": "нет", "option_index": 1}]}]}),
     )
     .await));
-    let test = exchange(&app, Some(&s.teacher), "lessons.add", "test", &s.vars().set("title", "Тест 2").set("test", t2)).await;
+    let test = exchange(
+        &app,
+        Some(&s.teacher),
+        "lessons.add",
+        "test",
+        &s.vars().set("title", "Тест 2").set("test", t2),
+    )
+    .await;
     assert_eq!(test.body["type"], "Тест");
     assert_eq!(test.body["content_url"], format!("/test/{t2}"));
     assert!(test.body["result"].is_null(), "a new lesson has no result");
     for (name, l) in [("lecture", &lecture), ("practice", &practice), ("test", &test)] {
-        assert!(l.body["kind"].is_string(), "{name}: the normalised kind beside the label: {}", l.body);
+        assert!(
+            l.body["kind"].is_string(),
+            "{name}: the normalised kind beside the label: {}",
+            l.body
+        );
     }
     assert_eq!(test.body["kind"], "test");
     let linked = get(&app, &format!("/tests/{t2}"), Some(&s.teacher)).await;
-    assert_eq!(linked.expect(200)["lesson_id"], test.body["id"], "the test is linked to its lesson");
+    assert_eq!(
+        linked.expect(200)["lesson_id"],
+        test.body["id"],
+        "the test is linked to its lesson"
+    );
 }
 
 async fn lessons_add_test_lesson_links_the_test_named_by_its_url<S: Store>(app: TestApp<S>) {
@@ -785,7 +1002,7 @@ async fn lessons_add_test_lesson_links_the_test_named_by_its_url<S: Store>(app: 
         &s.teacher,
         "/tests/create",
         json!({"title": "Тест 3", "subject_id": s.subject, "lesson_id": null, "questions": [
-            {"question_text": "?", "correct_option_index": 0, "options": [{"option_text": "да", "option_index": 0}]}]}),
+            {"question_text": "?", "correct_option_index": 0, "options": [{"option_text": "да", "option_index": 0}, {"option_text": "нет", "option_index": 1}]}]}),
     )
     .await));
     // As LessonModal sends it when no test was picked from the list: the url alone names the test.
@@ -798,27 +1015,66 @@ async fn lessons_add_test_lesson_links_the_test_named_by_its_url<S: Store>(app: 
     .await;
     let lesson = id_of(ok(&r));
     let linked = get(&app, &format!("/tests/{t2}"), Some(&s.teacher)).await;
-    assert_eq!(linked.expect(200)["lesson_id"], lesson, "content_url /test/{{id}} links test {t2}");
+    assert_eq!(
+        linked.expect(200)["lesson_id"],
+        lesson,
+        "content_url /test/{{id}} links test {t2}"
+    );
 }
 
 async fn lessons_read<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let test = exchange(&app, Some(&s.student), "lessons.read", "default", &s.vars().set("lesson", s.test_lesson)).await;
+    let test = exchange(
+        &app,
+        Some(&s.student),
+        "lessons.read",
+        "default",
+        &s.vars().set("lesson", s.test_lesson),
+    )
+    .await;
     assert_eq!(test.body["type"], "Тест");
-    assert_eq!(test.body["content_url"], format!("/test/{}", s.test), "LessonPage links the test by it");
-    assert_eq!(test.body["result"]["score"], 50.0, "LessonPage shows the student's score");
-    let lecture = exchange(&app, Some(&s.student), "lessons.read", "default", &s.vars().set("lesson", s.lecture)).await;
+    assert_eq!(
+        test.body["content_url"],
+        format!("/test/{}", s.test),
+        "LessonPage links the test by it"
+    );
+    assert_eq!(
+        test.body["result"]["score"], 50.0,
+        "LessonPage shows the student's score"
+    );
+    let lecture = exchange(
+        &app,
+        Some(&s.student),
+        "lessons.read",
+        "default",
+        &s.vars().set("lesson", s.lecture),
+    )
+    .await;
     assert_eq!(lecture.body["type"], "Лекция");
     assert_eq!(lecture.body["content_url"], s.doc_url.as_str());
     assert!(lecture.body["result"].is_null());
     // LessonTeacher picks the results table when the type is "Тест".
-    let teacher = exchange(&app, Some(&s.teacher), "lessons.read", "default", &s.vars().set("lesson", s.test_lesson)).await;
+    let teacher = exchange(
+        &app,
+        Some(&s.teacher),
+        "lessons.read",
+        "default",
+        &s.vars().set("lesson", s.test_lesson),
+    )
+    .await;
     assert_eq!(teacher.body["type"], "Тест");
 }
 
 async fn lessons_delete<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    exchange(&app, Some(&s.teacher), "lessons.delete", "default", &s.vars().set("lesson", s.lecture)).await;
+    exchange(
+        &app,
+        Some(&s.teacher),
+        "lessons.delete",
+        "default",
+        &s.vars().set("lesson", s.lecture),
+    )
+    .await;
     get(&app, &format!("/lessons/{}", s.lecture), Some(&s.teacher))
         .await
         .expect_error(404, "not_found");
@@ -829,21 +1085,51 @@ async fn lessons_upload_file<S: Store>(app: TestApp<S>) {
     let r = exchange(&app, Some(&s.teacher), "lessons.upload_file", "default", &Vars::new()).await;
     let url = r.body["url"].as_str().expect("a url");
     // LessonPage: static/... becomes /files/download/...
-    let rest = url.trim_start_matches('/').strip_prefix("static/").expect("a static/ path");
+    let rest = url
+        .trim_start_matches('/')
+        .strip_prefix("static/")
+        .expect("a static/ path");
     let dl = get(&app, &format!("/files/download/{rest}"), Some(&s.teacher)).await;
-    assert_eq!(dl.status, 200, "the uploaded document downloads by its url: {}", dl.body);
+    assert_eq!(
+        dl.status, 200,
+        "the uploaded document downloads by its url: {}",
+        dl.body
+    );
     assert_eq!(dl.bytes, PDF);
 }
 
 async fn lessons_submit_homework<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.classmate), "lessons.submit_homework", "default", &s.vars()).await;
+    let r = exchange(
+        &app,
+        Some(&s.classmate),
+        "lessons.submit_homework",
+        "default",
+        &s.vars(),
+    )
+    .await;
     assert_eq!(r.body["count"], 2, "both files sent as \"file\" are kept");
-    let mine = get(&app, &format!("/lessons/{}/my-submissions", s.practice), Some(&s.classmate)).await;
+    let mine = get(
+        &app,
+        &format!("/lessons/{}/my-submissions", s.practice),
+        Some(&s.classmate),
+    )
+    .await;
     let latest = &mine.expect(200)[0];
-    assert_eq!(latest["files"].as_array().map_or(0, Vec::len), 2, "two files on the submission: {latest}");
+    assert_eq!(
+        latest["files"].as_array().map_or(0, Vec::len),
+        2,
+        "two files on the submission: {latest}"
+    );
     assert_eq!(latest["comment"], "Готово");
-    let c = exchange(&app, Some(&s.classmate), "lessons.submit_homework", "comment_only", &s.vars()).await;
+    let c = exchange(
+        &app,
+        Some(&s.classmate),
+        "lessons.submit_homework",
+        "comment_only",
+        &s.vars(),
+    )
+    .await;
     assert_eq!(c.body["count"], 0);
 }
 
@@ -862,11 +1148,22 @@ async fn lessons_submissions_files<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     // Someone else's work too, so that the search has something to leave out.
     ok(&send(
-        app.request(Method::POST, &format!("/lessons/{}/submit-homework", s.practice), Some(&s.classmate))
-            .multipart(Form::new().part("files", part("b.pdf", PDF))),
+        app.request(
+            Method::POST,
+            &format!("/lessons/{}/submit-homework", s.practice),
+            Some(&s.classmate),
+        )
+        .multipart(Form::new().part("files", part("b.pdf", PDF))),
     )
     .await);
-    let all = exchange(&app, Some(&s.teacher), "lessons.submissions_files", "default", &s.vars()).await;
+    let all = exchange(
+        &app,
+        Some(&s.teacher),
+        "lessons.submissions_files",
+        "default",
+        &s.vars(),
+    )
+    .await;
     assert_eq!(all.body.as_array().map_or(0, Vec::len), 2);
     let found = exchange(
         &app,
@@ -876,13 +1173,26 @@ async fn lessons_submissions_files<S: Store>(app: TestApp<S>) {
         &s.vars().set("search", "айгерим"),
     )
     .await;
-    let names: Vec<&Value> = found.body.as_array().expect("a list").iter().map(|x| &x["student_name"]).collect();
+    let names: Vec<&Value> = found
+        .body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|x| &x["student_name"])
+        .collect();
     assert_eq!(names, [&json!(STUDENT_NAME)], "search on the student's name, any case");
 }
 
 async fn lessons_submissions_tests<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.teacher), "lessons.submissions_tests", "default", &s.vars().set("lesson", s.test_lesson)).await;
+    let r = exchange(
+        &app,
+        Some(&s.teacher),
+        "lessons.submissions_tests",
+        "default",
+        &s.vars().set("lesson", s.test_lesson),
+    )
+    .await;
     assert_eq!(r.body[0]["id"], s.result);
     assert_eq!(r.body[0]["student_name"], STUDENT_NAME);
     assert_eq!(r.body[0]["score"], 50.0);
@@ -890,28 +1200,57 @@ async fn lessons_submissions_tests<S: Store>(app: TestApp<S>) {
 
 async fn lessons_delete_submission<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    exchange(&app, Some(&s.student), "lessons.delete_submission", "default", &s.vars()).await;
-    let mine = get(&app, &format!("/lessons/{}/my-submissions", s.practice), Some(&s.student)).await;
+    exchange(
+        &app,
+        Some(&s.student),
+        "lessons.delete_submission",
+        "default",
+        &s.vars(),
+    )
+    .await;
+    let mine = get(
+        &app,
+        &format!("/lessons/{}/my-submissions", s.practice),
+        Some(&s.student),
+    )
+    .await;
     assert_eq!(mine.expect(200), &json!([]));
 }
 
 async fn lessons_delete_result<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     exchange(&app, Some(&s.teacher), "lessons.delete_result", "default", &s.vars()).await;
-    let left = get(&app, &format!("/lessons/{}/submissions/tests", s.test_lesson), Some(&s.teacher)).await;
+    let left = get(
+        &app,
+        &format!("/lessons/{}/submissions/tests", s.test_lesson),
+        Some(&s.teacher),
+    )
+    .await;
     assert_eq!(left.expect(200), &json!([]));
 }
 
 async fn lessons_grade<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     exchange(&app, Some(&s.teacher), "lessons.grade", "default", &s.vars()).await;
-    let mine = get(&app, &format!("/lessons/{}/my-submissions", s.practice), Some(&s.student)).await;
+    let mine = get(
+        &app,
+        &format!("/lessons/{}/my-submissions", s.practice),
+        Some(&s.student),
+    )
+    .await;
     assert_eq!(mine.expect(200)[0]["grade"], 87);
 }
 
 async fn lessons_student_grades<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.student), "lessons.student_grades", "default", &Vars::new()).await;
+    let r = exchange(
+        &app,
+        Some(&s.student),
+        "lessons.student_grades",
+        "default",
+        &Vars::new(),
+    )
+    .await;
     let items = r.body.as_array().expect("a list");
     let homework = items
         .iter()
@@ -919,7 +1258,10 @@ async fn lessons_student_grades<S: Store>(app: TestApp<S>) {
         .unwrap_or_else(|| panic!("a homework item in {}", r.body));
     assert_eq!(homework["submission_id"], s.submission);
     assert_eq!(homework["lesson_id"], s.practice);
-    assert_eq!(homework["lesson_type"], "Практика", "homework items carry the lesson's type label");
+    assert_eq!(
+        homework["lesson_type"], "Практика",
+        "homework items carry the lesson's type label"
+    );
     assert_eq!(homework["module_title"], "Программирование");
     assert_eq!(homework["subject_title"], "Алгоритмы");
     assert!(homework["grade"].is_null());
@@ -937,7 +1279,14 @@ async fn lessons_student_grades<S: Store>(app: TestApp<S>) {
 
 async fn tests_create<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.teacher), "tests.create", "default", &s.vars().set("title", "Итоговый тест")).await;
+    let r = exchange(
+        &app,
+        Some(&s.teacher),
+        "tests.create",
+        "default",
+        &s.vars().set("title", "Итоговый тест"),
+    )
+    .await;
     assert_eq!(r.body["subject_id"], s.subject);
     assert!(r.body["lesson_id"].is_null());
     assert_eq!(r.body["title"], "Итоговый тест");
@@ -947,14 +1296,20 @@ async fn tests_read_as_teacher<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.teacher), "tests.read", "default", &s.vars()).await;
     assert_eq!(r.body["lesson_id"], s.test_lesson);
-    assert_eq!(r.body["questions"][0]["correct_option_index"], 1, "the teacher edits the key");
+    assert_eq!(
+        r.body["questions"][0]["correct_option_index"], 1,
+        "the teacher edits the key"
+    );
     assert_eq!(r.body["questions"][0]["options"][1]["option_text"], "4");
 }
 
 async fn tests_read_as_student<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let r = exchange(&app, Some(&s.classmate), "tests.read_as_student", "default", &s.vars()).await;
-    assert_eq!(r.body["lesson_id"], s.test_lesson, "TestPage returns to the lesson by it");
+    assert_eq!(
+        r.body["lesson_id"], s.test_lesson,
+        "TestPage returns to the lesson by it"
+    );
     assert_eq!(r.body["questions"].as_array().map_or(0, Vec::len), 2);
 }
 
@@ -966,16 +1321,38 @@ async fn tests_by_subject<S: Store>(app: TestApp<S>) {
         .as_array()
         .and_then(|ts| ts.iter().find(|t| t["id"] == s.test))
         .unwrap_or_else(|| panic!("the test in {}", r.body));
-    assert_eq!(t["lesson_id"], s.test_lesson, "LessonModal warns about a linked test by it");
+    assert_eq!(
+        t["lesson_id"], s.test_lesson,
+        "LessonModal warns about a linked test by it"
+    );
 }
 
 async fn tests_update<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let r = exchange(&app, Some(&s.teacher), "tests.update", "default", &s.vars().set("title", "Контрольная (исправлено)")).await;
+    let r = exchange(
+        &app,
+        Some(&s.teacher),
+        "tests.update",
+        "default",
+        &s.vars().set("title", "Контрольная (исправлено)"),
+    )
+    .await;
     assert_eq!(r.body["title"], "Контрольная (исправлено)");
-    assert_eq!(r.body["lesson_id"], s.test_lesson, "the editor's lesson_id null keeps the test's lesson");
-    let results = get(&app, &format!("/lessons/{}/submissions/tests", s.test_lesson), Some(&s.teacher)).await;
-    assert_eq!(results.expect(200).as_array().map_or(0, Vec::len), 1, "editing keeps results");
+    assert_eq!(
+        r.body["lesson_id"], s.test_lesson,
+        "the editor's lesson_id null keeps the test's lesson"
+    );
+    let results = get(
+        &app,
+        &format!("/lessons/{}/submissions/tests", s.test_lesson),
+        Some(&s.teacher),
+    )
+    .await;
+    assert_eq!(
+        results.expect(200).as_array().map_or(0, Vec::len),
+        1,
+        "editing keeps results"
+    );
 }
 
 async fn tests_delete<S: Store>(app: TestApp<S>) {
@@ -996,7 +1373,10 @@ async fn tests_submit<S: Store>(app: TestApp<S>) {
     let vars = s.vars().set("answers", answers);
     let r = exchange(&app, Some(&s.classmate), "tests.submit", "default", &vars).await;
     assert_eq!(r.body["score"], 100.0);
-    assert_eq!(r.body["lesson_id"], s.test_lesson, "TestPage goes to /lesson/{{lesson_id}}");
+    assert_eq!(
+        r.body["lesson_id"], s.test_lesson,
+        "TestPage goes to /lesson/{{lesson_id}}"
+    );
     assert_eq!(r.body["test_id"], s.test);
     assert_eq!(r.body["user_id"], s.classmate.id);
     let again = send(request(&app, Some(&s.classmate), "tests.submit", "default", &vars)).await;
@@ -1013,7 +1393,12 @@ async fn tests_submit<S: Store>(app: TestApp<S>) {
 
 async fn files_download_returned_paths<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
-    let mine = get(&app, &format!("/lessons/{}/my-submissions", s.practice), Some(&s.student)).await;
+    let mine = get(
+        &app,
+        &format!("/lessons/{}/my-submissions", s.practice),
+        Some(&s.student),
+    )
+    .await;
     let path = mine.expect(200)[0]["files"][0]["file_path"]
         .as_str()
         .expect("a file path")
@@ -1037,11 +1422,25 @@ async fn files_download_returned_paths<S: Store>(app: TestApp<S>) {
         other.status
     );
     get(&app, &url, None).await.expect_error(401, "unauthorized");
-    let doc = s.doc_url.trim_start_matches('/').strip_prefix("static/").expect("a static/ url");
-    let lecture = exchange(&app, Some(&s.student), "files.download", "default", &Vars::new().set("file", doc)).await;
+    let doc = s
+        .doc_url
+        .trim_start_matches('/')
+        .strip_prefix("static/")
+        .expect("a static/ url");
+    let lecture = exchange(
+        &app,
+        Some(&s.student),
+        "files.download",
+        "default",
+        &Vars::new().set("file", doc),
+    )
+    .await;
     assert_eq!(lecture.bytes, PDF, "the lecture document for an enrolled student");
     let outsider = get(&app, &format!("/files/download/{doc}"), Some(&s.outsider)).await;
-    assert!(matches!(outsider.status, 403 | 404), "not for a student outside the module");
+    assert!(
+        matches!(outsider.status, 403 | 404),
+        "not for a student outside the module"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1111,7 +1510,11 @@ async fn deliberate_students_are_refused_admin_and_teacher_routes<S: Store>(app:
             open.push(format!("{id}: {} {}", r.status, r.body));
         }
     }
-    assert!(open.is_empty(), "routes a student must be refused with 403:\n  {}", open.join("\n  "));
+    assert!(
+        open.is_empty(),
+        "routes a student must be refused with 403:\n  {}",
+        open.join("\n  ")
+    );
     // Nothing of the school was touched.
     get(&app, &format!("/admin/modules/{}", s.module), Some(&s.admin))
         .await
@@ -1125,18 +1528,32 @@ async fn deliberate_errors_are_detail_and_code<S: Store>(app: TestApp<S>) {
     get(&app, "/lessons/999999", Some(&s.teacher))
         .await
         .expect_error(404, "not_found");
-    get(&app, "/auth/check", None)
-        .await
-        .expect_error(401, "unauthorized");
+    get(&app, "/auth/check", None).await.expect_error(401, "unauthorized");
     let malformed = send(
         app.request(Method::POST, "/auth/login", None)
             .header("content-type", "application/json")
             .body("{\"iin\": "),
     )
     .await;
-    assert_eq!(malformed.status, 422, "malformed JSON: {}", malformed.body);
-    assert!(malformed.body["detail"].is_string() && malformed.body["code"].is_string(), "{}", malformed.body);
-    let wrong_type = post(&app, &s.teacher, "/tests/submit", json!({"test_id": "abc", "answers": 5})).await;
+    // The previous backend answered 422 here; edu says 400 (the body is not JSON at all).
+    assert!(
+        matches!(malformed.status, 400 | 422),
+        "malformed JSON: {} {}",
+        malformed.status,
+        malformed.body
+    );
+    assert!(
+        malformed.body["detail"].is_string() && malformed.body["code"].is_string(),
+        "{}",
+        malformed.body
+    );
+    let wrong_type = post(
+        &app,
+        &s.teacher,
+        "/tests/submit",
+        json!({"test_id": "abc", "answers": 5}),
+    )
+    .await;
     assert_eq!(wrong_type.status, 422, "wrong types: {}", wrong_type.body);
     assert!(
         wrong_type.body["detail"].is_string(),
@@ -1151,9 +1568,16 @@ async fn deliberate_errors_are_detail_and_code<S: Store>(app: TestApp<S>) {
         Some(json!({"grade": 250})),
     )
     .await;
-    assert!((400..500).contains(&grade.status), "a grade past 100 is refused: {}", grade.status);
+    assert!(
+        (400..500).contains(&grade.status),
+        "a grade past 100 is refused: {}",
+        grade.status
+    );
     let student_test = get(&app, &format!("/tests/{}", s.test), Some(&s.outsider)).await;
-    assert!(matches!(student_test.status, 403 | 404), "a test outside the student's modules");
+    assert!(
+        matches!(student_test.status, 403 | 404),
+        "a test outside the student's modules"
+    );
 }
 
 async fn deliberate_conflicts_are_409<S: Store>(app: TestApp<S>) {
@@ -1161,9 +1585,14 @@ async fn deliberate_conflicts_are_409<S: Store>(app: TestApp<S>) {
     post(&app, &s.admin, "/admin/groups/", json!({"name": s.group_name}))
         .await
         .expect_error(409, "conflict");
-    post(&app, &s.admin, &format!("/admin/modules/{}/subjects", s.module), json!({"title": "алгоритмы"}))
-        .await
-        .expect_error(409, "conflict");
+    post(
+        &app,
+        &s.admin,
+        &format!("/admin/modules/{}/subjects", s.module),
+        json!({"title": "алгоритмы"}),
+    )
+    .await
+    .expect_error(409, "conflict");
 }
 
 /// A spreadsheet import gives new students a random first password, not the old
@@ -1172,8 +1601,16 @@ async fn deliberate_first_passwords_are_random<S: Store>(app: TestApp<S>) {
     let s = School::build(&app).await;
     let iin = fresh_iin();
     let form = Form::new().part("file", part("g.xlsx", &roster("ПО-32", std::slice::from_ref(&iin))));
-    ok(&send(app.request(Method::POST, "/admin/groups/upload-excel", Some(&s.admin)).multipart(form)).await);
+    ok(&send(
+        app.request(Method::POST, "/admin/groups/upload-excel", Some(&s.admin))
+            .multipart(form),
+    )
+    .await);
     let legacy = format!("{}{}", &iin[..3], &iin[9..]);
     let r = app.post_login(&iin, &legacy).await;
-    assert_eq!(r.status(), 401, "the old IIN-digits password does not open a new account");
+    assert_eq!(
+        r.status(),
+        401,
+        "the old IIN-digits password does not open a new account"
+    );
 }

@@ -137,7 +137,12 @@ pub fn request<S: Store>(
     } else if let Some(form) = spec["form"].as_object() {
         let fields: Vec<(String, String)> = form
             .iter()
-            .map(|(k, v)| (k.clone(), vars.fill(v).as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    vars.fill(v).as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
             .collect();
         req = req.form(&fields);
     } else if let Some(parts) = spec["multipart"].as_array() {
@@ -219,7 +224,10 @@ pub fn violations(route_id: &str, reply: &Reply) -> Vec<String> {
         .header("content-type")
         .is_some_and(|c| c.starts_with("application/json"))
     {
-        errors.push(format!("$: a JSON answer was expected, content-type {:?}", reply.header("content-type")));
+        errors.push(format!(
+            "$: a JSON answer was expected, content-type {:?}",
+            reply.header("content-type")
+        ));
     }
     check_shape(shape, &reply.body, "$", &mut errors);
     errors
@@ -244,20 +252,22 @@ pub fn check_shape(shape: &Value, value: &Value, path: &str, errors: &mut Vec<St
 fn check_named(spec: &str, value: &Value, path: &str, errors: &mut Vec<String>) {
     let alternatives: Vec<&str> = spec.split('|').collect();
     if alternatives.len() > 1 {
-        // A union: it fits if one alternative fits; report the last alternative's complaints.
-        let mut last = Vec::new();
+        // A union fits if one alternative fits. Otherwise a structured value is reported against
+        // the named shape (what is wrong inside it), anything else by its kind.
+        let mut inside = None;
         for alt in &alternatives {
             let mut errs = Vec::new();
             check_named(alt, value, path, &mut errs);
             if errs.is_empty() {
                 return;
             }
-            last = errs;
+            if alt.starts_with('@') && (value.is_object() || value.is_array()) {
+                inside = Some(errs);
+            }
         }
-        if alternatives.iter().all(|a| !a.starts_with('@')) {
-            errors.push(format!("{path}: expected {spec}, got {}", describe(value)));
-        } else {
-            errors.extend(last);
+        match inside {
+            Some(errs) => errors.extend(errs),
+            None => errors.push(format!("{path}: expected {spec}, got {}", describe(value))),
         }
         return;
     }
@@ -306,13 +316,19 @@ fn check_object(map: &Map<String, Value>, value: &Value, path: &str, errors: &mu
     }
     if let Some(allowed) = map.get("$enum").and_then(Value::as_array) {
         if !allowed.contains(value) {
-            errors.push(format!("{path}: expected one of {}, got {}", Value::Array(allowed.clone()), value));
+            errors.push(format!(
+                "{path}: expected one of {}, got {}",
+                Value::Array(allowed.clone()),
+                value
+            ));
         }
         return;
     }
     if let Some(prefix) = map.get("$prefix").and_then(Value::as_str) {
         if !value.as_str().is_some_and(|s| s.starts_with(prefix)) {
-            errors.push(format!("{path}: expected a string starting with {prefix:?}, got {value}"));
+            errors.push(format!(
+                "{path}: expected a string starting with {prefix:?}, got {value}"
+            ));
         }
         return;
     }
@@ -390,8 +406,17 @@ mod tests {
 
     #[test]
     fn the_checker_names_paths_and_kinds() {
-        assert!(errs(json!({"a": "int", "b": "string|null"}), json!({"a": 1, "b": null, "c": 3})).is_empty());
-        assert_eq!(errs(json!({"a": "int"}), json!({"a": "1"})), ["$.a: expected int, got string \"1\""]);
+        assert!(
+            errs(
+                json!({"a": "int", "b": "string|null"}),
+                json!({"a": 1, "b": null, "c": 3})
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            errs(json!({"a": "int"}), json!({"a": "1"})),
+            ["$.a: expected int, got string \"1\""]
+        );
         assert_eq!(errs(json!({"a": "int"}), json!({})), ["$.a: missing"]);
         assert_eq!(errs(json!({"a?": "int"}), json!({})), Vec::<String>::new());
         assert_eq!(errs(json!([{"x": "int"}]), json!([])).len(), 1);
@@ -399,6 +424,15 @@ mod tests {
         assert_eq!(
             errs(json!([{"x": "int"}]), json!([{"x": 1}, {"x": 1.5}])),
             ["$[1].x: expected int, got number (fractional) 1.5"]
+        );
+        assert_eq!(
+            errs(json!({"u": "@Detail|null"}), json!({"u": {"x": 1}})),
+            ["$.u.detail: missing"]
+        );
+        assert!(errs(json!({"u": "@Detail|null"}), json!({"u": null})).is_empty());
+        assert_eq!(
+            errs(json!({"u": "@Detail|null"}), json!({"u": 3})),
+            ["$.u: expected @Detail|null, got int 3"]
         );
         assert_eq!(errs(json!({"$enum": ["a"]}), json!("b")).len(), 1);
         assert!(errs(json!({"k": {"$forbidden": "no"}}), json!({"k": null})).is_empty());
