@@ -11,7 +11,9 @@
 //! `{"detail","code"}` errors, 409 on conflicts, random first passwords) are pinned at the end.
 
 use edu_core::{CreateUser, Role, Store};
-use edu_tests::contract::{Vars, exchange, path_of, request, route_ids};
+mod contract;
+
+use contract::{Vars, exchange, path_of, request, route_ids};
 use edu_tests::{Actor, PDF, PNG, Reply, TestApp, call, fresh_iin, get, send};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};

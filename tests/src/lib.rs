@@ -15,8 +15,6 @@ use tokio::task::JoinHandle;
 
 pub use edu_core::conformance::{pg_fixture, sqlite_fixture};
 
-pub mod contract;
-
 /// A running server and the database behind it.
 pub struct TestApp<S: Store> {
     pub addr: SocketAddr,

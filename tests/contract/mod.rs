@@ -12,8 +12,8 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Map, Value};
 
-use crate::{Actor, PDF, PNG, Reply, TestApp, send};
 use edu_core::Store;
+use edu_tests::{Actor, PDF, PNG, Reply, TestApp, send};
 
 /// The fixture, parsed once.
 pub fn fixture() -> &'static Value {
