@@ -9,6 +9,7 @@ mod conformance_s3;
 mod conformance_sqlite;
 mod grade_queries;
 mod http_auth;
+mod http_contract;
 mod http_files;
 mod http_grades;
 mod http_i18n;
