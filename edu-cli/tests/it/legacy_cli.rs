@@ -9,7 +9,7 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::common::{Workdir, text};
 
-const OLD_SCHEMA: &str = include_str!("../../tests/fixtures/legacy/schema.sql");
+const OLD_SCHEMA: &str = include_str!("../../../tests/fixtures/legacy/schema.sql");
 
 fn server_url() -> Option<String> {
     match std::env::var("EDU_TEST_DATABASE_URL") {

@@ -6,7 +6,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{Detail, detail, ok, ok_with_detail, with_status, with_total};
+use super::{Detail, detail, ok, ok_with_detail, with_total};
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, json, parse_query, query, with_platform};
 

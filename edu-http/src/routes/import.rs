@@ -8,7 +8,6 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::ok;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Body, authed, bearer, body, optional_header, parse_query, query, with_platform};
 use crate::i18n::localized;

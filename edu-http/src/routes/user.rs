@@ -6,7 +6,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::{ok, ok_with_detail};
+use super::ok;
 use crate::error::{ApiError, ErrorBody, respond};
 use crate::extract::{Body, authenticate, bearer, body, json, optional_header, with_platform};
 
