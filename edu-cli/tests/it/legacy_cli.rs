@@ -123,7 +123,7 @@ async fn imports_a_deployment_with_json_and_dry_run() {
     assert_eq!(report["outcome"], "imported", "{report}");
     assert_eq!(report["written"]["lessons"], 2);
     assert_eq!(report["written"]["legacy_files"], 3);
-    assert_eq!(report["files"]["bytes"], (png.len() + 16 + 14) as u64);
+    assert_eq!(report["files"]["bytes"], (png.len() + 16 + 13) as u64);
     let problems = report["problems"].as_array().expect("problems");
     let kinds: Vec<&str> = problems.iter().filter_map(|p| p["kind"].as_str()).collect();
     assert!(kinds.contains(&"iin_restored"), "{report}");
