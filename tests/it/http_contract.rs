@@ -13,7 +13,7 @@
 use edu_core::{CreateUser, Role, Store};
 mod contract;
 
-use self::contract::{Vars, exchange, path_of, request, route_ids};
+use self::contract::{Vars, exchange, path_of, request, route_ids, violations};
 use edu_tests::{Actor, PDF, PNG, Reply, TestApp, call, fresh_iin, get, send};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
@@ -467,9 +467,24 @@ async fn user_change_password_keeps_the_current_token<S: Store>(app: TestApp<S>)
     let vars = Vars::new()
         .set("old_password", s.student.password.clone())
         .set("new_password", "a-new-password-42");
-    exchange(&app, Some(&s.student), "user.change_password", "default", &vars).await;
+    // The behaviour first, then the answer's shape, so that a shape failure hides neither.
+    let r = send(request(
+        &app,
+        Some(&s.student),
+        "user.change_password",
+        "default",
+        &vars,
+    ))
+    .await;
+    r.expect(200);
     get(&app, "/auth/check", Some(&s.student)).await.expect(200);
     app.login(&s.student.iin, "a-new-password-42").await;
+    let errors = violations("user.change_password", &r);
+    assert!(
+        errors.is_empty(),
+        "user.change_password breaks the contract:\n  {}",
+        errors.join("\n  ")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

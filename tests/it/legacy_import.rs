@@ -418,7 +418,7 @@ async fn merges_into_a_target_with_data<S: Store + LegacyStore + Raw + Sync>(fx:
                 subject.id,
                 edu_core::NewLesson {
                     title: format!("lesson {i}"),
-                    kind: "video".into(),
+                    label: "video".into(),
                     content_url: None,
                     description: None,
                     test_id: None,
