@@ -320,7 +320,7 @@ async fn not_found_and_forbidden_are_translated<S: Store>(app: TestApp<S>) {
         Some(group.clone()),
     )
     .await
-    .expect(201);
+    .expect(200);
     let r = call_in(
         &app,
         Some("ru"),

@@ -222,7 +222,7 @@ async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample
     let key = platform.store().legacy_key(&sample.homework_path).await;
     assert_eq!(
         key.as_deref(),
-        Some(pdf.file_path.as_str()),
+        Some(pdf.key.as_str()),
         "the old homework path leads to it"
     );
     let other = login(platform, "990909300008", "old-pass-8").await;
@@ -260,7 +260,7 @@ async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample
         .legacy_key(sample.photo_path)
         .await
         .expect("photo path mapped");
-    assert_eq!(format!("/static/{photo_key}"), url);
+    assert_eq!(format!("static/{photo_key}"), url, "the photo path in the old form");
 }
 
 async fn imports_a_deployment<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fixture<S>>) {
@@ -348,13 +348,19 @@ async fn imports_a_deployment<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fi
 }
 
 #[tokio::test]
-#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+#[cfg_attr(
+    edu_skip_postgres,
+    ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL"
+)]
 async fn imports_a_deployment_into_sqlite() {
     imports_a_deployment(sqlite_fixture().await).await;
 }
 
 #[tokio::test]
-#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+#[cfg_attr(
+    edu_skip_postgres,
+    ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL"
+)]
 async fn imports_a_deployment_into_postgres() {
     imports_a_deployment(pg_fixture().await).await;
 }
@@ -465,13 +471,19 @@ async fn merges_into_a_target_with_data<S: Store + LegacyStore + Raw + Sync>(fx:
 }
 
 #[tokio::test]
-#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+#[cfg_attr(
+    edu_skip_postgres,
+    ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL"
+)]
 async fn merges_into_a_target_with_data_sqlite() {
     merges_into_a_target_with_data(sqlite_fixture().await).await;
 }
 
 #[tokio::test]
-#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+#[cfg_attr(
+    edu_skip_postgres,
+    ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL"
+)]
 async fn merges_into_a_target_with_data_postgres() {
     merges_into_a_target_with_data(pg_fixture().await).await;
 }
@@ -509,7 +521,10 @@ async fn s3_store() -> Option<FileStore> {
 }
 
 #[tokio::test]
-#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+#[cfg_attr(
+    edu_skip_postgres,
+    ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL"
+)]
 async fn imports_files_into_s3() {
     let Some(files) = s3_store().await else { return };
     let fx = edu_core::conformance::harness::sqlite_fixture_with_files(files.clone()).await;
@@ -531,7 +546,10 @@ async fn imports_files_into_s3() {
 
 /// Refuses a database at an older migration of the old backend, before anything is written.
 #[tokio::test]
-#[cfg_attr(edu_skip_postgres, ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL")]
+#[cfg_attr(
+    edu_skip_postgres,
+    ignore = "the old database is PostgreSQL: set EDU_TEST_DATABASE_URL"
+)]
 async fn refuses_an_old_database_not_at_its_last_migration() {
     let Some(fx) = sqlite_fixture().await else { return };
     let Some(old) = OldDeployment::create().await else {

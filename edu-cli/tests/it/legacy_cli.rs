@@ -1,7 +1,6 @@
 //! `edu import legacy` run as the real binary: an old database on the test PostgreSQL server
 //! (a schema of its own) and a static folder, into a SQLite database.
 
-
 use edu_core::ClientInfo;
 use serde_json::Value;
 use sqlx::Executor;

@@ -56,7 +56,7 @@ pub static CATALOG: &[Entry] = entries! {
     "unknown role {}: expected admin, teacher or student" =>
         "Неизвестная роль {0}: допустимы admin, teacher или student",
         "Белгісіз рөл {0}: admin, teacher немесе student болуы керек";
-    "lesson type must be video, pdf or test, got {}" =>
+    "lesson type must be one of Лекция, Практика, Тест, video, pdf or test, got {}" =>
         "Неизвестный тип урока {0}: допустимы Лекция, Практика, Тест (video, pdf, test)",
         "Белгісіз сабақ түрі {0}: Лекция, Практика, Тест (video, pdf, test) болуы керек";
     "{} must have 1 to {} characters" =>
@@ -120,9 +120,19 @@ pub static CATALOG: &[Entry] = entries! {
         "Конфликт с существующими данными ({0})", "Бар деректермен қайшылық бар ({0})";
 
     // --- Lessons, files, homework -------------------------------------------------------------
-    "content_url must be an http(s) address or an uploaded lesson document's url" =>
-        "Ссылка на материал должна быть адресом http(s) или ссылкой на загруженный документ урока",
-        "Материал сілтемесі http(s) мекенжайы немесе жүктелген сабақ құжатының сілтемесі болуы керек";
+    "content_url must be an http(s) address, an uploaded lesson document's url or /test/<id>" =>
+        "Ссылка на материал должна быть адресом http(s), ссылкой на загруженный документ урока или /test/<id>",
+        "Материал сілтемесі http(s) мекенжайы, жүктелген сабақ құжатының сілтемесі немесе /test/<id> болуы керек";
+    "content_url {} links a test: only a test lesson may have it" =>
+        "Ссылка {0} ведёт на тест: она допустима только у урока типа «Тест»",
+        "{0} сілтемесі тестке апарады: ол тек «Тест» түріндегі сабаққа рұқсат етілген";
+    "content_url {} names no test: use /test/<id>" =>
+        "Ссылка {0} не указывает тест: используйте /test/<id>",
+        "{0} сілтемесі тестті көрсетпейді: /test/<id> пішімін қолданыңыз";
+    "test_id {} and content_url {} name different tests" =>
+        "test_id {0} и ссылка {1} указывают на разные тесты",
+        "test_id {0} мен {1} сілтемесі әртүрлі тестерді көрсетеді";
+    "grade saved" => "Оценка сохранена", "Баға сақталды";
     "content_url refers to a document uploaded by someone else" =>
         "Ссылка ведёт на документ, загруженный другим пользователем",
         "Сілтеме басқа пайдаланушы жүктеген құжатқа апарады";

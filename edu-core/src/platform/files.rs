@@ -481,6 +481,13 @@ impl<S: Store> Platform<S> {
         path: &str,
         range: Option<ByteRange>,
     ) -> Result<(FileMeta, Download)> {
+        // The paths answers give out (`static/homework/…`, `/files/download/…`) are accepted as
+        // they are; what remains is checked as strictly as a bare key or old path.
+        let path = path.trim_start_matches('/');
+        let path = path
+            .strip_prefix("static/")
+            .or_else(|| path.strip_prefix("files/download/"))
+            .unwrap_or(path);
         match FileKey::parse(path) {
             Some(key) => self.download_key(who, key, range).await,
             None => self.download_old(who, path, range).await,

@@ -272,9 +272,14 @@ impl<S: Store> Platform<S> {
         who.require_staff()?;
         let existing = self.test_row(id).await?;
         self.taught_subject(who, existing.subject_id).await?;
-        let c = check(&draft)?;
+        let mut c = check(&draft)?;
         if c.subject != existing.subject_id {
             return Err(Error::Validation("a test cannot move to another subject".into()));
+        }
+        // The previous frontend's editor always sends `lesson_id: null`: no lesson named keeps
+        // the lesson the test has (a test leaves its lesson when the lesson is deleted).
+        if c.lesson.is_none() {
+            c.lesson = existing.lesson_id;
         }
         self.check_lesson_link(c.subject, c.lesson).await?;
         self.write_test(Some(id), &c).await?;

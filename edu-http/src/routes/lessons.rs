@@ -333,18 +333,30 @@ pub(crate) async fn delete_submission<S: Store>(id: i64, p: Platform<S>, auth: O
     .await
 }
 
+/// A graded submission, with the `detail` the previous backend answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Graded {
+    pub detail: String,
+    #[serde(flatten)]
+    pub submission: Submission,
+}
+
 /// Grades a submission 0–100 with optional feedback; recorded in the audit log.
 #[utoipa::path(patch, path = "/lessons/submission/{id}/grade", tag = "lessons", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)), request_body = GradeRequest,
-    responses((status = 200, body = Submission), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Graded), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn grade<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
         who.require_staff()?;
         let req: GradeRequest = json(body).await?;
-        Ok(ok(&p
+        let submission = p
             .grade_submission(&who, SubmissionId(id), req.grade, req.feedback.as_deref())
-            .await?))
+            .await?;
+        Ok(ok_with_detail(&Graded {
+            detail: "grade saved".into(),
+            submission,
+        }))
     })
     .await
 }
