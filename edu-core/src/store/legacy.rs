@@ -413,8 +413,8 @@ macro_rules! impl_legacy_store {
                     rows.push((id("submissions", f.submission)?, k, file));
                 }
                 counts.insert("submission_files", rows.len() as u64);
-                bulk!(Builder, tx, progress, concat!(
-                    "INSERT INTO submission_files (submission_id, storage_key, original_name, size, content_type) "),
+                bulk!(Builder, tx, progress,
+                    "INSERT INTO submission_files (submission_id, storage_key, original_name, size, content_type) ",
                     rows, |b, (s, k, file)| {
                     b.push_bind(*s)
                         .push_bind(*k)
