@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use edu_core::config::Config;
 
-use crate::{admin, export, fsck, import, openapi, seed, serve, users};
+use crate::{admin, audit, export, fsck, import, openapi, seed, serve, users};
 
 /// The edu platform: API server and administration.
 ///
@@ -40,6 +40,9 @@ pub enum Command {
     /// Export grades as spreadsheets.
     #[command(subcommand)]
     Export(export::Command),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Check that every stored file has its row and every row its file (and repair).
     Fsck(fsck::Args),
     /// Print the OpenAPI document.
@@ -57,6 +60,7 @@ impl Command {
             Command::Users(cmd) => users::run(cmd, config).await,
             Command::Import(cmd) => import::run(cmd, config).await,
             Command::Export(cmd) => export::run(cmd, config).await,
+            Command::Audit(cmd) => audit::run(cmd, config).await,
             Command::Fsck(args) => fsck::run(args, config).await,
             Command::Openapi => openapi::run(),
             Command::Seed(args) => seed::run(args, config).await,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use edu_core::config::Config;
-use edu_core::domain::{GroupId, ModuleId, ModuleScope};
+use edu_core::domain::{GroupId, ModuleId};
 use edu_core::export::Format;
 use edu_core::{Platform, Store, gradebook_table};
 
@@ -79,32 +79,14 @@ impl Job for ExportGradebook {
 }
 
 async fn find_group<S: Store>(platform: &Platform<S>, wanted: &str) -> anyhow::Result<GroupId> {
-    let store = platform.store();
-    if let Ok(id) = wanted.trim().parse::<i64>()
-        && let Some(group) = store.group(GroupId(id)).await?
-    {
-        return Ok(group.id);
-    }
-    match store.group_by_name(wanted.trim()).await? {
-        Some(group) => Ok(group.id),
+    match platform.find_group(wanted).await? {
+        Some(group) => Ok(group),
         None => bail!("no group has the id or name {wanted:?}"),
     }
 }
 
 async fn find_module<S: Store>(platform: &Platform<S>, wanted: &str) -> anyhow::Result<ModuleId> {
-    let store = platform.store();
-    if let Ok(id) = wanted.trim().parse::<i64>()
-        && let Some(module) = store.module(ModuleId(id)).await?
-    {
-        return Ok(module.id);
-    }
-    let trees = store.module_trees(ModuleScope::All, None).await?;
-    let matching: Vec<_> = trees
-        .iter()
-        .filter(|t| t.module.title.trim() == wanted.trim())
-        .map(|t| t.module.id)
-        .collect();
-    match matching.as_slice() {
+    match platform.find_modules(wanted).await?.as_slice() {
         [one] => Ok(*one),
         [] => bail!("no module has the id or title {wanted:?}"),
         many => bail!(

@@ -1,6 +1,7 @@
 //! `edu`: serve the API, migrate the database, and run administrative tasks.
 
 mod admin;
+mod audit;
 mod backend;
 mod cli;
 mod export;

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    access, admin_groups, admin_modules, admin_users, auth, grades, import, lessons, root, tests, user,
+    access, admin_audit, admin_groups, admin_modules, admin_users, auth, grades, import, lessons, root, tests, user,
 };
 
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use crate::routes::{
         auth::login, auth::token, auth::check, auth::refresh, auth::logout,
         user::by_iin, user::update_phone, user::change_password, user::upload_photo,
         admin_users::create, admin_users::list, admin_users::delete, admin_users::reset_password,
+        admin_audit::list,
         admin_groups::create, admin_groups::list, admin_groups::read, admin_groups::delete,
         admin_groups::delete_with_users, admin_groups::add_users, admin_groups::members, admin_groups::remove_user,
         import::upload,

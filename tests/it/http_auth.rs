@@ -16,6 +16,8 @@ edu_tests::on_both_backends!(
     throttle_reports_minutes_left_never_zero_and_lock_ends,
     token_form_logs_in_and_is_throttled_like_login,
     throttle_is_shared_by_two_servers_on_one_database,
+    racing_guesses_on_both_login_routes_and_two_servers_stay_within_the_throttle,
+    wrong_current_passwords_lock_the_account,
     one_address_spraying_many_iins_gets_429,
     refresh_rotates_and_reuse_revokes_the_family,
     logout_revokes_access_and_refresh_tokens,
@@ -379,6 +381,105 @@ async fn throttle_is_shared_by_two_servers_on_one_database<S: Store>(app: TestAp
 
     let _ = stop.send(());
     second.await.expect("second server task").expect("second server result");
+}
+
+/// Fifty guesses at once, through `/auth/login` and `/auth/token` on two servers sharing the
+/// database, with the right password among them: at most the policy's five passwords are checked.
+async fn racing_guesses_on_both_login_routes_and_two_servers_stay_within_the_throttle<S: Store>(app: TestApp<S>) {
+    const GUESSES: usize = 50;
+    let student = app.student().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a second port");
+    let second_addr = listener.local_addr().expect("local address");
+    let second_platform = app.fx.second_process().await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let second = tokio::spawn(edu_http::serve_with(
+        second_platform.clone(),
+        listener,
+        edu_http::Options::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let checks = || app.fx.platform.hasher().checks() + second_platform.hasher().checks();
+    let before = checks();
+    let right = 23;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(GUESSES));
+    let mut racers = tokio::task::JoinSet::new();
+    for n in 0..GUESSES {
+        let base = if n % 2 == 0 {
+            app.url("")
+        } else {
+            format!("http://{second_addr}")
+        };
+        let password = if n == right {
+            student.password.clone()
+        } else {
+            format!("wrong-password-{n}")
+        };
+        let req = if n % 4 < 2 {
+            app.client
+                .post(format!("{base}/auth/login"))
+                .json(&json!({"iin": student.iin, "password": password}))
+        } else {
+            app.client
+                .post(format!("{base}/auth/token"))
+                .form(&[("username", student.iin.as_str()), ("password", password.as_str())])
+        };
+        let start = std::sync::Arc::clone(&start);
+        racers.spawn(async move {
+            start.wait().await;
+            (n, send(req).await)
+        });
+    }
+    let (mut unauthorized, mut admitted) = (0, 0);
+    for (n, reply) in racers.join_all().await {
+        match reply.status {
+            200 => {
+                assert_eq!(n, right, "only the right password gets in");
+                admitted += 1;
+            }
+            401 => unauthorized += 1,
+            _ => {
+                expect_locked(&reply);
+            }
+        }
+    }
+    let checked = checks() - before;
+    assert!(checked <= 5, "{checked} passwords checked for {GUESSES} racing guesses");
+    assert!(
+        unauthorized + admitted <= 5,
+        "{unauthorized} wrong and {admitted} right answered"
+    );
+    if admitted == 0 {
+        expect_locked(&login(&app, &student.iin, &student.password).await);
+    }
+    let _ = stop.send(());
+    second.await.expect("second server task").expect("second server result");
+}
+
+/// Guessing the current password on a password change counts like failed logins, so a stolen
+/// access token cannot be used to find the password.
+async fn wrong_current_passwords_lock_the_account<S: Store>(app: TestApp<S>) {
+    let student = app.student().await;
+    let change = |old: String| {
+        call(
+            &app,
+            Method::PATCH,
+            "/user/change-password",
+            Some(&student),
+            Some(json!({"old_password": old, "new_password": "brand-new-pass"})),
+        )
+    };
+    for n in 0..4 {
+        change(format!("guess-{n}")).await.expect_error(400, "bad_request");
+    }
+    expect_locked(&change("guess-4".into()).await);
+    expect_locked(&change(student.password.clone()).await);
+    expect_locked(&login(&app, &student.iin, &student.password).await);
+    app.fx.clock.advance(minutes(6));
+    change(student.password.clone()).await.expect(200);
 }
 
 async fn one_address_spraying_many_iins_gets_429<S: Store>(app: TestApp<S>) {

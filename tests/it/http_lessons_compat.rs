@@ -734,7 +734,7 @@ async fn lesson_documents_by_their_old_paths<S: Store>(app: TestApp<S>) {
 
 async fn imported_files_are_found_by_their_old_paths_with_the_same_checks<S: Store>(app: TestApp<S>) {
     let c = class(&app).await;
-    let store = app.fx.platform.store();
+    let store = app.fx.store();
     // A document of an imported lesson, a homework file and an avatar, kept under edu keys and
     // recorded under the previous backend's paths (as the importer does).
     let doc_url = upload_document(&app, &c.teacher, "старое.docx.pdf").await;

@@ -151,7 +151,8 @@ fn assert_defects_reported(report: &LegacyReport) {
 }
 
 /// What a student and the others see after the import.
-async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample, lesson_offset: i64) {
+async fn assert_imported<S: Store + Raw>(fx: &Fixture<S>, sample: &Sample, lesson_offset: i64) {
+    let platform = &fx.platform;
     let student = login(platform, sample.student_iin, sample.student_password).await;
     let restored = login(platform, sample.restored_iin, sample.restored_password).await;
     assert_ne!(student.id, restored.id);
@@ -219,7 +220,7 @@ async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample
         .expect("download");
     assert_eq!(meta.content_type, "application/pdf");
     assert_eq!(bytes_of(download).await, sample.homework);
-    let key = platform.store().legacy_key(&sample.homework_path).await;
+    let key = fx.store().legacy_key(&sample.homework_path).await;
     assert_eq!(
         key.as_deref(),
         Some(pdf.key.as_str()),
@@ -232,7 +233,7 @@ async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample
     );
 
     // The lesson document, attached to its lesson, by its old path.
-    let doc_key = platform
+    let doc_key = fx
         .store()
         .legacy_key(&sample.document_path)
         .await
@@ -255,7 +256,7 @@ async fn assert_imported<S: Store + Raw>(platform: &Platform<S>, sample: &Sample
     let name = url.rsplit('/').next().expect("file name");
     let (_, download) = platform.photo(name, None).await.expect("photo");
     assert_eq!(bytes_of(download).await, sample.photo);
-    let photo_key = platform
+    let photo_key = fx
         .store()
         .legacy_key(sample.photo_path)
         .await
@@ -270,7 +271,7 @@ async fn imports_a_deployment<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fi
     };
     let sample = fill_sample(&old).await;
     let files = fx.platform.files().expect("file store").clone();
-    let store = fx.platform.store();
+    let store = fx.store();
 
     // A dry run reads and checks everything and writes nothing.
     let dry = run(&old, store, &files, true, false).await.expect("dry run");
@@ -322,7 +323,7 @@ async fn imports_a_deployment<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fi
             .as_array()
             .is_some_and(|p| p.iter().any(|p| p["kind"] == "iin_restored"))
     );
-    assert_imported(&fx.platform, &sample, 0).await;
+    assert_imported(&fx, &sample, 0).await;
 
     // New rows continue after the imported ids.
     let admin = login(&fx.platform, "800101300001", "admin-pass-1").await;
@@ -343,7 +344,7 @@ async fn imports_a_deployment<S: Store + LegacyStore + Raw + Sync>(fx: Option<Fi
         .await
         .expect("second run with --merge");
     assert_eq!(again.outcome, Outcome::NothingToDo);
-    assert_imported(&fx.platform, &sample, 0).await;
+    assert_imported(&fx, &sample, 0).await;
     old.drop().await;
 }
 
@@ -372,7 +373,7 @@ async fn merges_into_a_target_with_data<S: Store + LegacyStore + Raw + Sync>(fx:
     };
     let sample = fill_sample(&old).await;
     let files = fx.platform.files().expect("file store").clone();
-    let store = fx.platform.store();
+    let store = fx.store();
 
     // The target already runs a school: a group, a module with a lesson, a student.
     let admin = fx
@@ -461,7 +462,7 @@ async fn merges_into_a_target_with_data<S: Store + LegacyStore + Raw + Sync>(fx:
         "{:?}",
         report.problems
     );
-    assert_imported(&fx.platform, &sample, offset).await;
+    assert_imported(&fx, &sample, offset).await;
     // The existing admin keeps their own password.
     login(&fx.platform, "800101300001", "admin-here-pass").await;
 
@@ -532,15 +533,13 @@ async fn imports_files_into_s3() {
         return;
     };
     let sample = fill_sample(&old).await;
-    let report = run(&old, fx.platform.store(), &files, false, false)
-        .await
-        .expect("import");
+    let report = run(&old, fx.store(), &files, false, false).await.expect("import");
     assert_eq!(report.files.copied, 4);
     assert_eq!(
         report.files.bytes,
         (sample.homework.len() + sample.document.len() + sample.photo.len() + "заметки\n".len()) as u64
     );
-    assert_imported(&fx.platform, &sample, 0).await;
+    assert_imported(&fx, &sample, 0).await;
     old.drop().await;
 }
 
@@ -557,7 +556,7 @@ async fn refuses_an_old_database_not_at_its_last_migration() {
     };
     old.sql("UPDATE alembic_version SET version_num = '33732b012934'").await;
     let files = fx.platform.files().expect("files").clone();
-    let result = run(&old, fx.platform.store(), &files, false, false).await;
+    let result = run(&old, fx.store(), &files, false, false).await;
     let Err(LegacyError::Source(e)) = result else {
         panic!("refused: {result:?}")
     };
@@ -643,9 +642,7 @@ async fn time_school_import<S: Store + LegacyStore + Sync>(fx: Option<Fixture<S>
     let filled = started.elapsed();
     let files = fx.platform.files().expect("files").clone();
     let started = std::time::Instant::now();
-    let report = run(&old, fx.platform.store(), &files, false, false)
-        .await
-        .expect("import");
+    let report = run(&old, fx.store(), &files, false, false).await.expect("import");
     let took = started.elapsed();
     let items =
         report.written.get("submissions").copied().unwrap_or(0) + report.written.get("attempts").copied().unwrap_or(0);

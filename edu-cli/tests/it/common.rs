@@ -42,12 +42,20 @@ impl Workdir {
     }
 
     pub async fn platform(&self) -> Platform<SqliteStore> {
-        let vars = self.vars();
-        let config = Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("config");
+        let config = self.config();
         let secret = config.resolve_secret().expect("secret");
+        Platform::new(self.store().await, config.platform_config(secret))
+    }
+
+    /// The database itself, for checking what the commands wrote.
+    pub async fn store(&self) -> SqliteStore {
         let url = format!("sqlite://{}", self.path("edu.db").display());
-        let store = SqliteStore::connect(&url, config.pool).await.expect("database");
-        Platform::new(store, config.platform_config(secret))
+        SqliteStore::connect(&url, self.config().pool).await.expect("database")
+    }
+
+    fn config(&self) -> Config {
+        let vars = self.vars();
+        Config::from_vars(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("config")
     }
 }
 

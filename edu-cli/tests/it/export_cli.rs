@@ -75,15 +75,15 @@ async fn exports_a_gradebook_that_matches_the_database() {
     assert!(seeded.status.success(), "{}", text(&seeded));
 
     let p = dir.platform().await;
-    let (module, group) = p
-        .store()
+    let store = dir.store().await;
+    let (module, group) = store
         .module_links()
         .await
         .expect("links")
         .into_iter()
         .next()
         .expect("a group linked to a module");
-    let members = p.store().members(group.id).await.expect("members");
+    let members = store.members(group.id).await.expect("members");
     let book = p.operator_gradebook(group.id, module).await.expect("gradebook");
     assert!(!members.is_empty() && book.students.len() == members.len());
     assert!(
@@ -236,6 +236,6 @@ async fn exports_a_gradebook_that_matches_the_database() {
         text(&unknown)
     );
     assert!(!dir.path("x.csv").exists());
-    let (groups, _) = p.store().list_groups(Page::default()).await.expect("groups");
+    let (groups, _) = dir.store().await.list_groups(Page::default()).await.expect("groups");
     assert_eq!(groups.len(), 2, "exporting changed nothing");
 }

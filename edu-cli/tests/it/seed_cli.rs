@@ -48,7 +48,8 @@ async fn seeds_an_empty_database_and_refuses_a_second_time() {
     assert_eq!(iins.iter().collect::<HashSet<_>>().len(), 30, "distinct IINs");
 
     let p = dir.platform().await;
-    let users = || async { p.store().list_users(Page::default()).await.expect("users").1 };
+    let store = dir.store().await;
+    let users = || async { store.list_users(Page::default()).await.expect("users").1 };
     assert_eq!(users().await, 32, "30 students and 2 teachers");
     let session = p
         .login(iins[0], "seed-pass-1", ClientInfo::default())

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -15,6 +16,8 @@ pub struct Hasher {
     permits: Arc<Semaphore>,
     /// Verified against when the IIN is unknown, so both cases cost the same.
     dummy: Arc<OnceCell<String>>,
+    /// Passwords checked so far, for metrics and for proving the throttle holds.
+    checks: Arc<AtomicU64>,
 }
 
 impl Hasher {
@@ -28,11 +31,17 @@ impl Hasher {
             cost,
             permits: Arc::new(Semaphore::new(parallelism.max(1))),
             dummy: Arc::new(OnceCell::new()),
+            checks: Arc::new(AtomicU64::new(0)),
         }
     }
 
     pub fn cost(&self) -> u32 {
         self.cost
+    }
+
+    /// How many passwords this hasher has checked (`verify` calls that ran bcrypt).
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String> {
@@ -51,6 +60,7 @@ impl Hasher {
             None => (self.dummy_hash().await?, false),
         };
         let pw = password.expose().to_owned();
+        self.checks.fetch_add(1, Ordering::Relaxed);
         // A malformed stored hash is a failed login, not a server error.
         let ok = self
             .blocking(move || Ok(bcrypt::verify(pw, &hash).unwrap_or(false)))

@@ -7,5 +7,5 @@ pub mod token;
 
 pub use hasher::Hasher;
 pub use principal::{Principal, SessionRef};
-pub use throttle::{ThrottlePolicy, ThrottleState};
+pub use throttle::{Attempt, KeyKind, Refused, ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use token::{Claims, TokenKeys};

@@ -40,6 +40,7 @@ impl Clock for TestClock {
 }
 
 type Reconnect<S> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = S> + Send>> + Send + Sync>;
+type Execute = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// One test's database, with a platform over it.
 pub struct Fixture<S: Store> {
@@ -47,6 +48,7 @@ pub struct Fixture<S: Store> {
     pub clock: TestClock,
     pub config: PlatformConfig,
     reconnect: Reconnect<S>,
+    execute: Execute,
     /// Kept so the directory lives as long as the test.
     _dir: Option<TempDir>,
     /// The file store's directory.
@@ -54,6 +56,17 @@ pub struct Fixture<S: Store> {
 }
 
 impl<S: Store> Fixture<S> {
+    /// Runs one SQL statement on the test's database, to break it on purpose (e.g. take a table
+    /// away) and see that a change is not half made.
+    pub async fn execute(&self, sql: &str) {
+        (self.execute)(sql.to_owned()).await;
+    }
+
+    /// The test's database itself, for setting up and checking what the platform cannot show.
+    pub fn store(&self) -> &S {
+        self.platform.store()
+    }
+
     /// Another platform on the same database through its own pool: a second server process.
     pub async fn second_process(&self) -> Platform<S> {
         let store = (self.reconnect)().await;
@@ -114,7 +127,17 @@ pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
     };
     let store = connect().await;
     store.migrate().await.expect("migrate SQLite");
-    Some(build(store, Arc::new(connect), Some(dir)))
+    let pool = store.pool().clone();
+    let execute: Execute = Arc::new(move |sql| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("test SQL statement");
+        })
+    });
+    Some(build(store, Arc::new(connect), execute, Some(dir)))
 }
 
 /// A fresh SQLite database with uploads kept in `files` (e.g. an S3-compatible bucket).
@@ -163,10 +186,20 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     };
     let store = connect().await;
     store.migrate().await.expect("migrate PostgreSQL");
-    Some(build(store, Arc::new(connect), None))
+    let pool = store.pool().clone();
+    let execute: Execute = Arc::new(move |sql| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("test SQL statement");
+        })
+    });
+    Some(build(store, Arc::new(connect), execute, None))
 }
 
-fn build<S: Store>(store: S, reconnect: Reconnect<S>, dir: Option<TempDir>) -> Fixture<S> {
+fn build<S: Store>(store: S, reconnect: Reconnect<S>, execute: Execute, dir: Option<TempDir>) -> Fixture<S> {
     let clock = TestClock::new(start_time());
     let files_dir = TempDir::new("edu-files").expect("temporary directory");
     let mut config = test_config();
@@ -177,6 +210,7 @@ fn build<S: Store>(store: S, reconnect: Reconnect<S>, dir: Option<TempDir>) -> F
         clock,
         config,
         reconnect,
+        execute,
         _dir: dir,
     }
 }

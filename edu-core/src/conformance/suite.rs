@@ -319,8 +319,19 @@ pub async fn python_bcrypt_hashes_log_in<S: Store>(fx: Fixture<S>) {
             password_hash: hash.into(),
             must_change_password: false,
         };
-        p.store()
-            .insert_user(&user, fx.clock.now())
+        fx.store()
+            .insert_user(
+                &user,
+                fx.clock.now(),
+                &crate::store::AuditEntry {
+                    actor: None,
+                    action: "user.plant",
+                    target: "user:{id}".into(),
+                    before: None,
+                    after: None,
+                    at: fx.clock.now(),
+                },
+            )
             .await
             .expect("plant a user");
     }
@@ -598,6 +609,89 @@ async fn race<S: Store>(p: &Platform<S>, other: &Platform<S>, iin: &str, attempt
         }
     }
     (unauthorized, locked)
+}
+
+/// Fifty guesses at once, half through each of two processes, the right password among them
+/// at several places: no more passwords are checked than the policy allows, and the right one
+/// gets in only when it was one of them.
+pub async fn racing_guesses_check_no_more_passwords_than_the_policy<S: Store>(fx: Fixture<S>) {
+    const GUESSES: usize = 50;
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let other = fx.second_process().await;
+    let max = fx.config.iin_throttle.max_failures;
+    for (round, right) in [0usize, 2, 4, 5, 17, 49].into_iter().enumerate() {
+        let iin = nth_iin(100 + round as u64);
+        create(p, &admin, &iin, Role::Student).await;
+        let checked_before = p.hasher().checks() + other.hasher().checks();
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(GUESSES));
+        let mut racers = tokio::task::JoinSet::new();
+        for n in 0..GUESSES {
+            let process = if n % 2 == 0 { p.clone() } else { other.clone() };
+            let start = std::sync::Arc::clone(&start);
+            let iin = iin.clone();
+            racers.spawn(async move {
+                start.wait().await;
+                let password = if n == right { PASSWORD } else { WRONG_PASSWORD };
+                (n, process.login(&iin, password, ClientInfo::default()).await)
+            });
+        }
+        let (mut wrong, mut locked, mut admitted) = (0, 0, false);
+        for (n, outcome) in racers.join_all().await {
+            match outcome {
+                Ok(_) if n == right => admitted = true,
+                Err(Error::Unauthorized(_)) if n != right => wrong += 1,
+                Err(Error::Locked { .. }) => locked += 1,
+                other => panic!("guess {n} (right one: {right}) gave {other:?}"),
+            }
+        }
+        let checked = p.hasher().checks() + other.hasher().checks() - checked_before;
+        assert!(
+            checked as usize <= max,
+            "{checked} passwords checked for {GUESSES} racing guesses; the policy allows {max}"
+        );
+        assert!(wrong < max, "{wrong} wrong guesses were answered before the lock");
+        assert_eq!(wrong + locked + usize::from(admitted), GUESSES);
+        // Checked means reserved among the first `max`: the right one is admitted exactly then.
+        if !admitted {
+            expect_err!(p.login(&iin, PASSWORD, no_client()).await, Error::Locked { .. });
+        }
+    }
+}
+
+/// The current password of a password change is a guess like a login's: it locks the account.
+pub async fn change_password_guesses_are_throttled<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let student = "901414600014";
+    let me = create_and_login(p, &admin, student, Role::Student).await;
+    let max = fx.config.iin_throttle.max_failures;
+    for _ in 1..max {
+        expect_err!(
+            p.change_password(&me, WRONG_PASSWORD, "Brand-new-pass-1").await,
+            Error::BadRequest(_)
+        );
+    }
+    expect_err!(
+        p.change_password(&me, WRONG_PASSWORD, "Brand-new-pass-1").await,
+        Error::Locked { .. }
+    );
+    let checked = p.hasher().checks();
+    expect_err!(
+        p.change_password(&me, PASSWORD, "Brand-new-pass-1").await,
+        Error::Locked { .. }
+    );
+    assert_eq!(
+        p.hasher().checks(),
+        checked,
+        "a locked account's password is not even checked"
+    );
+    // The lock is the account's: logging in is locked too, and it ends with the lock.
+    expect_err!(p.login(student, PASSWORD, no_client()).await, Error::Locked { .. });
+    fx.clock.advance(minutes(6));
+    p.change_password(&me, PASSWORD, "Brand-new-pass-1")
+        .await
+        .expect("after the lock, the right password changes it");
 }
 
 pub async fn refresh_rotates_and_reuse_revokes_family<S: Store>(fx: Fixture<S>) {
@@ -1339,6 +1433,117 @@ async fn submit<S: Store>(
 async fn assert_store_consistent<S: Store>(p: &Platform<S>) {
     let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
     assert!(report.is_clean(), "file store and rows agree: {report:?}");
+}
+
+/// A change and its audit record commit together: with the record impossible to write, the
+/// grade, the deletions and the administrator's actions are not made either; once it can be
+/// written, each is made and recorded, and the log reads back filtered and paged.
+pub async fn audit_records_commit_with_their_changes<S: Store>(fx: Fixture<S>) {
+    use crate::domain::{AuditFilter, Page};
+    let p = &fx.platform;
+    let c = class(p).await;
+    let lesson = p
+        .create_lesson(&c.teacher, c.subject, lesson_request("Урок", "pdf"))
+        .await
+        .expect("lesson");
+    let work = submit(p, &c.student, lesson.id, Some("работа")).await;
+    let group = p.create_group(&c.admin, "Аудит-1", None).await.expect("group");
+    let victim = nth_iin(40);
+    create(p, &c.admin, &victim, Role::Student).await;
+    let module = new_module(p, &c.admin, "Удаляемый").await;
+
+    fx.execute("ALTER TABLE audit_log RENAME TO audit_log_away").await;
+    assert!(p.grade_submission(&c.teacher, work.id, 75, None).await.is_err());
+    assert!(p.delete_group(&c.admin, group.id).await.is_err());
+    assert!(p.delete_user(&c.admin, &victim).await.is_err());
+    assert!(p.reset_password(&c.admin, &victim, "Reset-pass-1").await.is_err());
+    assert!(p.delete_module(&c.admin, module).await.is_err());
+    assert!(p.delete_lesson(&c.teacher, lesson.id).await.is_err());
+    assert!(p.create_group(&c.admin, "Аудит-2", None).await.is_err());
+    fx.execute("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+
+    // Nothing of it happened.
+    let mine = p.my_submissions(&c.student, lesson.id).await.expect("submissions");
+    assert_eq!(mine[0].grade, None, "the grade was not written without its record");
+    p.group(&c.admin, group.id).await.expect("the group is still there");
+    p.user_ref(&c.admin, &victim).await.expect("the user is still there");
+    login(p, &victim, PASSWORD).await;
+    p.module(&c.admin, module).await.expect("the module is still there");
+    p.lesson(&c.teacher, lesson.id)
+        .await
+        .expect("the lesson is still there");
+    let (groups, _) = p.list_groups(&c.admin, Page::default()).await.expect("groups");
+    assert!(groups.iter().all(|g| g.name != "Аудит-2"));
+
+    // With the log back, each is made and recorded.
+    p.grade_submission(&c.teacher, work.id, 75, None).await.expect("grade");
+    p.grade_submission(&c.admin, work.id, 80, None).await.expect("regrade");
+    p.delete_group(&c.admin, group.id).await.expect("delete group");
+    p.delete_user(&c.admin, &victim).await.expect("delete user");
+
+    let target = format!("submission:{}", work.id);
+    let admin = &c.admin;
+    let only = |f: AuditFilter| async move { p.audit_log(admin, &f, Page::default()).await.expect("audit log") };
+    let (grades, total) = only(AuditFilter {
+        target: Some(target.clone()),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert_eq!(total, 2);
+    let actions: Vec<_> = grades.iter().map(|r| (r.action.as_str(), r.target.as_str())).collect();
+    assert_eq!(actions, [("submission.grade", target.as_str()); 2], "newest first");
+    assert_eq!(grades[0].actor_id, Some(c.admin.id()));
+    assert_eq!(
+        grades[0].before,
+        Some(serde_json::json!({"grade": 75})),
+        "the regrade keeps the old grade"
+    );
+    assert_eq!(grades[1].actor_iin.as_deref(), Some(nth_iin(1).as_str()));
+    assert_eq!(grades[1].before, Some(serde_json::json!({"grade": null})));
+
+    let (by_teacher, _) = only(AuditFilter {
+        actor: Some(c.teacher.iin().clone()),
+        action: Some("submission.grade".into()),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert_eq!(by_teacher.len(), 1);
+    let (groups, _) = only(AuditFilter {
+        target: Some(format!("group:{}", group.id)),
+        ..AuditFilter::default()
+    })
+    .await;
+    let actions: Vec<_> = groups.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["group.delete", "group.create"]);
+    // `_` and `%` in a target are themselves, not patterns.
+    let (none, total) = only(AuditFilter {
+        target: Some("gro_p:%".into()),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert!(none.is_empty() && total == 0);
+
+    let now = fx.clock.now();
+    let (later, _) = only(AuditFilter {
+        since: Some(now + chrono::Duration::seconds(1)),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert!(later.is_empty());
+    let (all, total) = only(AuditFilter::default()).await;
+    let (page, paged_total) = p
+        .audit_log(&c.admin, &AuditFilter::default(), Page::new(2, 1))
+        .await
+        .expect("a page");
+    assert_eq!(paged_total, total);
+    assert_eq!(page, all[1..3].to_vec());
+
+    for who in [&c.teacher, &c.student] {
+        expect_err!(
+            p.audit_log(who, &AuditFilter::default(), Page::default()).await,
+            Error::Forbidden(_)
+        );
+    }
 }
 
 pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture<S>) {

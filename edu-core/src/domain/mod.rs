@@ -1,6 +1,7 @@
 //! Values of the school's domain, parsed once at the edge so that invalid states cannot be built.
 
 mod academic;
+mod audit;
 pub mod grades;
 mod homework;
 mod ids;
@@ -16,6 +17,7 @@ pub use academic::{
     Group, LabelKind, Lesson, LessonKind, LessonResult, Module, ModulePatch, ModuleScope, ModuleTree, NewModule,
     Subject, SubjectTree, TeacherRef, UnknownLessonKind, parse_lesson_label, title_key,
 };
+pub use audit::{AuditFilter, AuditRecord, parse_moment};
 pub use grades::{GradeItem, GradeSummary, Gradebook, Source};
 pub use homework::{FileOwner, FilesOf, Submission, SubmissionFile, SubmissionFilter};
 pub use ids::{AttemptId, GroupId, LessonId, ModuleId, SubjectId, SubmissionId, TestId, UserId};

@@ -237,6 +237,7 @@ pub static CATALOG: &[Entry] = entries! {
     "Invalid request header {}" => "Некорректный заголовок запроса {0}", "Сұраудың {0} тақырыбы қате";
     "Missing request header {}" => "Не хватает заголовка запроса {0}", "Сұрауда {0} тақырыбы жоқ";
     "malformed JSON: {}" => "Некорректный JSON: {0}", "JSON қате: {0}";
+    "`since` must be earlier than `until`" => "`since` должно быть раньше `until`", "`since` мәні `until` мәнінен ерте болуы керек";
     "invalid query parameters: {}" => "Некорректные параметры запроса: {0}", "Сұрау параметрлері қате: {0}";
     "could not read the request body: {}" => "Не удалось прочитать запрос: {0}", "Сұрауды оқу мүмкін болмады: {0}";
     "could not read the form: {}" => "Не удалось прочитать форму: {0}", "Пішінді оқу мүмкін болмады: {0}";

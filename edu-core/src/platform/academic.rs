@@ -113,22 +113,21 @@ impl<S: Store> Platform<S> {
     pub async fn create_group(&self, who: &Principal, name: &str, description: Option<&str>) -> Result<Group> {
         who.require_admin()?;
         let name = text(name, "group name", 100)?;
+        let entry = self.audit_entry(
+            Some(who),
+            "group.create",
+            "group:{id}".into(),
+            None,
+            Some(serde_json::json!({"name": name})),
+        );
         let group = self
             .store()
-            .insert_group(&name, description_text(description)?.as_deref(), self.now())
+            .insert_group(&name, description_text(description)?.as_deref(), self.now(), &entry)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
                 other => other.into(),
             })?;
-        self.audit(
-            who,
-            "group.create",
-            format!("group:{}", group.id),
-            None,
-            Some(serde_json::json!({"name": name})),
-        )
-        .await?;
         Ok(group)
     }
 
@@ -146,10 +145,11 @@ impl<S: Store> Platform<S> {
     /// Deletes the group; its members keep their accounts.
     pub async fn delete_group(&self, who: &Principal, id: GroupId) -> Result<()> {
         who.require_admin()?;
-        if !self.store().delete_group(id).await? {
+        let entry = self.audit_entry(Some(who), "group.delete", format!("group:{id}"), None, None);
+        if !self.store().delete_group(id, &entry).await? {
             return Err(Error::not_found("group"));
         }
-        self.audit(who, "group.delete", format!("group:{id}"), None, None).await
+        Ok(())
     }
 
     /// Deletes the group and its members who are not administrators; returns how many users went.
@@ -158,18 +158,13 @@ impl<S: Store> Platform<S> {
         let files = self.store().files_of(crate::domain::FilesOf::GroupMembers(id)).await?;
         let deleted = self
             .store()
-            .delete_group_with_users(id)
+            .delete_group_with_users(
+                id,
+                &self.audit_entry(Some(who), "group.delete_with_users", format!("group:{id}"), None, None),
+            )
             .await?
             .ok_or_else(|| Error::not_found("group"))?;
         self.purge_files(&files).await;
-        self.audit(
-            who,
-            "group.delete_with_users",
-            format!("group:{id}"),
-            None,
-            Some(serde_json::json!({"users": deleted})),
-        )
-        .await?;
         Ok(deleted)
     }
 
@@ -220,10 +215,8 @@ impl<S: Store> Platform<S> {
             course: optional_text(module.course.as_deref(), "course", 50)?,
             description: description_text(module.description.as_deref())?,
         };
-        let created = self.store().insert_module(&module, self.now()).await?;
-        self.audit(who, "module.create", format!("module:{}", created.id), None, None)
-            .await?;
-        Ok(created)
+        let entry = self.audit_entry(Some(who), "module.create", "module:{id}".into(), None, None);
+        Ok(self.store().insert_module(&module, self.now(), &entry).await?)
     }
 
     /// The modules `who` may see, with subjects and lessons, each lesson with `who`'s result.
@@ -284,28 +277,21 @@ impl<S: Store> Platform<S> {
         if let Some(description) = patch.description {
             module.description = description_text(description.as_deref())?;
         }
-        let updated = self.store().update_module(&module).await?;
-        self.audit(
-            who,
-            "module.update",
-            format!("module:{id}"),
-            before,
-            serde_json::to_value(&updated).ok(),
-        )
-        .await?;
-        Ok(updated)
+        // The store adds the updated module as the entry's `after`.
+        let entry = self.audit_entry(Some(who), "module.update", format!("module:{id}"), before, None);
+        Ok(self.store().update_module(&module, &entry).await?)
     }
 
     /// Deletes the module with its subjects and lessons.
     pub async fn delete_module(&self, who: &Principal, id: ModuleId) -> Result<()> {
         who.require_admin()?;
         let files = self.store().files_of(crate::domain::FilesOf::Module(id)).await?;
-        if !self.store().delete_module(id).await? {
+        let entry = self.audit_entry(Some(who), "module.delete", format!("module:{id}"), None, None);
+        if !self.store().delete_module(id, &entry).await? {
             return Err(Error::not_found("module"));
         }
         self.purge_files(&files).await;
-        self.audit(who, "module.delete", format!("module:{id}"), None, None)
-            .await
+        Ok(())
     }
 
     /// Adds a subject; titles are unique in a module regardless of case.
@@ -325,12 +311,12 @@ impl<S: Store> Platform<S> {
     pub async fn delete_subject(&self, who: &Principal, id: SubjectId) -> Result<()> {
         who.require_admin()?;
         let files = self.store().files_of(crate::domain::FilesOf::Subject(id)).await?;
-        if !self.store().delete_subject(id).await? {
+        let entry = self.audit_entry(Some(who), "subject.delete", format!("subject:{id}"), None, None);
+        if !self.store().delete_subject(id, &entry).await? {
             return Err(Error::not_found("subject"));
         }
         self.purge_files(&files).await;
-        self.audit(who, "subject.delete", format!("subject:{id}"), None, None)
-            .await
+        Ok(())
     }
 
     // ---- access links (admin) ----
@@ -403,15 +389,16 @@ impl<S: Store> Platform<S> {
         }
         let found = self.store().subject(subject).await?.filter(|s| s.module_id == module);
         let subject = found.ok_or_else(|| Error::NotFound("subject not found in this module".into()))?;
-        self.store().set_subject_teacher(subject.id, Some(teacher.id)).await?;
-        self.audit(
-            who,
+        let entry = self.audit_entry(
+            Some(who),
             "subject.assign_teacher",
             format!("subject:{}", subject.id),
-            None,
-            None,
-        )
-        .await?;
+            subject.teacher_id.map(|t| serde_json::json!({"teacher_id": t})),
+            Some(serde_json::json!({"teacher_id": teacher.id})),
+        );
+        self.store()
+            .set_subject_teacher(subject.id, Some(teacher.id), &entry)
+            .await?;
         self.store()
             .subject(subject.id)
             .await?

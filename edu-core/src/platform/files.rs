@@ -247,9 +247,10 @@ impl<S: Store> Platform<S> {
             attach: document.as_ref().map(FileKey::as_str),
             link_test,
         };
+        let entry = self.audit_entry(Some(who), "lesson.create", "lesson:{id}".into(), None, None);
         let lesson = self
             .store()
-            .insert_lesson(&row, self.now())
+            .insert_lesson(&row, self.now(), &entry)
             .await
             .map_err(|e| match e {
                 crate::error::StoreError::Conflict { constraint } if constraint.contains("tests_lesson") => {
@@ -260,8 +261,6 @@ impl<S: Store> Platform<S> {
                 }
                 other => other.into(),
             })?;
-        self.audit(who, "lesson.create", format!("lesson:{}", lesson.id), None, None)
-            .await?;
         Ok(lesson)
     }
 
@@ -289,12 +288,12 @@ impl<S: Store> Platform<S> {
     pub async fn delete_lesson(&self, who: &Principal, id: LessonId) -> Result<()> {
         self.taught_lesson(who, id).await?;
         let files = self.store().files_of(FilesOf::Lesson(id)).await?;
-        if !self.store().delete_lesson(id).await? {
+        let entry = self.audit_entry(Some(who), "lesson.delete", format!("lesson:{id}"), None, None);
+        if !self.store().delete_lesson(id, &entry).await? {
             return Err(Error::not_found("lesson"));
         }
         self.purge_files(&files).await;
-        self.audit(who, "lesson.delete", format!("lesson:{id}"), None, None)
-            .await
+        Ok(())
     }
 
     /// Stores a lesson document (teachers and admins); use its `url` as a lesson's `content_url`.
@@ -341,7 +340,9 @@ impl<S: Store> Platform<S> {
                 return Err(e.into());
             }
         };
-        if let Some(old) = old {
+        // Only an avatar is ever removed in its place: whatever else the column might hold (it
+        // is written by this method alone) is left alone rather than deleted.
+        if let Some(old) = old.filter(|k| FileKey::parse(k).is_some_and(|k| k.area() == Area::Photos)) {
             self.purge_files(&[old]).await;
         }
         Ok(user.profile())
@@ -418,12 +419,12 @@ impl<S: Store> Platform<S> {
             self.taught_lesson(who, submission.lesson_id).await?;
         }
         let files = self.store().files_of(FilesOf::Submission(id)).await?;
-        if !self.store().delete_submission(id).await? {
+        let entry = self.audit_entry(Some(who), "submission.delete", format!("submission:{id}"), None, None);
+        if !self.store().delete_submission(id, &entry).await? {
             return Err(Error::not_found("submission"));
         }
         self.purge_files(&files).await;
-        self.audit(who, "submission.delete", format!("submission:{id}"), None, None)
-            .await
+        Ok(())
     }
 
     /// Grades a submission 0–100 with optional feedback (the subject's teacher or an admin);
@@ -447,19 +448,18 @@ impl<S: Store> Platform<S> {
             .await?
             .ok_or_else(|| Error::not_found("submission"))?;
         self.taught_lesson(who, submission.lesson_id).await?;
-        let old = self
-            .store()
-            .grade_submission(id, grade, feedback.as_deref(), who.id, self.now())
-            .await?
-            .ok_or_else(|| Error::not_found("submission"))?;
-        self.audit(
-            who,
+        // The store adds the grade this one replaces as the entry's `before`.
+        let entry = self.audit_entry(
+            Some(who),
             "submission.grade",
             format!("submission:{id}"),
-            Some(serde_json::json!({ "grade": old })),
+            None,
             Some(serde_json::json!({ "grade": grade, "feedback": feedback })),
-        )
-        .await?;
+        );
+        self.store()
+            .grade_submission(id, grade, feedback.as_deref(), who.id, self.now(), &entry)
+            .await?
+            .ok_or_else(|| Error::not_found("submission"))?;
         self.store()
             .submission(id)
             .await?

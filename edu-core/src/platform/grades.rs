@@ -5,7 +5,7 @@
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::grades::{Gradebook, GradebookRow, gradebook_rows};
-use crate::domain::{GradeItem, GradeSummary, GroupId, ModuleId, Page, Role, UserId};
+use crate::domain::{GradeItem, GradeSummary, GroupId, ModuleId, ModuleScope, Page, Role, UserId};
 use crate::error::{Error, Result};
 use crate::export::{Table, Value};
 use crate::store::Store;
@@ -43,6 +43,34 @@ impl<S: Store> Platform<S> {
         who.require_staff()?;
         let teacher = self.gradebook_teacher(who, group, module).await?;
         self.full_gradebook_as(teacher, group, module).await
+    }
+
+    /// Operator lookup for the command line: the group with this id, else with this name.
+    pub async fn find_group(&self, wanted: &str) -> Result<Option<GroupId>> {
+        let wanted = wanted.trim();
+        if let Ok(id) = wanted.parse::<i64>()
+            && let Some(group) = self.store().group(GroupId(id)).await?
+        {
+            return Ok(Some(group.id));
+        }
+        Ok(self.store().group_by_name(wanted).await?.map(|g| g.id))
+    }
+
+    /// Operator lookup for the command line: the module with this id, else every module with
+    /// this title.
+    pub async fn find_modules(&self, wanted: &str) -> Result<Vec<ModuleId>> {
+        let wanted = wanted.trim();
+        if let Ok(id) = wanted.parse::<i64>()
+            && let Some(module) = self.store().module(ModuleId(id)).await?
+        {
+            return Ok(vec![module.id]);
+        }
+        let trees = self.store().module_trees(ModuleScope::All, None).await?;
+        Ok(trees
+            .iter()
+            .filter(|t| t.module.title.trim() == wanted)
+            .map(|t| t.module.id)
+            .collect())
     }
 
     /// The whole gradebook with every lesson, for the operator's command line.

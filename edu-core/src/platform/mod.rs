@@ -129,7 +129,9 @@ impl<S: Store> Platform<S> {
         }
     }
 
-    pub fn store(&self) -> &S {
+    /// The store, for the platform's own operations only: handing it out would let any code
+    /// that holds a `Platform` read and write past the access control.
+    pub(crate) fn store(&self) -> &S {
         &self.inner.store
     }
 

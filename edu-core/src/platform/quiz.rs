@@ -208,7 +208,7 @@ impl<S: Store> Platform<S> {
         Ok(())
     }
 
-    async fn write_test(&self, id: Option<TestId>, c: &Checked) -> Result<TestId> {
+    async fn write_test(&self, who: &Principal, id: Option<TestId>, c: &Checked) -> Result<TestId> {
         let questions: Vec<QuestionRowIn<'_>> = c
             .questions
             .iter()
@@ -240,11 +240,18 @@ impl<S: Store> Platform<S> {
             other => other.into(),
         };
         match id {
-            None => self.store().insert_test(&row, self.now()).await.map_err(conflict),
+            None => {
+                let entry = self.audit_entry(Some(who), "test.create", "test:{id}".into(), None, None);
+                self.store()
+                    .insert_test(&row, self.now(), &entry)
+                    .await
+                    .map_err(conflict)
+            }
             Some(id) => {
+                let entry = self.audit_entry(Some(who), "test.update", format!("test:{id}"), None, None);
                 if self
                     .store()
-                    .replace_test(id, &row, self.now())
+                    .replace_test(id, &row, self.now(), &entry)
                     .await
                     .map_err(conflict)?
                 {
@@ -262,8 +269,7 @@ impl<S: Store> Platform<S> {
         let c = check(&draft)?;
         self.taught_subject(who, c.subject).await?;
         self.check_lesson_link(c.subject, c.lesson).await?;
-        let id = self.write_test(None, &c).await?;
-        self.audit(who, "test.create", format!("test:{id}"), None, None).await?;
+        let id = self.write_test(who, None, &c).await?;
         Ok(self.test_row(id).await?.view(true, None))
     }
 
@@ -282,8 +288,7 @@ impl<S: Store> Platform<S> {
             c.lesson = existing.lesson_id;
         }
         self.check_lesson_link(c.subject, c.lesson).await?;
-        self.write_test(Some(id), &c).await?;
-        self.audit(who, "test.update", format!("test:{id}"), None, None).await?;
+        self.write_test(who, Some(id), &c).await?;
         Ok(self.test_row(id).await?.view(true, None))
     }
 
@@ -292,10 +297,11 @@ impl<S: Store> Platform<S> {
         who.require_staff()?;
         let test = self.test_row(id).await?;
         self.taught_subject(who, test.subject_id).await?;
-        if !self.store().delete_test(id).await? {
+        let entry = self.audit_entry(Some(who), "test.delete", format!("test:{id}"), None, None);
+        if !self.store().delete_test(id, &entry).await? {
             return Err(Error::not_found("test"));
         }
-        self.audit(who, "test.delete", format!("test:{id}"), None, None).await
+        Ok(())
     }
 
     /// A test: with answers for its subject's teacher and admins, without for everyone else.
@@ -506,17 +512,17 @@ impl<S: Store> Platform<S> {
         let attempt = self.attempt_row(id).await?;
         let test = self.test_row(attempt.test_id).await?;
         self.taught_subject(who, test.subject_id).await?;
-        if !self.store().delete_attempt(id).await? {
-            return Err(Error::not_found("attempt"));
-        }
-        self.audit(
-            who,
+        let entry = self.audit_entry(
+            Some(who),
             "result.delete",
             format!("attempt:{id}"),
             Some(serde_json::json!({"score": attempt.score, "student": attempt.student_id})),
             None,
-        )
-        .await
+        );
+        if !self.store().delete_attempt(id, &entry).await? {
+            return Err(Error::not_found("attempt"));
+        }
+        Ok(())
     }
 }
 

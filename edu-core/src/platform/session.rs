@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Platform;
 use crate::auth::token::{new_refresh_token, refresh_token_digest};
-use crate::auth::{Principal, SessionRef, ThrottleState};
+use crate::auth::{Attempt, KeyKind, Principal, SessionRef, ThrottleKey};
 use crate::domain::{Iin, Password, User, UserProfile};
 use crate::error::{Error, Result};
 use crate::store::{RefreshToken, RefreshUse, Store};
@@ -52,42 +52,88 @@ impl<S: Store> Platform<S> {
     pub async fn login(&self, iin: &str, password: &str, client: ClientInfo) -> Result<Session> {
         let iin = Iin::parse(iin).map_err(|e| Error::Validation(e.to_string()))?;
         let password = Password::presented(password).map_err(|e| Error::Validation(e.to_string()))?;
-        let store = self.store();
-        let now = self.now();
-
-        let addr_key = client.address.map(address_key);
-        if let Some(key) = &addr_key
-            && let Some(retry_after) = store.throttle_state(key).await?.locked_for(now)
-        {
-            return Err(Error::TooManyRequests { retry_after });
+        let mut keys = Vec::with_capacity(2);
+        if let Some(address) = client.address {
+            keys.push(ThrottleKey {
+                key: address_key(address),
+                kind: KeyKind::Address,
+                policy: self.config().address_throttle,
+            });
         }
-        let key = iin_key(&iin);
-        if let Some(retry_after) = store.throttle_state(&key).await?.locked_for(now) {
-            return Err(Error::Locked { retry_after });
-        }
-
-        let user = store.user_by_iin(&iin).await?;
-        let ok = self
-            .hasher()
-            .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+        keys.push(self.account_key(&iin));
+        let attempt = Attempt::new(keys);
+        let checked = self
+            .throttled(&attempt, async {
+                let user = self.store().user_by_iin(&iin).await?;
+                let ok = self
+                    .hasher()
+                    .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+                    .await?;
+                Ok(user.filter(|_| ok))
+            })
             .await?;
-        let user = match (ok, user) {
-            (true, Some(user)) => user,
-            _ => {
-                let now = self.now();
-                if let Some(k) = &addr_key {
-                    store.throttle_fail(k, &self.config().address_throttle, now).await?;
-                }
-                let state: ThrottleState = store.throttle_fail(&key, &self.config().iin_throttle, now).await?;
+        match checked {
+            Ok(user) => self.open_session(&user, None).await,
+            Err(locked) => {
                 tracing::info!(iin = %iin.masked(), "failed login");
-                return Err(match state.locked_for(now) {
+                Err(match locked {
                     Some(retry_after) => Error::Locked { retry_after },
                     None => Error::Unauthorized(WRONG_CREDENTIALS.into()),
-                });
+                })
+            }
+        }
+    }
+
+    fn account_key(&self, iin: &Iin) -> ThrottleKey {
+        ThrottleKey {
+            key: iin_key(iin),
+            kind: KeyKind::Account,
+            policy: self.config().iin_throttle,
+        }
+    }
+
+    /// Runs a password check under the throttle: reserved first, refused while the keys are full,
+    /// settled after. Answers `Ok(value)` when the check found one, otherwise `Err` with the lock
+    /// this failure caused, if any.
+    async fn throttled<T>(
+        &self,
+        attempt: &Attempt,
+        check: impl Future<Output = Result<Option<T>>>,
+    ) -> Result<std::result::Result<T, Option<std::time::Duration>>> {
+        let keys = attempt.keys();
+        let now = self.now();
+        let reserved = self
+            .store()
+            .throttle_update(&keys, now, |states| attempt.reserve(states, now))
+            .await?;
+        if let Err(refused) = reserved {
+            let retry_after = refused.retry_after;
+            return Err(match refused.kind {
+                KeyKind::Account => Error::Locked { retry_after },
+                KeyKind::Address => Error::TooManyRequests { retry_after },
+            });
+        }
+        let found = match check.await {
+            Ok(found) => found,
+            Err(e) => {
+                // The password may not have been checked: the attempt does not count.
+                let released = self
+                    .store()
+                    .throttle_update(&keys, self.now(), |states| attempt.release(states))
+                    .await;
+                if let Err(release) = released {
+                    tracing::warn!(error = %release, "a throttle reservation is left to expire");
+                }
+                return Err(e);
             }
         };
-        store.throttle_clear(&key).await?;
-        self.open_session(&user, None).await
+        let now = self.now();
+        let succeeded = found.is_some();
+        let locked = self
+            .store()
+            .throttle_update(&keys, now, |states| attempt.settle(states, now, succeeded))
+            .await?;
+        Ok(found.ok_or(locked))
     }
 
     /// Issues an access token and a refresh token, starting a new family unless one is given.
@@ -194,15 +240,27 @@ impl<S: Store> Platform<S> {
             .user_by_id(who.id)
             .await?
             .ok_or_else(|| Error::not_found("user"))?;
-        let old_ok = match Password::presented(old) {
-            Ok(old) => self.hasher().verify(&old, Some(&user.password_hash)).await?,
-            Err(_) => false,
-        };
-        if !old_ok {
-            return Err(Error::BadRequest("the current password is incorrect".into()));
+        // The old password is a password check like a login's, under the account's throttle.
+        let old =
+            Password::presented(old).map_err(|_| Error::BadRequest("the current password is incorrect".into()))?;
+        let attempt = Attempt::new(vec![self.account_key(&user.iin)]);
+        let checked = self
+            .throttled(&attempt, async {
+                let ok = self.hasher().verify(&old, Some(&user.password_hash)).await?;
+                Ok(ok.then_some(()))
+            })
+            .await?;
+        if let Err(locked) = checked {
+            return Err(match locked {
+                Some(retry_after) => Error::Locked { retry_after },
+                None => Error::BadRequest("the current password is incorrect".into()),
+            });
         }
         let hash = self.hasher().hash(&new).await?;
-        let user = self.store().set_password(user.id, &hash, false, self.now()).await?;
+        let user = self
+            .store()
+            .set_password(user.id, &hash, false, self.now(), None)
+            .await?;
         if let Some(session) = &who.session {
             self.store()
                 .keep_session(user.id, &session.family, session.version, user.token_version)

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Platform;
 use crate::auth::Principal;
-use crate::domain::{Iin, NewUser, Page, Password, Phone, Role, User, UserId, UserProfile, text};
+use crate::domain::{
+    AuditFilter, AuditRecord, Iin, NewUser, Page, Password, Phone, Role, User, UserId, UserProfile, text,
+};
 use crate::error::{Error, Result, StoreError};
 use crate::store::{AuditEntry, Store};
 
@@ -69,6 +71,7 @@ impl<S: Store> Platform<S> {
             Some(p) => Some(Phone::parse(p).map_err(validation)?),
         };
         let password = Password::new(&req.password).map_err(validation)?;
+        let iin_target = iin.clone();
         let user = self
             .insert_user_with_password(
                 iin,
@@ -77,16 +80,15 @@ impl<S: Store> Platform<S> {
                 req.role.unwrap_or(Role::Student),
                 &password,
                 false,
+                self.audit_entry(
+                    Some(who),
+                    "user.create",
+                    iin_target.masked(),
+                    None,
+                    Some(serde_json::json!({"role": req.role.unwrap_or(Role::Student)})),
+                ),
             )
             .await?;
-        self.audit(
-            who,
-            "user.create",
-            user.iin.masked(),
-            None,
-            Some(serde_json::json!({"role": user.role})),
-        )
-        .await?;
         Ok(user.profile())
     }
 
@@ -98,6 +100,7 @@ impl<S: Store> Platform<S> {
         role: Role,
         password: &Password,
         must_change_password: bool,
+        audit: AuditEntry,
     ) -> Result<User> {
         let password_hash = self.hasher().hash(password).await?;
         let new = NewUser {
@@ -108,7 +111,10 @@ impl<S: Store> Platform<S> {
             password_hash,
             must_change_password,
         };
-        self.store().insert_user(&new, self.now()).await.map_err(user_conflict)
+        self.store()
+            .insert_user(&new, self.now(), &audit)
+            .await
+            .map_err(user_conflict)
     }
 
     /// Creates the configured administrator if no user has that IIN; an existing account is left alone.
@@ -117,6 +123,13 @@ impl<S: Store> Platform<S> {
         if self.store().user_by_iin(&admin.iin).await?.is_some() {
             return Ok(false);
         }
+        let entry = self.audit_entry(
+            None,
+            "user.bootstrap_admin",
+            admin.iin.masked(),
+            None,
+            Some(serde_json::json!({"role": Role::Admin})),
+        );
         match self
             .insert_user_with_password(
                 admin.iin,
@@ -125,6 +138,7 @@ impl<S: Store> Platform<S> {
                 Role::Admin,
                 &admin.password,
                 false,
+                entry,
             )
             .await
         {
@@ -180,18 +194,18 @@ impl<S: Store> Platform<S> {
             return Err(Error::Forbidden("administrators cannot be deleted".into()));
         }
         let files = self.store().files_of(crate::domain::FilesOf::User(user.id)).await?;
-        if !self.store().delete_user(user.id).await? {
-            return Err(Error::not_found("user"));
-        }
-        self.purge_files(&files).await;
-        self.audit(
-            who,
+        let entry = self.audit_entry(
+            Some(who),
             "user.delete",
             user.iin.masked(),
             Some(serde_json::json!({"role": user.role})),
             None,
-        )
-        .await
+        );
+        if !self.store().delete_user(user.id, &entry).await? {
+            return Err(Error::not_found("user"));
+        }
+        self.purge_files(&files).await;
+        Ok(())
     }
 
     /// Sets a new password for a user (admin only); they must change it at next login and
@@ -206,8 +220,10 @@ impl<S: Store> Platform<S> {
             .await?
             .ok_or_else(|| Error::not_found("user"))?;
         let hash = self.hasher().hash(&password).await?;
-        let user = self.store().set_password(user.id, &hash, true, self.now()).await?;
-        self.audit(who, "user.reset_password", user.iin.masked(), None, None)
+        let entry = self.audit_entry(Some(who), "user.reset_password", user.iin.masked(), None, None);
+        let user = self
+            .store()
+            .set_password(user.id, &hash, true, self.now(), Some(&entry))
             .await?;
         Ok(user.profile())
     }
@@ -226,12 +242,6 @@ impl<S: Store> Platform<S> {
         Ok(user.profile())
     }
 
-    /// Records the stored key of the caller's avatar.
-    pub async fn set_photo(&self, who: &Principal, key: Option<&str>) -> Result<UserProfile> {
-        let user = self.store().set_photo(who.id, key).await?;
-        Ok(user.profile())
-    }
-
     /// Operator task: creates an account with any role. The command line runs with the
     /// database's own authority, so there is no principal to check.
     pub async fn provision_user(&self, req: CreateUser) -> Result<UserProfile> {
@@ -246,18 +256,24 @@ impl<S: Store> Platform<S> {
             .transpose();
         let password = Password::new(&req.password).map_err(validation)?;
         let role = req.role.unwrap_or(Role::Student);
+        let entry = self.audit_entry(
+            None,
+            "user.provision",
+            iin.masked(),
+            None,
+            Some(serde_json::json!({"role": role})),
+        );
         let user = self
-            .insert_user_with_password(iin, full_name, phone.map_err(validation)?, role, &password, false)
+            .insert_user_with_password(
+                iin,
+                full_name,
+                phone.map_err(validation)?,
+                role,
+                &password,
+                false,
+                entry,
+            )
             .await?;
-        let entry = AuditEntry {
-            actor: None,
-            action: "user.provision",
-            target: user.iin.masked(),
-            before: None,
-            after: Some(serde_json::json!({"role": user.role})),
-            at: self.now(),
-        };
-        self.store().audit(&entry).await?;
         Ok(user.profile())
     }
 
@@ -267,15 +283,24 @@ impl<S: Store> Platform<S> {
         Ok((users.iter().map(User::profile).collect(), total))
     }
 
-    pub(crate) async fn audit(
+    /// An audit entry for the store to write with the change it records; `who` is `None` for
+    /// operator tasks run from the command line.
+    pub(crate) fn audit_entry(
         &self,
-        who: &Principal,
+        who: Option<&Principal>,
         action: &'static str,
         target: String,
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
-    ) -> Result<()> {
-        self.audit_as(Some(who.id), action, target, before, after).await
+    ) -> AuditEntry {
+        AuditEntry {
+            actor: who.map(|w| w.id),
+            action,
+            target,
+            before,
+            after,
+            at: self.now(),
+        }
     }
 
     /// An audit record; `actor` is `None` for operator tasks run from the command line.
@@ -297,5 +322,26 @@ impl<S: Store> Platform<S> {
         };
         self.store().audit(&entry).await?;
         Ok(())
+    }
+
+    /// A page of the audit log, newest first, and how many records match ("A").
+    pub async fn audit_log(
+        &self,
+        who: &Principal,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> Result<(Vec<AuditRecord>, i64)> {
+        who.require_admin()?;
+        self.operator_audit_log(filter, page).await
+    }
+
+    /// The audit log for the operator's command line.
+    pub async fn operator_audit_log(&self, filter: &AuditFilter, page: Page) -> Result<(Vec<AuditRecord>, i64)> {
+        if let (Some(since), Some(until)) = (filter.since, filter.until)
+            && since >= until
+        {
+            return Err(Error::Validation("`since` must be earlier than `until`".into()));
+        }
+        Ok(self.store().audit_log(filter, page).await?)
     }
 }

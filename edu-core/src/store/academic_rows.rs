@@ -35,7 +35,7 @@ impl From<GroupRow> for Group {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ModuleRow {
-    id: i64,
+    pub(crate) id: i64,
     title: String,
     course: Option<String>,
     description: Option<String>,

@@ -7,14 +7,18 @@ macro_rules! academic_methods {
             name: &str,
             description: Option<&str>,
             now: chrono::DateTime<chrono::Utc>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<$crate::domain::Group> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let (id,): (i64,) =
                 sqlx::query_as("INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3) RETURNING id")
                     .bind(name)
                     .bind(description)
                     .bind(now)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await?;
+            $crate::store::sql::write_audit!(&mut *tx, &audit.for_id(id))?;
+            tx.commit().await?;
             self.group($crate::domain::GroupId(id))
                 .await?
                 .ok_or($crate::error::StoreError::NotFound)
@@ -66,17 +70,28 @@ macro_rules! academic_methods {
             Ok((rows.into_iter().map(Into::into).collect(), total))
         }
 
-        async fn delete_group(&self, id: $crate::domain::GroupId) -> $crate::store::StoreResult<bool> {
+        async fn delete_group(
+            &self,
+            id: $crate::domain::GroupId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM groups WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn delete_group_with_users(
             &self,
             id: $crate::domain::GroupId,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<Option<u64>> {
             let mut tx = self.pool.begin_with($begin).await?;
             let exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM groups WHERE id = $1")
@@ -97,6 +112,11 @@ macro_rules! academic_methods {
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
+            let entry = $crate::store::AuditEntry {
+                after: Some(serde_json::json!({"users": users.rows_affected()})),
+                ..audit.clone()
+            };
+            $crate::store::sql::write_audit!(&mut *tx, &entry)?;
             tx.commit().await?;
             Ok(Some(users.rows_affected()))
         }
@@ -153,7 +173,9 @@ macro_rules! academic_methods {
             &self,
             m: &$crate::domain::NewModule,
             now: chrono::DateTime<chrono::Utc>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<$crate::domain::Module> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let row: $crate::store::academic_rows::ModuleRow = sqlx::query_as(concat!(
                 "INSERT INTO modules (title, course, description, created_at) VALUES ($1, $2, $3, $4) ",
                 "RETURNING id, title, course, description, created_at"
@@ -162,8 +184,10 @@ macro_rules! academic_methods {
             .bind(&m.course)
             .bind(&m.description)
             .bind(now)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
+            $crate::store::sql::write_audit!(&mut *tx, &audit.for_id(row.id))?;
+            tx.commit().await?;
             Ok(row.into())
         }
 
@@ -182,7 +206,9 @@ macro_rules! academic_methods {
         async fn update_module(
             &self,
             m: &$crate::domain::Module,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<$crate::domain::Module> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let row: $crate::store::academic_rows::ModuleRow = sqlx::query_as(concat!(
                 "UPDATE modules SET title = $2, course = $3, description = $4 WHERE id = $1 ",
                 "RETURNING id, title, course, description, created_at"
@@ -191,17 +217,34 @@ macro_rules! academic_methods {
             .bind(&m.title)
             .bind(&m.course)
             .bind(&m.description)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-            Ok(row.into())
+            let updated: $crate::domain::Module = row.into();
+            let entry = $crate::store::AuditEntry {
+                after: serde_json::to_value(&updated).ok(),
+                ..audit.clone()
+            };
+            $crate::store::sql::write_audit!(&mut *tx, &entry)?;
+            tx.commit().await?;
+            Ok(updated)
         }
 
-        async fn delete_module(&self, id: $crate::domain::ModuleId) -> $crate::store::StoreResult<bool> {
+        async fn delete_module(
+            &self,
+            id: $crate::domain::ModuleId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM modules WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn insert_subject(
@@ -235,24 +278,38 @@ macro_rules! academic_methods {
             Ok(row.map(Into::into))
         }
 
-        async fn delete_subject(&self, id: $crate::domain::SubjectId) -> $crate::store::StoreResult<bool> {
+        async fn delete_subject(
+            &self,
+            id: $crate::domain::SubjectId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM subjects WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn set_subject_teacher(
             &self,
             subject: $crate::domain::SubjectId,
             teacher: Option<$crate::domain::UserId>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<()> {
+            let mut tx = self.pool.begin_with($begin).await?;
             sqlx::query("UPDATE subjects SET teacher_id = $2 WHERE id = $1")
                 .bind(subject.0)
                 .bind(teacher.map(|t| t.0))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
             Ok(())
         }
 

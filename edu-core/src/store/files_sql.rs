@@ -63,6 +63,7 @@ macro_rules! files_methods {
             &self,
             lesson: &$crate::store::NewLessonRow<'_>,
             now: chrono::DateTime<chrono::Utc>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<$crate::domain::Lesson> {
             let mut tx = self.pool.begin_with($begin).await?;
             let (id,): (i64,) = sqlx::query_as(concat!(
@@ -105,18 +106,29 @@ macro_rules! files_methods {
                     });
                 }
             }
+            $crate::store::sql::write_audit!(&mut *tx, &audit.for_id(id))?;
             tx.commit().await?;
             self.lesson($crate::domain::LessonId(id))
                 .await?
                 .ok_or($crate::error::StoreError::NotFound)
         }
 
-        async fn delete_lesson(&self, id: $crate::domain::LessonId) -> $crate::store::StoreResult<bool> {
+        async fn delete_lesson(
+            &self,
+            id: $crate::domain::LessonId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM lessons WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn files_of(
@@ -290,12 +302,22 @@ macro_rules! files_methods {
             })
         }
 
-        async fn delete_submission(&self, id: $crate::domain::SubmissionId) -> $crate::store::StoreResult<bool> {
+        async fn delete_submission(
+            &self,
+            id: $crate::domain::SubmissionId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM submissions WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn grade_submission(
@@ -305,6 +327,7 @@ macro_rules! files_methods {
             feedback: Option<&str>,
             by: $crate::domain::UserId,
             now: chrono::DateTime<chrono::Utc>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<Option<Option<i32>>> {
             let mut tx = self.pool.begin_with($begin).await?;
             let old: Option<(Option<i32>,)> =
@@ -323,6 +346,12 @@ macro_rules! files_methods {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            // The grade it replaces is known only here, under the row lock.
+            let entry = $crate::store::AuditEntry {
+                before: Some(serde_json::json!({ "grade": old })),
+                ..audit.clone()
+            };
+            $crate::store::sql::write_audit!(&mut *tx, &entry)?;
             tx.commit().await?;
             Ok(Some(old))
         }

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::{ThrottlePolicy, ThrottleState};
+use crate::auth::ThrottleState;
 use crate::domain::{
     FileOwner, FilesOf, Group, GroupId, Iin, Lesson, LessonId, LessonKind, Module, ModuleId, ModuleScope, ModuleTree,
     NewModule, NewUser, Page, Phone, Subject, SubjectId, Submission, SubmissionFilter, SubmissionId, User, UserId,
@@ -159,7 +159,8 @@ pub struct RosterOutcome {
     pub memberships_added: u64,
 }
 
-/// One line of the audit log.
+/// One line of the audit log. The store writes it in the same transaction as the change it
+/// records, so that a change is never made without its record, nor recorded without being made.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub actor: Option<UserId>,
@@ -170,6 +171,16 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+impl AuditEntry {
+    /// The entry for a row just created with `id`: `{id}` in the target becomes the id.
+    pub fn for_id(&self, id: i64) -> AuditEntry {
+        AuditEntry {
+            target: self.target.replace("{id}", &id.to_string()),
+            ..self.clone()
+        }
+    }
+}
+
 /// Everything the platform needs from a database. Implementations must pass the conformance suite.
 pub trait Store: Send + Sync + 'static {
     /// Applies the embedded migrations.
@@ -177,13 +188,20 @@ pub trait Store: Send + Sync + 'static {
     /// One cheap round trip, for readiness checks.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
 
-    fn insert_user(&self, user: &NewUser, now: DateTime<Utc>) -> impl Future<Output = StoreResult<User>> + Send;
+    // Every method that takes an `AuditEntry` writes it in the transaction of its change.
+
+    fn insert_user(
+        &self,
+        user: &NewUser,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
     fn user_by_iin(&self, iin: &Iin) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     fn user_by_id(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// A page of users in id order, and the total count.
     fn list_users(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<User>, i64)>> + Send;
     /// Deletes the user; `false` if there was none.
-    fn delete_user(&self, id: UserId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_user(&self, id: UserId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     fn set_phone(&self, id: UserId, phone: Option<&Phone>) -> impl Future<Output = StoreResult<User>> + Send;
     fn set_photo(&self, id: UserId, key: Option<&str>) -> impl Future<Output = StoreResult<User>> + Send;
     /// Replaces the password hash, bumps the token version and revokes refresh tokens, atomically.
@@ -193,6 +211,7 @@ pub trait Store: Send + Sync + 'static {
         hash: &str,
         must_change: bool,
         now: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
     ) -> impl Future<Output = StoreResult<User>> + Send;
     /// Bumps the token version and revokes refresh tokens: every earlier token stops working.
     fn revoke_tokens(&self, id: UserId, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
@@ -217,17 +236,26 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
 
-    fn throttle_state(&self, key: &str) -> impl Future<Output = StoreResult<ThrottleState>> + Send;
-    /// Records one failure under `key` and returns the new state; serialised across processes.
-    fn throttle_fail(
+    /// Reads the login throttle's states of `keys` for update, lets `rule` change them and writes
+    /// them back, in one transaction serialised across every process sharing the database. The
+    /// rule is [`crate::auth::Attempt`]'s reserve or settle.
+    fn throttle_update<T, F>(
         &self,
-        key: &str,
-        policy: &ThrottlePolicy,
+        keys: &[String],
         now: DateTime<Utc>,
-    ) -> impl Future<Output = StoreResult<ThrottleState>> + Send;
-    fn throttle_clear(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
+        rule: F,
+    ) -> impl Future<Output = StoreResult<T>> + Send
+    where
+        T: Send,
+        F: FnOnce(&mut [ThrottleState]) -> T + Send;
 
     fn audit(&self, entry: &AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A page of the audit log, newest first, and how many records match in all.
+    fn audit_log(
+        &self,
+        filter: &crate::domain::AuditFilter,
+        page: Page,
+    ) -> impl Future<Output = StoreResult<(Vec<crate::domain::AuditRecord>, i64)>> + Send;
 
     // Groups and membership.
     fn insert_group(
@@ -235,34 +263,46 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         description: Option<&str>,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     fn group(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     fn group_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<Group>, i64)>> + Send;
     /// Deletes the group; its members stay.
-    fn delete_group(&self, id: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_group(&self, id: GroupId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Deletes the group and its non-admin members, atomically; `None` if there is no such group.
-    fn delete_group_with_users(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
+    /// The audit entry gets the number of users deleted as its `after`.
+    fn delete_group_with_users(
+        &self,
+        id: GroupId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
     /// Adds the users (existing memberships are kept); returns how many were new.
     fn add_members(&self, group: GroupId, users: &[UserId]) -> impl Future<Output = StoreResult<u64>> + Send;
     fn members(&self, group: GroupId) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
     fn remove_member(&self, group: GroupId, user: UserId) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Modules, subjects, lessons and their links.
-    fn insert_module(&self, module: &NewModule, now: DateTime<Utc>)
-    -> impl Future<Output = StoreResult<Module>> + Send;
+    fn insert_module(
+        &self,
+        module: &NewModule,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<Module>> + Send;
     fn module(&self, id: ModuleId) -> impl Future<Output = StoreResult<Option<Module>>> + Send;
-    fn update_module(&self, module: &Module) -> impl Future<Output = StoreResult<Module>> + Send;
+    /// The audit entry gets the updated module as its `after`.
+    fn update_module(&self, module: &Module, audit: &AuditEntry) -> impl Future<Output = StoreResult<Module>> + Send;
     /// Deletes the module with its subjects, lessons and links.
-    fn delete_module(&self, id: ModuleId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_module(&self, id: ModuleId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     /// A title already used in the module (case-insensitively) is a conflict.
     fn insert_subject(&self, module: ModuleId, title: &str) -> impl Future<Output = StoreResult<Subject>> + Send;
     fn subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
-    fn delete_subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_subject(&self, id: SubjectId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     fn set_subject_teacher(
         &self,
         subject: SubjectId,
         teacher: Option<UserId>,
+        audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Gives the group access to the module; `false` if it already had it.
     fn link_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
@@ -333,9 +373,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         lesson: &NewLessonRow<'_>,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Lesson>> + Send;
     /// Deletes the lesson with its documents' rows and its submissions.
-    fn delete_lesson(&self, id: LessonId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_lesson(&self, id: LessonId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Storage keys of the files that deleting `of` takes with it.
     fn files_of(&self, of: FilesOf) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     fn insert_lesson_file(
@@ -362,7 +403,8 @@ pub trait Store: Send + Sync + 'static {
     fn submission(&self, id: SubmissionId) -> impl Future<Output = StoreResult<Option<Submission>>> + Send;
     /// Submissions newest first, each with its files (two queries).
     fn submissions(&self, filter: &SubmissionFilter) -> impl Future<Output = StoreResult<Vec<Submission>>> + Send;
-    fn delete_submission(&self, id: SubmissionId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_submission(&self, id: SubmissionId, audit: &AuditEntry)
+    -> impl Future<Output = StoreResult<bool>> + Send;
     /// Sets the grade; returns the previous one, or `None` if there is no such submission.
     fn grade_submission(
         &self,
@@ -371,6 +413,7 @@ pub trait Store: Send + Sync + 'static {
         feedback: Option<&str>,
         by: UserId,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<Option<i32>>>> + Send;
 
     // ---- tests (quizzes) and attempts ----
@@ -379,6 +422,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         test: &TestRow<'_>,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<crate::domain::TestId>> + Send;
     /// Replaces the test's settings and questions; attempts are kept. `false` if there is none.
     fn replace_test(
@@ -386,6 +430,7 @@ pub trait Store: Send + Sync + 'static {
         id: crate::domain::TestId,
         test: &TestRow<'_>,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Tests with questions and options (three queries), filtered by id, subject and lesson.
     fn tests(
@@ -394,7 +439,11 @@ pub trait Store: Send + Sync + 'static {
         subject: Option<SubjectId>,
         lesson: Option<LessonId>,
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Test>>> + Send;
-    fn delete_test(&self, id: crate::domain::TestId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_test(
+        &self,
+        id: crate::domain::TestId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Starts an attempt unless one is open (returned instead) or the limit is reached;
     /// serialised per student.
     fn start_attempt(&self, start: &AttemptStart<'_>) -> impl Future<Output = StoreResult<Started>> + Send;
@@ -417,7 +466,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         filter: &AttemptFilter,
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Attempt>>> + Send;
-    fn delete_attempt(&self, id: crate::domain::AttemptId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_attempt(
+        &self,
+        id: crate::domain::AttemptId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Every homework submission and submitted attempt of a student, with its lesson, subject and
     /// module: one query, whatever the number of items.

@@ -16,6 +16,7 @@ macro_rules! quiz_methods {
             &self,
             test: &$crate::store::TestRow<'_>,
             now: chrono::DateTime<chrono::Utc>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<$crate::domain::TestId> {
             let mut tx = self.pool.begin_with($begin).await?;
             let (id,): (i64,) = sqlx::query_as(concat!(
@@ -33,6 +34,7 @@ macro_rules! quiz_methods {
             .fetch_one(&mut *tx)
             .await?;
             $crate::store::quiz_sql::insert_questions!(tx, id, test.questions);
+            $crate::store::sql::write_audit!(&mut *tx, &audit.for_id(id))?;
             tx.commit().await?;
             Ok($crate::domain::TestId(id))
         }
@@ -42,6 +44,7 @@ macro_rules! quiz_methods {
             id: $crate::domain::TestId,
             test: &$crate::store::TestRow<'_>,
             now: chrono::DateTime<chrono::Utc>,
+            audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query(concat!(
@@ -66,6 +69,7 @@ macro_rules! quiz_methods {
                 .execute(&mut *tx)
                 .await?;
             $crate::store::quiz_sql::insert_questions!(tx, id.0, test.questions);
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
             tx.commit().await?;
             Ok(true)
         }
@@ -108,12 +112,22 @@ macro_rules! quiz_methods {
             $crate::store::quiz_rows::assemble(tests, questions, options)
         }
 
-        async fn delete_test(&self, id: $crate::domain::TestId) -> $crate::store::StoreResult<bool> {
+        async fn delete_test(
+            &self,
+            id: $crate::domain::TestId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM tests WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn start_attempt(
@@ -214,12 +228,22 @@ macro_rules! quiz_methods {
             rows.into_iter().map(TryInto::try_into).collect()
         }
 
-        async fn delete_attempt(&self, id: $crate::domain::AttemptId) -> $crate::store::StoreResult<bool> {
+        async fn delete_attempt(
+            &self,
+            id: $crate::domain::AttemptId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<bool> {
+            let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM attempts WHERE id = $1")
                 .bind(id.0)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(done.rows_affected() > 0)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok(true)
         }
     };
 }

@@ -7,7 +7,7 @@ use crate::error::StoreError;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
-    id: i64,
+    pub(crate) id: i64,
     iin: String,
     full_name: String,
     phone: Option<String>,
@@ -51,6 +51,7 @@ pub(crate) struct RefreshRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct ThrottleRow {
     pub failures: String,
+    pub pending: String,
     pub locked_until: Option<DateTime<Utc>>,
 }
 
@@ -59,7 +60,45 @@ impl From<ThrottleRow> for crate::auth::ThrottleState {
         Self {
             // A garbled history is treated as no history rather than failing logins.
             failures: serde_json::from_str(&r.failures).unwrap_or_default(),
+            pending: serde_json::from_str(&r.pending).unwrap_or_default(),
             locked_until: r.locked_until,
+        }
+    }
+}
+
+/// A value as the JSON text a column keeps.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> crate::store::StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| crate::error::StoreError::Other(Box::new(e)))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_iin: Option<String>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+}
+
+impl From<AuditRow> for crate::domain::AuditRecord {
+    fn from(r: AuditRow) -> Self {
+        // Values are written by the platform as JSON; anything else is shown as the text it is.
+        let value =
+            |v: Option<String>| v.map(|text| serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)));
+        Self {
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id.map(crate::domain::UserId),
+            actor_iin: r.actor_iin,
+            actor_name: r.actor_name,
+            action: r.action,
+            target: r.target,
+            before: value(r.before_value),
+            after: value(r.after_value),
         }
     }
 }

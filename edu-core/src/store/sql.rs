@@ -8,6 +8,27 @@ macro_rules! user_columns {
 }
 pub(crate) use user_columns;
 
+/// Writes the audit entry `$entry` through `$executor`: a transaction's connection wherever the
+/// change it records is written, so that both commit or neither does.
+macro_rules! write_audit {
+    ($executor:expr, $entry:expr) => {{
+        let e: &$crate::store::AuditEntry = $entry;
+        sqlx::query(concat!(
+            "INSERT INTO audit_log (actor_id, action, target, before_value, after_value, at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(e.actor.map(|a| a.0))
+        .bind(e.action)
+        .bind(&e.target)
+        .bind(e.before.as_ref().map(|v| v.to_string()))
+        .bind(e.after.as_ref().map(|v| v.to_string()))
+        .bind(e.at)
+        .execute($executor)
+        .await
+    }};
+}
+pub(crate) use write_audit;
+
 /// Implements `Store` for `$store` (a struct with a `pool` field).
 ///
 /// `begin_write` starts a transaction that holds the write lock from its first statement;
@@ -29,7 +50,9 @@ macro_rules! impl_sql_store {
                 &self,
                 u: &$crate::domain::NewUser,
                 now: chrono::DateTime<chrono::Utc>,
+                audit: &$crate::store::AuditEntry,
             ) -> $crate::store::StoreResult<$crate::domain::User> {
+                let mut tx = self.pool.begin_with($begin).await?;
                 let row: $crate::store::rows::UserRow = sqlx::query_as(concat!(
                     "INSERT INTO users (iin, full_name, phone, role, password_hash, must_change_password, token_version, created_at) ",
                     "VALUES ($1, $2, $3, $4, $5, $6, 0, $7) RETURNING ",
@@ -42,8 +65,10 @@ macro_rules! impl_sql_store {
                 .bind(&u.password_hash)
                 .bind(u.must_change_password)
                 .bind(now)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
+                $crate::store::sql::write_audit!(&mut *tx, &audit.for_id(row.id))?;
+                tx.commit().await?;
                 row.try_into()
             }
 
@@ -89,9 +114,19 @@ macro_rules! impl_sql_store {
                 Ok((users, total))
             }
 
-            async fn delete_user(&self, id: $crate::domain::UserId) -> $crate::store::StoreResult<bool> {
-                let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&self.pool).await?;
-                Ok(done.rows_affected() > 0)
+            async fn delete_user(
+                &self,
+                id: $crate::domain::UserId,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                $crate::store::sql::write_audit!(&mut *tx, audit)?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn set_phone(
@@ -130,6 +165,7 @@ macro_rules! impl_sql_store {
                 hash: &str,
                 must_change: bool,
                 now: chrono::DateTime<chrono::Utc>,
+                audit: Option<&$crate::store::AuditEntry>,
             ) -> $crate::store::StoreResult<$crate::domain::User> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let row: $crate::store::rows::UserRow = sqlx::query_as(concat!(
@@ -146,6 +182,9 @@ macro_rules! impl_sql_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                if let Some(audit) = audit {
+                    $crate::store::sql::write_audit!(&mut *tx, audit)?;
+                }
                 tx.commit().await?;
                 row.try_into()
             }
@@ -272,73 +311,119 @@ macro_rules! impl_sql_store {
                 Ok(outcome)
             }
 
-            async fn throttle_state(&self, key: &str) -> $crate::store::StoreResult<$crate::auth::ThrottleState> {
-                let row: Option<$crate::store::rows::ThrottleRow> =
-                    sqlx::query_as("SELECT failures, locked_until FROM login_attempts WHERE throttle_key = $1")
-                        .bind(key)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                Ok(row.map(Into::into).unwrap_or_default())
-            }
-
-            async fn throttle_fail(
+            async fn throttle_update<T, F>(
                 &self,
-                key: &str,
-                policy: &$crate::auth::ThrottlePolicy,
+                keys: &[String],
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<$crate::auth::ThrottleState> {
-                // Insert first so that the row exists to be locked: the read-modify-write below is
-                // serialised across every process sharing the database.
+                rule: F,
+            ) -> $crate::store::StoreResult<T>
+            where
+                T: Send,
+                F: FnOnce(&mut [$crate::auth::ThrottleState]) -> T + Send,
+            {
+                // Rows are inserted first so that they exist to be locked, and locked in key order
+                // so that two attempts sharing keys cannot deadlock: the read-modify-write below
+                // is serialised across every process sharing the database.
+                let mut order: Vec<usize> = (0..keys.len()).collect();
+                order.sort_by(|a, b| keys[*a].cmp(&keys[*b]));
+                let mut states = vec![$crate::auth::ThrottleState::default(); keys.len()];
                 let mut tx = self.pool.begin_with($begin).await?;
-                sqlx::query(concat!(
-                    "INSERT INTO login_attempts (throttle_key, failures, locked_until, updated_at) ",
-                    "VALUES ($1, '[]', NULL, $2) ON CONFLICT (throttle_key) DO NOTHING"
-                ))
-                .bind(key)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                let row: $crate::store::rows::ThrottleRow = sqlx::query_as(concat!(
-                    "SELECT failures, locked_until FROM login_attempts WHERE throttle_key = $1", $for_update
-                ))
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-                let state = $crate::auth::ThrottleState::from(row).fail(policy, now);
-                let failures = serde_json::to_string(&state.failures).map_err(|e| $crate::error::StoreError::Other(Box::new(e)))?;
-                sqlx::query("UPDATE login_attempts SET failures = $2, locked_until = $3, updated_at = $4 WHERE throttle_key = $1")
-                    .bind(key)
+                for &i in &order {
+                    sqlx::query(concat!(
+                        "INSERT INTO login_attempts (throttle_key, failures, pending, locked_until, updated_at) ",
+                        "VALUES ($1, '[]', '[]', NULL, $2) ON CONFLICT (throttle_key) DO NOTHING"
+                    ))
+                    .bind(&keys[i])
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let row: $crate::store::rows::ThrottleRow = sqlx::query_as(concat!(
+                        "SELECT failures, pending, locked_until FROM login_attempts WHERE throttle_key = $1", $for_update
+                    ))
+                    .bind(&keys[i])
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    states[i] = row.into();
+                }
+                let answer = rule(&mut states);
+                for &i in &order {
+                    let state = &states[i];
+                    if state.is_clear(now) {
+                        sqlx::query("DELETE FROM login_attempts WHERE throttle_key = $1")
+                            .bind(&keys[i])
+                            .execute(&mut *tx)
+                            .await?;
+                        continue;
+                    }
+                    let failures = $crate::store::rows::to_json(&state.failures)?;
+                    let pending = $crate::store::rows::to_json(&state.pending)?;
+                    sqlx::query(
+                        "UPDATE login_attempts SET failures = $2, pending = $3, locked_until = $4, updated_at = $5 WHERE throttle_key = $1",
+                    )
+                    .bind(&keys[i])
                     .bind(failures)
+                    .bind(pending)
                     .bind(state.locked_until)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                }
                 tx.commit().await?;
-                Ok(state)
-            }
-
-            async fn throttle_clear(&self, key: &str) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM login_attempts WHERE throttle_key = $1")
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                Ok(answer)
             }
 
             async fn audit(&self, e: &$crate::store::AuditEntry) -> $crate::store::StoreResult<()> {
-                sqlx::query(concat!(
-                    "INSERT INTO audit_log (actor_id, action, target, before_value, after_value, at) ",
-                    "VALUES ($1, $2, $3, $4, $5, $6)"
-                ))
-                .bind(e.actor.map(|a| a.0))
-                .bind(e.action)
-                .bind(&e.target)
-                .bind(e.before.as_ref().map(|v| v.to_string()))
-                .bind(e.after.as_ref().map(|v| v.to_string()))
-                .bind(e.at)
-                .execute(&self.pool)
-                .await?;
+                $crate::store::sql::write_audit!(&self.pool, e)?;
                 Ok(())
+            }
+
+            async fn audit_log(
+                &self,
+                filter: &$crate::domain::AuditFilter,
+                page: $crate::domain::Page,
+            ) -> $crate::store::StoreResult<(Vec<$crate::domain::AuditRecord>, i64)> {
+                // Only the conditions given become SQL, each with its value bound.
+                fn conditions<DB: sqlx::Database>(
+                    q: &mut sqlx::QueryBuilder<DB>,
+                    f: &$crate::domain::AuditFilter,
+                    like: Option<String>,
+                ) where
+                    String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+                    chrono::DateTime<chrono::Utc>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+                {
+                    q.push(" WHERE 1 = 1");
+                    if let Some(actor) = &f.actor {
+                        q.push(" AND u.iin = ").push_bind(actor.as_str().to_owned());
+                    }
+                    if let Some(like) = like {
+                        q.push(" AND a.target LIKE ").push_bind(like).push(" ESCAPE '\\'");
+                    }
+                    if let Some(action) = f.action.as_deref() {
+                        q.push(" AND a.action = ").push_bind(action.to_owned());
+                    }
+                    if let Some(since) = f.since {
+                        q.push(" AND a.at >= ").push_bind(since);
+                    }
+                    if let Some(until) = f.until {
+                        q.push(" AND a.at < ").push_bind(until);
+                    }
+                }
+                let like = filter.target.as_deref().map(|t| {
+                    let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    format!("{escaped}%")
+                });
+                let mut q = sqlx::QueryBuilder::new(concat!(
+                    "SELECT a.id, a.at, a.actor_id, u.iin AS actor_iin, u.full_name AS actor_name, a.action, a.target, ",
+                    "a.before_value, a.after_value FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id"
+                ));
+                conditions(&mut q, filter, like.clone());
+                q.push(" ORDER BY a.id DESC LIMIT ").push_bind(page.list_limit()).push(" OFFSET ").push_bind(page.offset());
+                let rows: Vec<$crate::store::rows::AuditRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                let mut count =
+                    sqlx::QueryBuilder::new("SELECT COUNT(*) FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id");
+                conditions(&mut count, filter, like);
+                let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                Ok((rows.into_iter().map(Into::into).collect(), total))
             }
 
             $crate::store::academic_sql::academic_methods!(begin_write = $begin);

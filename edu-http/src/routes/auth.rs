@@ -176,8 +176,8 @@ pub(crate) async fn check<S: Store>(p: Platform<S>, auth: Option<String>) -> Res
             Ok::<_, ApiError>(ok(&CheckResponse {
                 status: "ok",
                 user: CheckedUser {
-                    iin: who.iin.to_string(),
-                    role: who.role,
+                    iin: who.iin().to_string(),
+                    role: who.role(),
                 },
             }))
         }

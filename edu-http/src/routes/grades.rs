@@ -117,7 +117,7 @@ pub(crate) async fn my_grades<S: Store>(p: Platform<S>, auth: Option<String>) ->
     security(("bearer" = [])), extensions(("x-guard" = json!("auth"))),
     responses((status = 200, body = GradeSummary), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_summary<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.summarize(&who, who.id).await?))).await
+    authed(p, auth, async |p, who| Ok(ok(&p.summarize(&who, who.id()).await?))).await
 }
 
 /// The caller's grades as a spreadsheet: every item, then the averages.
@@ -129,11 +129,11 @@ pub(crate) async fn my_summary<S: Store>(p: Platform<S>, auth: Option<String>) -
 pub(crate) async fn export_summary<S: Store>(p: Platform<S>, auth: Option<String>, raw_query: String) -> Response {
     authed(p, auth, async |p, who| {
         let q: ExportQuery = parse_query(&raw_query)?;
-        let summary = p.summarize(&who, who.id).await?;
+        let summary = p.summarize(&who, who.id()).await?;
         spreadsheet(
             &summary_table(&summary),
             q.format.into(),
-            &format!("grades-{}", who.iin.as_str()),
+            &format!("grades-{}", who.iin().as_str()),
         )
     })
     .await

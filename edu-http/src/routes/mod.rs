@@ -8,6 +8,7 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 pub(crate) mod access;
+pub(crate) mod admin_audit;
 pub(crate) mod admin_groups;
 pub(crate) mod admin_modules;
 pub(crate) mod admin_users;
@@ -29,6 +30,8 @@ pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedF
         .or(user::routes(platform.clone()))
         .unify()
         .or(admin_users::routes(platform.clone()))
+        .unify()
+        .or(admin_audit::routes(platform.clone()))
         .unify()
         .or(admin_groups::routes(platform.clone()))
         .unify()

@@ -155,6 +155,7 @@ pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>,
     responses((status = 200, body = PasswordChanged),
         (status = 400, body = ErrorBody, description = "Current password is wrong"),
         (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Locked by the login throttle: wrong current passwords count as failed logins"),
         (status = 422, body = ErrorBody, description = "New password too short or over 72 bytes")))]
 pub(crate) async fn change_password<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     respond(
