@@ -21,3 +21,4 @@ mod http_structure;
 mod http_tests;
 mod layout;
 mod legacy_import;
+mod outage;

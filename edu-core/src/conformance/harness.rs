@@ -166,6 +166,23 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     Some(build(store, Arc::new(connect), None))
 }
 
+/// A platform on the whole database at `url` (no schema of its own) with these pool settings: for
+/// a test that runs its own PostgreSQL server, stops it and starts it again.
+pub async fn pg_fixture_at(url: &str, pool: PoolSettings) -> Fixture<PgStore> {
+    let url = url.to_owned();
+    let connect = move || {
+        let url = url.clone();
+        Box::pin(async move {
+            PgStore::connect(&url, pool)
+                .await
+                .expect("connect to the test's PostgreSQL server")
+        }) as Pin<Box<dyn Future<Output = PgStore> + Send>>
+    };
+    let store = connect().await;
+    store.migrate().await.expect("migrate PostgreSQL");
+    build(store, Arc::new(connect), None)
+}
+
 fn build<S: Store>(store: S, reconnect: Reconnect<S>, dir: Option<TempDir>) -> Fixture<S> {
     let clock = TestClock::new(start_time());
     let files_dir = TempDir::new("edu-files").expect("temporary directory");
