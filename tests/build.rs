@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn main() {
-    for cfg in ["edu_skip_postgres", "edu_skip_s3", "edu_skip_outage_pg", "edu_skip_outage_s3"] {
+    for cfg in [
+        "edu_skip_postgres",
+        "edu_skip_s3",
+        "edu_skip_outage_pg",
+        "edu_skip_outage_s3",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     for var in ["EDU_TEST_DATABASE_URL", "EDU_TEST_S3_URL", "EDU_TEST_PG_BINDIR", "CI"] {

@@ -93,7 +93,10 @@ fn phase(windows: &[Window], s: &Sample) -> Phase {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(edu_skip_outage_pg, ignore = "no PostgreSQL server programs (initdb, pg_ctl): set EDU_TEST_PG_BINDIR")]
+#[cfg_attr(
+    edu_skip_outage_pg,
+    ignore = "no PostgreSQL server programs (initdb, pg_ctl): set EDU_TEST_PG_BINDIR"
+)]
 async fn a_stopped_database_answers_503_quickly_and_the_first_request_after_it_succeeds() {
     let bindir = found(env!("EDU_OUTAGE_PG_BINDIR"), "PostgreSQL's initdb and pg_ctl");
     let cluster = Arc::new(
@@ -137,12 +140,16 @@ async fn a_stopped_database_answers_503_quickly_and_the_first_request_after_it_s
     for how in [Stop::Fast, Stop::Immediate] {
         let stopping = Instant::now();
         let c = cluster.clone();
-        tokio::task::spawn_blocking(move || c.stop(how)).await.expect("stop task");
+        tokio::task::spawn_blocking(move || c.stop(how))
+            .await
+            .expect("stop task");
         let down = Instant::now();
         tokio::time::sleep(OUTAGE).await;
         let starting = Instant::now();
         let c = cluster.clone();
-        tokio::task::spawn_blocking(move || c.start()).await.expect("start task");
+        tokio::task::spawn_blocking(move || c.start())
+            .await
+            .expect("start task");
         let up = Instant::now();
         windows.push(Window {
             how,
@@ -206,15 +213,21 @@ async fn a_stopped_database_answers_503_quickly_and_the_first_request_after_it_s
         }
     }
     // While the database is away: 503, quickly.
-    let outage: Vec<&Sample> = samples
-        .iter()
-        .filter(|s| phase(&windows, s) == Phase::Outage)
-        .collect();
-    assert!(outage.len() >= 20, "the clients kept asking during the outage: {}", outage.len());
+    let outage: Vec<&Sample> = samples.iter().filter(|s| phase(&windows, s) == Phase::Outage).collect();
+    assert!(
+        outage.len() >= 20,
+        "the clients kept asking during the outage: {}",
+        outage.len()
+    );
     for s in &outage {
         assert_eq!(s.status(), Some(503), "{s:?}");
         let limit = if s.ask == Ask::Ready { READY_QUICK } else { QUICK };
-        assert!(s.took < limit, "{:?} took {:?} while the database was away", s.ask, s.took);
+        assert!(
+            s.took < limit,
+            "{:?} took {:?} while the database was away",
+            s.ask,
+            s.took
+        );
     }
     // Before and once it is back: everything succeeds, the first request after it included.
     for s in samples
@@ -226,7 +239,10 @@ async fn a_stopped_database_answers_503_quickly_and_the_first_request_after_it_s
     }
     for first in &first_ok {
         let first = first.expect("a request succeeded after the database came back");
-        assert!(first < Duration::from_secs(2), "first success {first:?} after the database was back");
+        assert!(
+            first < Duration::from_secs(2),
+            "first success {first:?} after the database was back"
+        );
     }
 
     // Every write acknowledged with a 2xx is there.
@@ -326,8 +342,14 @@ async fn a_stopped_file_store_answers_503_on_file_routes_and_the_rest_works() {
         seen.push((what, status, retry_after, body, took));
     }
     let others = [
-        ("auth check", app.request(reqwest::Method::GET, "/auth/check", Some(&student))),
-        ("groups", app.request(reqwest::Method::GET, "/admin/groups/", Some(&admin))),
+        (
+            "auth check",
+            app.request(reqwest::Method::GET, "/auth/check", Some(&student)),
+        ),
+        (
+            "groups",
+            app.request(reqwest::Method::GET, "/admin/groups/", Some(&admin)),
+        ),
         (
             "new group",
             app.request(reqwest::Method::POST, "/admin/groups/", Some(&admin))
@@ -344,7 +366,10 @@ async fn a_stopped_file_store_answers_503_on_file_routes_and_the_rest_works() {
 
     for (what, status, retry_after, body, took) in seen {
         assert_eq!(status, 503, "{what}: {body}");
-        assert!(retry_after.is_some_and(|r| r.parse::<u64>().is_ok()), "{what} says when to retry");
+        assert!(
+            retry_after.is_some_and(|r| r.parse::<u64>().is_ok()),
+            "{what} says when to retry"
+        );
         assert_eq!(body["code"], "service_unavailable", "{what}: {body}");
         assert!(took < QUICK, "{what} took {took:?}");
     }

@@ -58,7 +58,18 @@ impl Cluster {
         let log = self.dir.join("server.log").display().to_string();
         self.pg(
             "pg_ctl",
-            &["-D", &self.data(), "-l", &log, "-o", &options, "-w", "-t", "60", "start"],
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
         );
     }
 

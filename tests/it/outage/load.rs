@@ -139,7 +139,9 @@ async fn once(http: &reqwest::Client, t: &Target, ask: Ask, name: &str) -> Sampl
             .json(&json!({"name": name})),
         Ask::Check => http.get(url("/auth/check")).header("authorization", student),
         Ask::MyModules => http.get(url("/access/my-modules")).header("authorization", student),
-        Ask::Grades => http.get(url("/lessons/student/grades")).header("authorization", student),
+        Ask::Grades => http
+            .get(url("/lessons/student/grades"))
+            .header("authorization", student),
         Ask::Login => http
             .post(url("/auth/login"))
             .json(&json!({"iin": t.student_iin, "password": t.student_password})),
