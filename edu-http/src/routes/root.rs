@@ -81,7 +81,7 @@ pub(crate) async fn readyz<S: Store>(p: Platform<S>) -> Response {
     let failure = match tokio::time::timeout(READY_DEADLINE, p.ready()).await {
         Ok(Ok(())) => return ok(&Health { status: "ok".into() }),
         Ok(Err(e)) => format!("{e:?}"),
-        Err(_) => format!("no answer within {READY_DEADLINE:?}"),
+        Err(elapsed) => elapsed.to_string(),
     };
     tracing::warn!(error = %failure, "readiness check failed");
     let mut res = with_status(
