@@ -124,8 +124,7 @@ impl Load {
         for c in self.clients {
             c.await.expect("a client task");
         }
-        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        samples
+        self.samples.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
