@@ -238,7 +238,9 @@ impl Config {
             .unwrap_or_default();
         let pool_size: u32 = r.number("DB_POOL_SIZE", 5, (1, 1000));
         let overflow: u32 = r.number("DB_MAX_OVERFLOW", 10, (0, 1000));
-        let timeout: u64 = r.number("DB_POOL_TIMEOUT", 30, (1, 3600));
+        // Short by default: a request waits this long for a connection before answering 503 with
+        // Retry-After, which is what a client should hear while the database is away.
+        let timeout: u64 = r.number("DB_POOL_TIMEOUT", 2, (1, 3600));
         let bcrypt_cost: u32 = r.number("BCRYPT_COST", 12, (4, 31));
         let api_docs = r.flag("EDU_API_DOCS");
         let import_passwords = match r.value("EDU_IMPORT_PASSWORDS") {

@@ -8,6 +8,10 @@ pub enum StoreError {
     /// A uniqueness or reference rule of the schema refused the change.
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
+    /// The database cannot be reached: the connection was refused or lost, none came free within
+    /// the pool's wait, the server is shutting down or starting. The same call may work shortly.
+    #[error(transparent)]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -25,9 +29,30 @@ impl From<sqlx::Error> for StoreError {
                     .unwrap_or_else(|| db.message().to_owned());
                 StoreError::Conflict { constraint }
             }
+            e if database_away(&e) => StoreError::Unavailable(Box::new(e)),
             other => StoreError::Other(Box::new(other)),
         }
     }
+}
+
+/// Whether an error says that the database is away rather than that the request went wrong.
+fn database_away(e: &sqlx::Error) -> bool {
+    match e {
+        // No connection within the pool's wait: refused, unreachable, or all of them busy.
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // The connection broke under a query (reset, closed, timed out).
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| sqlstate_away(&c)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's codes for a server that is going, gone or not yet there: class 08 (connection
+/// exception), 57P01 "terminating connection due to administrator command", 57P02 crash
+/// shutdown, 57P03 "the database system is starting up / shutting down", 53300 too many
+/// connections.
+fn sqlstate_away(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
@@ -67,6 +92,10 @@ pub enum Error {
     /// One address made too many attempts.
     #[error("too many requests; try again later")]
     TooManyRequests { retry_after: Duration },
+    /// Something the platform depends on (the database, the file store) cannot be reached right
+    /// now; the same request may succeed in a few seconds. Logged with its cause, never shown.
+    #[error("the service is temporarily unavailable; try again in a few seconds")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A fault that is not the caller's: logged with its cause, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -99,6 +128,7 @@ impl Error {
             Error::UnsupportedMedia(_) => "unsupported_media_type",
             Error::Locked { .. } => "locked",
             Error::TooManyRequests { .. } => "too_many_requests",
+            Error::Unavailable(_) => "service_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }
@@ -112,6 +142,7 @@ impl From<crate::files::FileError> for Error {
             FileError::Rejected(m) => Error::UnsupportedMedia(m),
             FileError::Interrupted(m) => Error::BadRequest(format!("the upload was interrupted: {m}")),
             FileError::NotFound => Error::not_found("file"),
+            FileError::Storage(e) if crate::files::store_away(&e) => Error::Unavailable(Box::new(e)),
             FileError::Storage(e) => Error::Internal(Box::new(e)),
             e @ FileError::Config(_) => Error::Internal(Box::new(e)),
         }
@@ -125,6 +156,7 @@ impl From<StoreError> for Error {
             StoreError::Conflict { constraint } => {
                 Error::Conflict(format!("conflicts with existing data ({constraint})"))
             }
+            StoreError::Unavailable(e) => Error::Unavailable(e),
             StoreError::Other(e) => Error::Internal(e),
         }
     }
@@ -143,5 +175,26 @@ mod tests {
         assert_eq!(minutes_left(Duration::from_secs(60)), 1);
         assert_eq!(minutes_left(Duration::from_secs(61)), 2);
         assert_eq!(minutes_left(Duration::from_secs(300)), 5);
+    }
+
+    #[test]
+    fn a_database_that_is_away_is_unavailable_not_internal() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+        ] {
+            let shown = Error::from(StoreError::from(e));
+            assert!(matches!(shown, Error::Unavailable(_)), "{shown:?}");
+            assert_eq!(shown.code(), "service_unavailable");
+        }
+        for code in ["57P01", "57P03", "08006", "53300"] {
+            assert!(sqlstate_away(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "57014"] {
+            assert!(!sqlstate_away(code), "{code}");
+        }
+        let wrong = Error::from(StoreError::from(sqlx::Error::ColumnNotFound("x".into())));
+        assert!(matches!(wrong, Error::Internal(_)), "{wrong:?}");
     }
 }

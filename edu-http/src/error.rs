@@ -16,7 +16,7 @@ pub struct ErrorBody {
     pub detail: String,
     /// What went wrong, for programs: unauthorized, forbidden, not_found, validation_error,
     /// bad_request, conflict, locked, too_many_requests, payload_too_large, request_timeout,
-    /// internal_error, …; the same in every language.
+    /// service_unavailable, internal_error, …; the same in every language.
     pub code: String,
 }
 
@@ -69,6 +69,21 @@ impl Reply for ApiError {
     }
 }
 
+/// When a client should try again after a 503: database restarts and fail-overs take seconds.
+const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// An error with its causes, for the log.
+fn chain(cause: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = cause.to_string();
+    let mut source = cause.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    chain
+}
+
 fn core_error(e: Error) -> Response {
     let code = e.code();
     let (status, retry_after) = match &e {
@@ -82,15 +97,12 @@ fn core_error(e: Error) -> Response {
         Error::UnsupportedMedia(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
         Error::Locked { retry_after } => (StatusCode::FORBIDDEN, Some(*retry_after)),
         Error::TooManyRequests { retry_after } => (StatusCode::TOO_MANY_REQUESTS, Some(*retry_after)),
+        Error::Unavailable(cause) => {
+            tracing::warn!(error = %chain(cause.as_ref()), "a service the platform depends on is unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, Some(UNAVAILABLE_RETRY))
+        }
         Error::Internal(cause) => {
-            let mut chain = cause.to_string();
-            let mut source = cause.source();
-            while let Some(s) = source {
-                chain.push_str(": ");
-                chain.push_str(&s.to_string());
-                source = s.source();
-            }
-            tracing::error!(error = %chain, "internal error");
+            tracing::error!(error = %chain(cause.as_ref()), "internal error");
             return body(StatusCode::INTERNAL_SERVER_ERROR, "internal server error", code);
         }
     };

@@ -60,13 +60,15 @@ impl Modify for BearerAuth {
 
 /// Every response object needs a description (OpenAPI 3.1); a response declared without one gets the
 /// status code's reason phrase. Every operation that takes a body may also answer 408 when the
-/// client stops sending it.
+/// client stops sending it, and every one that needs the database or the file store 503 while
+/// they cannot be reached.
 struct ResponseDescriptions;
 
 impl Modify for ResponseDescriptions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::RefOr;
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let needs_storage = !matches!(path.as_str(), "/" | "/healthz" | "/openapi.json");
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -89,6 +91,21 @@ impl Modify for ResponseDescriptions {
                         )
                         .build();
                     operation.responses.responses.insert("408".into(), stalled.into());
+                }
+                if needs_storage && !operation.responses.responses.contains_key("503") {
+                    let away = utoipa::openapi::ResponseBuilder::new()
+                        .description(
+                            "Service Unavailable: the database or the file store cannot be reached; \
+                             Retry-After says when to try again",
+                        )
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build();
+                    operation.responses.responses.insert("503".into(), away.into());
                 }
                 for (status, response) in &mut operation.responses.responses {
                     if let RefOr::T(response) = response

@@ -22,3 +22,4 @@ mod http_structure;
 mod http_tests;
 mod layout;
 mod legacy_import;
+mod outage;

@@ -186,8 +186,31 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     };
     let store = connect().await;
     store.migrate().await.expect("migrate PostgreSQL");
+    let execute = pg_execute(&store);
+    Some(build(store, Arc::new(connect), execute, None))
+}
+
+/// A platform on the whole database at `url` (no schema of its own) with these pool settings: for
+/// a test that runs its own PostgreSQL server, stops it and starts it again.
+pub async fn pg_fixture_at(url: &str, pool: PoolSettings) -> Fixture<PgStore> {
+    let url = url.to_owned();
+    let connect = move || {
+        let url = url.clone();
+        Box::pin(async move {
+            PgStore::connect(&url, pool)
+                .await
+                .expect("connect to the test's PostgreSQL server")
+        }) as Pin<Box<dyn Future<Output = PgStore> + Send>>
+    };
+    let store = connect().await;
+    store.migrate().await.expect("migrate PostgreSQL");
+    let execute = pg_execute(&store);
+    build(store, Arc::new(connect), execute, None)
+}
+
+fn pg_execute(store: &PgStore) -> Execute {
     let pool = store.pool().clone();
-    let execute: Execute = Arc::new(move |sql| {
+    Arc::new(move |sql| {
         let pool = pool.clone();
         Box::pin(async move {
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -195,8 +218,7 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
                 .await
                 .expect("test SQL statement");
         })
-    });
-    Some(build(store, Arc::new(connect), execute, None))
+    })
 }
 
 fn build<S: Store>(store: S, reconnect: Reconnect<S>, execute: Execute, dir: Option<TempDir>) -> Fixture<S> {

@@ -469,15 +469,45 @@ impl StoreUrl {
     }
 }
 
+/// Whether a storage error says that the store is away (the connection refused, cut off or timed
+/// out) rather than that the request was wrong: answered 503, not 500.
+pub fn store_away(e: &object_store::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        #[cfg(feature = "s3")]
+        if let Some(http) = err.downcast_ref::<object_store::client::HttpError>() {
+            use object_store::client::HttpErrorKind as Kind;
+            return matches!(
+                http.kind(),
+                Kind::Connect | Kind::Request | Kind::Timeout | Kind::Interrupted
+            );
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as Kind;
+            return matches!(
+                io.kind(),
+                Kind::ConnectionRefused
+                    | Kind::ConnectionReset
+                    | Kind::ConnectionAborted
+                    | Kind::NotConnected
+                    | Kind::TimedOut
+            );
+        }
+        cause = err.source();
+    }
+    false
+}
+
 #[cfg(feature = "s3")]
 fn s3(bucket: &str, prefix: &str, options: &[(&str, &str)]) -> Result<FileStore, FileError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
     use object_store::prefix::PrefixStore;
 
-    // A few quick retries: a user is waiting on the other end of every call.
+    // A few quick retries: a user is waiting on the other end of every call, and a service that
+    // is away should be answered 503 within about two seconds (backoff 0.1 s, doubling).
     let retry = object_store::RetryConfig {
-        max_retries: 4,
-        retry_timeout: std::time::Duration::from_secs(30),
+        max_retries: 3,
+        retry_timeout: std::time::Duration::from_secs(2),
         ..object_store::RetryConfig::default()
     };
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);

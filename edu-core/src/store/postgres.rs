@@ -27,6 +27,9 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
+            // A connection that broke while idle (the server restarted) is found out and replaced
+            // before a request gets it, so the first request after an outage succeeds.
+            .test_before_acquire(true)
             .connect_with(options)
             .await?;
         Ok(Self { pool })

@@ -40,6 +40,9 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
+            // A connection that broke while idle (the server restarted) is found out and replaced
+            // before a request gets it, so the first request after an outage succeeds.
+            .test_before_acquire(true)
             .connect_with(options)
             .await?;
         Ok(Self { pool })

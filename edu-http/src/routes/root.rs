@@ -70,22 +70,31 @@ pub(crate) fn healthz() -> Response {
     ok(&Health { status: "ok".into() })
 }
 
-/// Readiness: the database answers.
+/// How long `/readyz` waits for the database: a probe must hear "not ready" before its own
+/// timeout, whatever the pool's wait for a connection is.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Readiness: the database answers within a second.
 #[utoipa::path(get, path = "/readyz", tag = "service", extensions(("x-guard" = json!("public"))),
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn readyz<S: Store>(p: Platform<S>) -> Response {
-    match p.ready().await {
-        Ok(()) => ok(&Health { status: "ok".into() }),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            with_status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &Health {
-                    status: "unavailable".into(),
-                },
-            )
-        }
-    }
+    let failure = match tokio::time::timeout(READY_DEADLINE, p.ready()).await {
+        Ok(Ok(())) => return ok(&Health { status: "ok".into() }),
+        Ok(Err(e)) => format!("{e:?}"),
+        Err(elapsed) => elapsed.to_string(),
+    };
+    tracing::warn!(error = %failure, "readiness check failed");
+    let mut res = with_status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &Health {
+            status: "unavailable".into(),
+        },
+    );
+    res.headers_mut().insert(
+        warp::http::header::RETRY_AFTER,
+        warp::http::HeaderValue::from_static("5"),
+    );
+    res
 }
 
 /// This document (only with `EDU_API_DOCS=true`).
