@@ -74,6 +74,13 @@ impl<S: Store> Fixture<S> {
     }
 }
 
+/// The pool of a test's platform: a loaded machine running many suites at once can keep a test
+/// waiting for a connection longer than a server's short default would allow.
+const TEST_POOL: PoolSettings = PoolSettings {
+    max_connections: 8,
+    acquire_timeout: std::time::Duration::from_secs(30),
+};
+
 /// The settings tests use: the real algorithms, the cheapest bcrypt cost.
 pub fn test_config() -> PlatformConfig {
     let mut c = PlatformConfig::new(b"conformance-suite-signing-key-0123456789".to_vec());
@@ -116,10 +123,7 @@ pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
             let options = SqliteConnectOptions::new().filename(&file);
             SqliteStore::connect_with(
                 options,
-                PoolSettings {
-                    max_connections: 8,
-                    ..PoolSettings::default()
-                },
+                TEST_POOL,
             )
             .await
             .expect("open test SQLite database")
@@ -175,10 +179,7 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
                 .options([("search_path", schema.as_str())]);
             PgStore::connect_with(
                 options,
-                PoolSettings {
-                    max_connections: 8,
-                    ..PoolSettings::default()
-                },
+                TEST_POOL,
             )
             .await
             .expect("connect to the test schema")
