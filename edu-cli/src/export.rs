@@ -9,7 +9,7 @@ use edu_core::domain::{GroupId, ModuleId};
 use edu_core::export::Format;
 use edu_core::{Platform, Store, gradebook_table};
 
-use crate::backend::{Job, with_platform};
+use crate::backend::{Job, with_existing_platform};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -120,6 +120,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
-        Command::Gradebook(args) => with_platform(&config, true, ExportGradebook(args)).await,
+        Command::Gradebook(args) => with_existing_platform(&config, ExportGradebook(args)).await,
     }
 }

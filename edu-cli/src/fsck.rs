@@ -6,7 +6,7 @@ use anyhow::bail;
 use edu_core::config::Config;
 use edu_core::{Platform, Store};
 
-use crate::backend::{Job, with_platform};
+use crate::backend::{Job, with_existing_platform};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,5 +54,5 @@ impl Job for Fsck {
 }
 
 pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
-    with_platform(&config, true, Fsck(args)).await
+    with_existing_platform(&config, Fsck(args)).await
 }

@@ -54,7 +54,7 @@ pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
         DatabaseUrl::Sqlite(url) => {
             let store = SqliteStore::connect(url, config.pool)
                 .await
-                .with_context(|| format!("could not open the SQLite database {url}"))?;
+                .with_context(|| format!("could not open the SQLite database {} (DATABASE_URL)", config.database))?;
             import(&source, &store, &files, &options).await?
         }
     };

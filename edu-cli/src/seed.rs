@@ -197,7 +197,7 @@ async fn write(config: &Config, data: &SeedData, force: bool) -> anyhow::Result<
         DatabaseUrl::Sqlite(url) => {
             let store = SqliteStore::connect(url, config.pool)
                 .await
-                .with_context(|| format!("could not open the SQLite database {url}"))?;
+                .with_context(|| format!("could not open the SQLite database {} (DATABASE_URL)", config.database))?;
             write_to(&store, data, force).await
         }
     }
@@ -283,7 +283,7 @@ fn report(data: &SeedData, config: &Config, seed: u64, iins: Option<&Path>, gene
     };
     let backend = match &config.database {
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
-        DatabaseUrl::Sqlite(url) => format!("SQLite ({url})"),
+        DatabaseUrl::Sqlite(_) => format!("SQLite ({})", config.database),
     };
     println!(
         "seeded {backend} in {:.1} s (hashing and generating {:.1} s, writing {:.1} s), --seed {seed}",

@@ -47,12 +47,14 @@ impl Job for Serve {
             cors_origins: self.config.cors_origins.clone(),
             api_docs: self.config.api_docs,
             default_lang: self.config.lang,
+            trusted_proxies: self.config.trusted_proxies.clone(),
             ..edu_http::Options::default()
         };
         tracing::info!(
             address = %listener.local_addr()?,
             database = ?self.config.database,
             files = ?files,
+            trusted_proxies = %self.config.trusted_proxies,
             "serving"
         );
         let sweeper = tokio::spawn(sweep_interrupted_uploads(platform.clone()));

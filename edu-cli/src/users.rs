@@ -3,7 +3,7 @@
 use edu_core::config::Config;
 use edu_core::{Page, Platform, Store};
 
-use crate::backend::{Job, with_platform};
+use crate::backend::{Job, with_existing_platform};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -45,9 +45,8 @@ impl Job for List {
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
         Command::List { limit, offset, json } => {
-            with_platform(
+            with_existing_platform(
                 &config,
-                true,
                 List {
                     page: Page::new(limit, offset),
                     json,

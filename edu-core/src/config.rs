@@ -14,6 +14,15 @@ use crate::import::InitialPasswords;
 use crate::platform::{BootstrapAdmin, PlatformConfig};
 use crate::store::PoolSettings;
 
+mod private;
+mod redact;
+mod trusted_proxies;
+
+pub(crate) use private::create_private_file;
+pub use private::{create_private_dir, tighten_private_file};
+pub use redact::redact_url;
+pub use trusted_proxies::{Network, TrustedProxies};
+
 /// Which database `DATABASE_URL` names.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -22,30 +31,65 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
+    /// Checks the form of the URL; whether the database answers is found out when connecting.
     pub fn parse(url: &str) -> Result<Self, String> {
+        use std::str::FromStr;
         let url = url.trim();
         let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or_default();
         match scheme {
-            "postgres" | "postgresql" => Ok(Self::Postgres(url.to_owned())),
-            s if s.starts_with("postgresql+") => Ok(Self::Postgres(crate::store::normalize_url(url))),
-            "sqlite" => Ok(Self::Sqlite(url.to_owned())),
-            _ => Err("must start with postgres://, postgresql+asyncpg:// or sqlite://".into()),
+            "postgres" | "postgresql" => Self::postgres(url.to_owned()),
+            s if s.starts_with("postgresql+") => Self::postgres(crate::store::normalize_url(url)),
+            "sqlite" => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(|e| format!("{} is not a SQLite URL: {e}", redact_url(url)))?;
+                if options.get_filename().as_os_str().is_empty() && !is_in_memory(url) {
+                    return Err("sqlite:// names no file; write sqlite://path/to/edu.db".into());
+                }
+                Ok(Self::Sqlite(url.to_owned()))
+            }
+            _ => Err("must start with postgres://, postgresql://, postgresql+asyncpg:// or sqlite://".into()),
         }
     }
+
+    fn postgres(url: String) -> Result<Self, String> {
+        use std::str::FromStr;
+        match sqlx::postgres::PgConnectOptions::from_str(&url) {
+            Ok(_) => Ok(Self::Postgres(url)),
+            Err(e) => Err(format!("{} is not a PostgreSQL URL: {e}", redact_url(&url))),
+        }
+    }
+
+    /// The database file of a SQLite URL; `None` for PostgreSQL and in-memory databases.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        use std::str::FromStr;
+        match self {
+            Self::Sqlite(url) if !is_in_memory(url) => sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .ok()
+                .map(|o| o.get_filename().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty()),
+            _ => None,
+        }
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    path == ":memory:" || query.split('&').any(|p| p == "mode=memory")
 }
 
 impl fmt::Debug for DatabaseUrl {
     /// Never prints credentials.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Postgres(url) => {
-                let host = url
-                    .rsplit_once('@')
-                    .map_or_else(|| url.split_once("://").map_or("", |x| x.1), |x| x.1);
-                write!(f, "postgres://…@{host}")
-            }
-            Self::Sqlite(url) => f.write_str(url),
+            Self::Postgres(url) | Self::Sqlite(url) => f.write_str(&redact_url(url)),
         }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
     }
 }
 
@@ -72,6 +116,9 @@ pub struct Config {
     /// `EDU_LANG`: the language of messages for clients whose `Accept-Language` names none of
     /// ru, kk, en. Russian by default, as the legacy backend answered.
     pub lang: crate::i18n::Lang,
+    /// `EDU_TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For`, `Forwarded` and
+    /// `X-Forwarded-Proto` are believed. Empty: those headers are ignored.
+    pub trusted_proxies: TrustedProxies,
     /// Non-fatal remarks to log at start.
     pub warnings: Vec<String>,
 }
@@ -191,14 +238,18 @@ impl Config {
             }),
             (None, dir) => StoreUrl::Directory(dir.map_or_else(|| data_dir.join("files"), PathBuf::from)),
         };
+        let explicit_db = r.value("DATABASE_URL");
         let default_db = format!("sqlite://{}", data_dir.join("edu.db").display());
-        let database = match DatabaseUrl::parse(&r.value("DATABASE_URL").unwrap_or(default_db)) {
+        let database = match DatabaseUrl::parse(explicit_db.as_deref().unwrap_or(&default_db)) {
             Ok(d) => d,
             Err(msg) => {
                 r.fail("DATABASE_URL", msg);
                 DatabaseUrl::Sqlite(String::new())
             }
         };
+        if let Some(msg) = missing_sqlite_directory(&database, &data_dir) {
+            r.fail("DATABASE_URL", msg);
+        }
         let mut warnings = Vec::new();
         let secret_key = match r.value("SECRET_KEY") {
             Some(k) if k.len() < 16 => {
@@ -257,6 +308,13 @@ impl Config {
                 crate::i18n::Lang::default()
             }),
         };
+        let trusted_proxies = match r.value("EDU_TRUSTED_PROXIES") {
+            None => TrustedProxies::default(),
+            Some(v) => TrustedProxies::parse(&v).unwrap_or_else(|msg| {
+                r.fail("EDU_TRUSTED_PROXIES", msg);
+                TrustedProxies::default()
+            }),
+        };
         let admin = read_admin(&mut r, &mut warnings);
 
         if !r.errors.is_empty() {
@@ -279,8 +337,15 @@ impl Config {
             api_docs,
             import_passwords,
             lang,
+            trusted_proxies,
             warnings,
         })
+    }
+
+    /// Creates the data directory, readable by this user only, unless it exists; an existing one
+    /// that other users may read is left as the operator made it, with a warning.
+    pub fn prepare_data_dir(&self) -> std::io::Result<()> {
+        create_private_dir(&self.data_dir)
     }
 
     /// The signing secret: `SECRET_KEY`, or a key generated once and kept in the data directory.
@@ -353,6 +418,20 @@ fn read_admin<F: Fn(&str) -> Option<String>>(r: &mut Reader<F>, warnings: &mut V
     })
 }
 
+/// A SQLite file outside the data directory must be in a directory that exists: a typo in
+/// `DATABASE_URL` would otherwise start an empty school in a new directory.
+fn missing_sqlite_directory(database: &DatabaseUrl, data_dir: &Path) -> Option<String> {
+    let file = database.sqlite_file()?;
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty())?;
+    if parent == data_dir || parent.is_dir() {
+        return None;
+    }
+    Some(format!(
+        "the directory {} of the SQLite database does not exist (only the data directory, EDU_DATA_DIR, is created)",
+        parent.display()
+    ))
+}
+
 fn load_or_create_key(path: &Path) -> std::io::Result<Secret> {
     use std::io::Write;
     if let Ok(existing) = std::fs::read(path) {
@@ -362,7 +441,7 @@ fn load_or_create_key(path: &Path) -> std::io::Result<Secret> {
         }
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
     }
     let key = crate::auth::token::new_refresh_token().into_bytes();
     let mut options = std::fs::OpenOptions::new();
@@ -439,6 +518,64 @@ mod tests {
         .expect("valid");
         assert_eq!(c.database, DatabaseUrl::Postgres("postgres://u:p@h/db".into()));
         assert!(!format!("{c:?}").contains("u:p"), "credentials must not be printed");
+    }
+
+    #[test]
+    fn database_urls_that_would_start_an_empty_school_are_refused() {
+        let dir = std::env::temp_dir().join(format!("edu-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let secret = ("SECRET_KEY", "0123456789abcdef0123");
+        let missing = format!("sqlite://{}", dir.join("typo").join("edu.db").display());
+        for bad in ["sqlite://", "sqlite://?mode=rwc", "postgres://[broken", "postgresql://u@h:notaport/db", &missing] {
+            let err = read(&[("DATABASE_URL", bad), secret]).expect_err(bad);
+            assert_eq!(err.0.len(), 1, "{bad}: {err}");
+            assert_eq!(err.0[0].variable, "DATABASE_URL", "{bad}");
+        }
+        assert!(!dir.join("typo").exists(), "nothing is created while reading");
+        let err = read(&[("DATABASE_URL", "mysql://db/x")]).expect_err("mysql");
+        assert!(err.to_string().contains("postgresql://"), "{err}");
+        // A file in an existing directory, in the data directory (created later) or in memory.
+        let here = format!("sqlite://{}", dir.join("edu.db").display());
+        let c = read(&[("DATABASE_URL", &here)]).expect("an existing directory");
+        assert_eq!(c.database.sqlite_file(), Some(dir.join("edu.db")));
+        let data = dir.join("new-data");
+        let in_data = format!("sqlite://{}", data.join("edu.db").display());
+        read(&[("DATABASE_URL", &in_data), ("EDU_DATA_DIR", &data.display().to_string())]).expect("the data directory");
+        read(&[("DATABASE_URL", "sqlite::memory:")]).expect_err("no ://");
+        let c = read(&[("DATABASE_URL", "sqlite://:memory:")]).expect("in memory");
+        assert_eq!(c.database.sqlite_file(), None);
+        read(&[("DATABASE_URL", "sqlite://edu.db")]).expect("the working directory");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn database_passwords_never_print() {
+        for url in [
+            "postgres://u:pw-secret-1@h/db",
+            "postgres://h/db?user=u&password=pw-secret-1",
+            "postgresql://u@h/db?sslmode=require&sslpassword=pw-secret-1",
+        ] {
+            let c = read(&[("DATABASE_URL", url), ("SECRET_KEY", "0123456789abcdef0123")]).expect(url);
+            for shown in [format!("{c:?}"), format!("{:?}", c.database), c.database.to_string()] {
+                assert!(!shown.contains("pw-secret-1"), "{shown}");
+                assert!(shown.contains("h/db") || shown.contains("@h"), "the host is kept: {shown}");
+            }
+        }
+        let err = read(&[("DATABASE_URL", "postgres://u:pw-secret-1@[broken/db"), ("SECRET_KEY", "0123456789abcdef0123")])
+            .expect_err("malformed");
+        assert!(!err.to_string().contains("pw-secret-1"), "{err}");
+        let err = read(&[("EDU_FILES_URL", "s3://u:pw-secret-1@bucket/x")]).expect_err("userinfo in S3");
+        assert!(!err.to_string().contains("pw-secret-1"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_and_checked() {
+        assert!(read(&[]).expect("defaults").trusted_proxies.is_empty());
+        let c = read(&[("EDU_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8, ::1")]).expect("valid");
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().expect("ip")));
+        let err = read(&[("EDU_TRUSTED_PROXIES", "10.0.0.0/8, nginx")]).expect_err("a name");
+        assert_eq!(err.0[0].variable, "EDU_TRUSTED_PROXIES");
+        assert!(err.to_string().contains("nginx"), "{err}");
     }
 
     #[test]

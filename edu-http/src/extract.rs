@@ -39,10 +39,16 @@ pub fn bearer() -> impl Filter<Extract = (Option<String>,), Error = Infallible> 
     optional_header("authorization")
 }
 
+/// The client as [`ClientAddr`](crate::forwarded::ClientAddr) resolved it (behind a trusted
+/// proxy, the address the proxy names), else the connection's address.
 pub fn client() -> impl Filter<Extract = (ClientInfo,), Error = Infallible> + Clone {
-    warp::ext::optional::<PeerAddr>().map(|peer: Option<PeerAddr>| ClientInfo {
-        address: peer.map(|p| p.0.ip()),
-    })
+    warp::ext::optional::<crate::forwarded::ClientAddr>()
+        .and(warp::ext::optional::<PeerAddr>())
+        .map(
+            |client: Option<crate::forwarded::ClientAddr>, peer: Option<PeerAddr>| ClientInfo {
+                address: client.map(|c| c.address).or(peer.map(|p| p.0.ip())),
+            },
+        )
 }
 
 pub fn body() -> impl Filter<Extract = (Body,), Error = warp::Rejection> + Clone {

@@ -205,18 +205,14 @@ pub struct SecurityHeaders<S> {
     inner: S,
 }
 
-/// HTTPS directly, or behind a proxy that says so.
+/// HTTPS directly, or behind a trusted proxy that says so (see [`crate::forwarded`]): from
+/// anyone else `X-Forwarded-Proto` is not believed.
 fn is_https<B>(req: &Request<B>) -> bool {
     req.uri().scheme_str() == Some("https")
         || req
-            .headers()
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',')
-                    .next()
-                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
-            })
+            .extensions()
+            .get::<crate::forwarded::ClientAddr>()
+            .is_some_and(|c| c.forwarded_https)
 }
 
 fn add_security_headers(h: &mut HeaderMap, https: bool) {
@@ -303,11 +299,18 @@ mod tests {
     fn https_detection() {
         let plain = Request::builder().uri("/").body(()).expect("request");
         assert!(!is_https(&plain));
-        let proxied = Request::builder()
+        // The header alone is not enough: only a trusted proxy's word counts.
+        let spoofed = Request::builder()
             .uri("/")
             .header("x-forwarded-proto", "https")
             .body(())
             .expect("request");
+        assert!(!is_https(&spoofed));
+        let mut proxied = spoofed;
+        proxied.extensions_mut().insert(crate::forwarded::ClientAddr {
+            address: std::net::Ipv4Addr::LOCALHOST.into(),
+            forwarded_https: true,
+        });
         assert!(is_https(&proxied));
         let mut h = HeaderMap::new();
         add_security_headers(&mut h, false);

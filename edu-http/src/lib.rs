@@ -9,6 +9,7 @@
 
 pub mod error;
 mod extract;
+mod forwarded;
 mod i18n;
 mod layers;
 pub mod openapi;
@@ -18,6 +19,7 @@ mod upload;
 
 pub use edu_core::i18n::Lang;
 pub use extract::PeerAddr;
+pub use forwarded::{ClientAddr, ClientAddrLayer};
 pub use i18n::LanguageLayer;
 pub use layers::loggable_path;
 pub use routes::routes_with;
@@ -43,6 +45,9 @@ pub struct Options {
     pub shutdown_grace: std::time::Duration,
     /// `EDU_LANG`: the language of messages when `Accept-Language` names none of ru, kk, en.
     pub default_lang: Lang,
+    /// `EDU_TRUSTED_PROXIES`: connections from these may name the client and its scheme in
+    /// forwarding headers. Empty: the connection's address is the client.
+    pub trusted_proxies: edu_core::config::TrustedProxies,
 }
 
 impl Default for Options {
@@ -54,6 +59,7 @@ impl Default for Options {
             body_idle_timeout: std::time::Duration::from_secs(30),
             shutdown_grace: std::time::Duration::from_secs(30),
             default_lang: Lang::default(),
+            trusted_proxies: edu_core::config::TrustedProxies::default(),
         }
     }
 }

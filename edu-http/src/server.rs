@@ -23,6 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::extract::PeerAddr;
+use crate::forwarded::{ClientAddr, ClientAddrLayer};
 use crate::i18n::LanguageLayer;
 use crate::layers::{BodyLimitLayer, SecurityHeadersLayer, cors, loggable_path};
 use crate::{Options, routes_with};
@@ -52,6 +53,8 @@ pub async fn serve_with<S: Store>(
 ) -> std::io::Result<()> {
     let filter = routes_with(platform, &options);
     let stack = ServiceBuilder::new()
+        // First, so that the log, the headers and the throttle all see the same client.
+        .layer(ClientAddrLayer::new(options.trusted_proxies.clone()))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -61,8 +64,10 @@ pub async fn serve_with<S: Store>(
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
+                    let client = req.extensions().get::<ClientAddr>().map(|c| c.address);
                     tracing::info_span!(
                         "request",
+                        client = %client.map_or_else(|| "-".to_owned(), |a| a.to_string()),
                         method = %req.method(),
                         path = %loggable_path(req.uri().path()),
                         request_id = %id,

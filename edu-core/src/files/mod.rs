@@ -423,16 +423,18 @@ impl StoreUrl {
     /// Checks a URL without connecting to anything, with a message fit for an operator.
     pub fn parse(url: &str) -> Result<StoreUrl, String> {
         let url = url.trim();
+        // Errors show the URL without any password it carries.
+        let shown = crate::config::redact_url(url);
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(format!(
-                "{url:?} is not a URL; use file:///absolute/dir or s3://bucket[/prefix]"
+                "{shown:?} is not a URL; use file:///absolute/dir or s3://bucket[/prefix]"
             ));
         };
         match scheme.to_ascii_lowercase().as_str() {
             "file" => {
                 if !rest.starts_with('/') {
                     return Err(format!(
-                        "{url:?}: a file URL needs an absolute path (file:///srv/edu/files)"
+                        "{shown:?}: a file URL needs an absolute path (file:///srv/edu/files)"
                     ));
                 }
                 Ok(StoreUrl::Directory(PathBuf::from(rest)))
@@ -446,15 +448,15 @@ impl StoreUrl {
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
                 if !valid_bucket {
                     return Err(format!(
-                        "{url:?}: {bucket:?} is not a bucket name (3-63 lower-case letters, digits, dots and hyphens)"
+                        "{shown:?}: the bucket name must be 3-63 lower-case letters, digits, dots and hyphens"
                     ));
                 }
                 if prefix.split('/').any(|part| part == "." || part == "..") {
-                    return Err(format!("{url:?}: the prefix may not contain . or .. segments"));
+                    return Err(format!("{shown:?}: the prefix may not contain . or .. segments"));
                 }
                 if !cfg!(feature = "s3") {
                     return Err(format!(
-                        "{url:?}: this build has no S3 support (build edu-core with the `s3` feature)"
+                        "{shown:?}: this build has no S3 support (build edu-core with the `s3` feature)"
                     ));
                 }
                 Ok(StoreUrl::S3 {
@@ -463,7 +465,7 @@ impl StoreUrl {
                 })
             }
             other => Err(format!(
-                "{url:?}: the scheme {other:?} is not supported; use file:///absolute/dir or s3://bucket[/prefix]"
+                "{shown:?}: the scheme {other:?} is not supported; use file:///absolute/dir or s3://bucket[/prefix]"
             )),
         }
     }

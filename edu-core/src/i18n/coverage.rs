@@ -58,7 +58,7 @@ const NOT_SHOWN: &[&str] = &[
     "{}: the prefix may not contain . or .. segments",
     "{}: the scheme {} is not supported; use file:///absolute/dir or s3://bucket[/prefix]",
     "{}: this build has no S3 support (build edu-core with the `s3` feature)",
-    "{}: {} is not a bucket name (3-63 lower-case letters, digits, dots and hyphens)",
+    "{}: the bucket name must be 3-63 lower-case letters, digits, dots and hyphens",
 ];
 
 /// Files whose texts are for operators (configuration, command line), not for people using edu.

@@ -19,20 +19,33 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `sqlite://path`, making the parent directory.
+    /// Opens (creating if needed) `sqlite://path`, making the parent directory. The files are
+    /// made readable by this user only: they hold password hashes.
     pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         if let Some(parent) = Path::new(options.get_filename()).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Other(Box::new(e)))?;
+            crate::config::create_private_dir(parent).map_err(|e| StoreError::Other(Box::new(e)))?;
         }
         Self::connect_with(options, pool).await
     }
 
+    /// Opens `sqlite://path` only if the database file exists, for commands that read: a
+    /// mistyped path must not leave an empty database behind.
+    pub async fn connect_existing(url: &str, pool: PoolSettings) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        Self::open(options, pool, false).await
+    }
+
     pub async fn connect_with(options: SqliteConnectOptions, pool: PoolSettings) -> Result<Self, StoreError> {
+        Self::open(options, pool, true).await
+    }
+
+    async fn open(options: SqliteConnectOptions, pool: PoolSettings, create: bool) -> Result<Self, StoreError> {
+        make_private(options.get_filename(), create).map_err(|e| StoreError::Other(Box::new(e)))?;
         let options = options
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -51,6 +64,25 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// The database file is created 0600 before SQLite opens it, so that its `-wal` and `-shm`
+/// files, which SQLite creates with the database's mode, are private too; files an earlier
+/// version left readable are tightened. In-memory databases have no file.
+fn make_private(file: &Path, create: bool) -> std::io::Result<()> {
+    let name = file.as_os_str();
+    if name.is_empty() || file.to_string_lossy().starts_with("file:sqlx-in-memory") {
+        return Ok(());
+    }
+    if create {
+        crate::config::create_private_file(file)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = name.to_owned();
+        path.push(suffix);
+        crate::config::tighten_private_file(Path::new(&path))?;
+    }
+    Ok(())
 }
 
 // SQLite has no row locks: BEGIN IMMEDIATE takes the database write lock up front instead.
