@@ -135,6 +135,8 @@ async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
     // A store from before markers: repairs wait for the marker, which `edu migrate` (and
     // `edu serve`) write because the store holds files the database refers to.
     std::fs::remove_file(d.files.join(MARKER_KEY)).expect("unmark");
+    // (The store removed the emptied directory with the orphan.)
+    std::fs::create_dir_all(d.files.join("homework")).expect("dir");
     std::fs::write(d.files.join(orphan), PDF).expect("orphan");
     let unmarked = d.fsck(&d.files, &["--repair"]);
     assert_eq!(unmarked.status.code(), Some(1), "{}", text(&unmarked));

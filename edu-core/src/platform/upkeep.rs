@@ -112,7 +112,11 @@ const MARKING_SAMPLE: usize = 20;
 
 fn cutoff(age: Duration) -> DateTime<Utc> {
     // File times come from the store's own clock (the wall clock), not the platform's.
-    Utc::now() - chrono::Duration::from_std(age).unwrap_or_else(|_| chrono::Duration::MAX)
+    // An age too large to subtract means "nothing is that old".
+    chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 impl<S: Store> Platform<S> {
