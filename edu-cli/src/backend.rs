@@ -2,10 +2,23 @@
 
 use anyhow::{Context, bail};
 use edu_core::config::{Config, DatabaseUrl};
-use edu_core::{PgStore, Platform, SqliteStore, Store};
+use edu_core::files::{FileStore, StoreUrl};
+use edu_core::{Marking, PgStore, Platform, SqliteStore, Store};
+
+/// How a command opens the file store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStoreUse {
+    /// A local directory is created if missing (serving, migrating, importing).
+    Create,
+    /// A local directory must exist: commands that check or repair a store must never create an
+    /// empty one in place of an unmounted or mistyped one.
+    Existing,
+}
 
 /// Work to do with a platform, whichever backend it runs on.
 pub trait Job {
+    const FILES: FileStoreUse = FileStoreUse::Create;
+
     fn run<S: Store>(self, platform: Platform<S>) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
@@ -38,11 +51,7 @@ async fn run_on<J: Job>(config: &Config, migrate: bool, create: bool, job: J) ->
         .resolve_secret()
         .context("could not read or create the signing key in EDU_DATA_DIR")?;
     let mut platform_config = config.platform_config(secret);
-    platform_config.files = Some(
-        config
-            .file_store()
-            .context("could not open the file store (EDU_FILES_URL / EDU_FILES_DIR)")?,
-    );
+    platform_config.files = Some(open_file_store(config, J::FILES)?);
     match &config.database {
         DatabaseUrl::Postgres(_) => {
             let store = connect_postgres(config).await?;
@@ -79,17 +88,48 @@ async fn prepare<S: Store>(store: &S, migrate: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Nothing;
+fn open_file_store(config: &Config, usage: FileStoreUse) -> anyhow::Result<FileStore> {
+    let opened = match (&config.files, usage) {
+        (StoreUrl::Directory(dir), FileStoreUse::Existing) => FileStore::existing_local(dir),
+        _ => config.file_store(),
+    };
+    opened.context("could not open the file store (EDU_FILES_URL / EDU_FILES_DIR)")
+}
 
-impl Job for Nothing {
-    async fn run<S: Store>(self, _: Platform<S>) -> anyhow::Result<()> {
+/// Gives the file store its marker when it evidently belongs to this database (see
+/// [`Platform::mark_file_store`]); otherwise says loudly why not.
+pub async fn mark_file_store<S: Store>(platform: &Platform<S>) -> anyhow::Result<()> {
+    let files = platform.files()?;
+    match platform.mark_file_store().await? {
+        Marking::Present(_) => {}
+        Marking::Created(marker) => {
+            tracing::info!(files = ?files, store_id = %marker.store_id, "marked the file store as this deployment's")
+        }
+        Marking::Unmarked(why) => tracing::warn!(
+            files = ?files,
+            "the file store has no marker and was not given one: {why}. Until it has one, `edu fsck --repair` \
+             refuses to run and stray files are not swept; `edu fsck --init-marker` marks it"
+        ),
+    }
+    Ok(())
+}
+
+struct Migrate;
+
+impl Job for Migrate {
+    async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
+        // Migrating is this command's work; a store that cannot be reached is only reported here
+        // (`edu serve` refuses to start without it).
+        if let Err(e) = mark_file_store(&platform).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not check the file store's marker");
+        }
         Ok(())
     }
 }
 
 /// `edu migrate`.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    with_platform(config, true, Nothing).await?;
+    with_platform(config, true, Migrate).await?;
     tracing::info!(database = ?config.database, "migrations applied");
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! `edu serve`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use edu_core::config::Config;
-use edu_core::{Platform, Store};
+use edu_core::{Platform, Store, SweepAges};
 
 use crate::backend::{Job, with_platform};
 
@@ -40,6 +41,7 @@ impl Job for Serve {
             .check()
             .await
             .with_context(|| format!("the file store ({files:?}) does not answer"))?;
+        crate::backend::mark_file_store(&platform).await?;
         let listener = tokio::net::TcpListener::bind(self.bind)
             .await
             .with_context(|| format!("could not listen on {}", self.bind))?;
@@ -57,7 +59,7 @@ impl Job for Serve {
             trusted_proxies = %self.config.trusted_proxies,
             "serving"
         );
-        let sweeper = tokio::spawn(sweep_interrupted_uploads(platform.clone()));
+        let sweeper = tokio::spawn(sweep_stale_files(platform.clone()));
         let served = edu_http::serve_with(platform, listener, options, shutdown_signal()).await;
         sweeper.abort();
         served?;
@@ -77,17 +79,33 @@ pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     with_platform(&config, migrate, job).await
 }
 
-/// Temporary files of uploads cut off by a crash are removed once they are an hour old (an
-/// upload still running in another process is never that old), checked every ten minutes.
-async fn sweep_interrupted_uploads<S: Store>(platform: Platform<S>) {
-    const AGE: std::time::Duration = std::time::Duration::from_secs(3600);
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+/// Every ten minutes, removes what interrupted uploads and crashes left in the file store:
+/// temporary files after an hour (an upload still running in another process is never that old),
+/// and files under final keys that no row refers to after a day (longer than any import that copies
+/// its files before it writes their rows). Each process sharing the store may run it.
+async fn sweep_stale_files<S: Store>(platform: Platform<S>) {
+    const AGES: SweepAges = SweepAges {
+        interrupted: Duration::from_secs(3600),
+        orphaned: Duration::from_secs(24 * 3600),
+    };
+    let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
-        match platform.sweep_interrupted_uploads(AGE).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed temporary files of interrupted uploads"),
-            Err(e) => tracing::warn!(error = %e, "could not sweep interrupted uploads"),
+        match platform.sweep_stale_files(AGES).await {
+            Ok(report) => {
+                if !report.interrupted.is_empty() || !report.orphans.is_empty() {
+                    tracing::info!(
+                        interrupted = report.interrupted.len(),
+                        orphans = report.orphans.len(),
+                        keys = ?report.orphans,
+                        "swept stale files from the file store"
+                    );
+                }
+                if let Some(why) = report.held_back {
+                    tracing::warn!("{why}");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not sweep stale files"),
         }
     }
 }

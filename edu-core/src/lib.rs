@@ -40,4 +40,5 @@ pub use platform::{
     NewLesson, PHOTO_LIMIT, Platform, PlatformConfig, Session, SubjectAccess, SystemClock, TestResult, TokenPair,
     UploadedUrl, UserRef, gradebook_table, summary_table,
 };
+pub use platform::{FsckOptions, Marking, MissingRow, SweepAges, SweepReport};
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

@@ -70,6 +70,10 @@ edu_core::conformance_tests!(@each s3_fixture, [#[cfg_attr(edu_skip_s3, ignore =
     homework_keeps_history_and_grades_are_audited,
     deleting_users_removes_their_files_and_keeps_grades_they_gave,
     fsck_finds_and_repairs_orphans_and_missing_files,
+    fsck_repair_needs_the_marker_and_a_plausible_store,
+    a_store_is_marked_only_when_it_is_the_databases,
+    stale_files_are_swept_after_the_grace_period,
+    sweeping_spares_uploads_in_flight_on_another_process,
     concurrent_submissions_are_stored_once_each,
 );
 
@@ -168,4 +172,21 @@ async fn a_wrong_endpoint_is_reported_at_start() {
     assert!(store.check().await.is_err(), "nothing listens on port 9");
     let bad = FileStore::from_url("s3://edu-conformance/x", &[("no_such_setting", "1")]);
     assert!(matches!(bad, Err(FileError::Config(_))), "{bad:?}");
+}
+
+#[tokio::test]
+#[cfg_attr(edu_skip_s3, ignore = "no S3-compatible service: set EDU_TEST_S3_URL")]
+async fn the_marker_lives_in_the_bucket_and_is_never_listed() {
+    let Some(store) = s3_store().await else { return };
+    assert_eq!(store.marker().await.expect("read"), None, "a new prefix has no marker");
+    assert!(!store.holds_files().await.expect("list"));
+    let marker = store.write_marker().await.expect("written");
+    assert_eq!(store.marker().await.expect("read"), Some(marker));
+    assert!(store.list().await.expect("list").is_empty(), "the marker is not listed");
+    assert!(!store.holds_files().await.expect("list"), "the marker is not a file");
+    let (_, body) = pdf(1000, 100);
+    let staged = store.stage("a.pdf", DOCUMENTS, 10_000, body).await.expect("staged");
+    assert!(!store.holds_files().await.expect("list"), "a temporary upload is not a file");
+    store.commit(&staged, Area::Lessons).await.expect("committed");
+    assert!(store.holds_files().await.expect("list"));
 }

@@ -41,6 +41,18 @@ impl Workdir {
             .expect("the edu binary runs")
     }
 
+    /// The binary with `extra` variables set over (or beside) the usual ones.
+    pub fn edu_with(&self, args: &[&str], extra: &[(&str, String)]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_edu"))
+            .args(args)
+            .current_dir(&self.0)
+            .env_clear()
+            .envs(self.vars())
+            .envs(extra.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("the edu binary runs")
+    }
+
     pub async fn platform(&self) -> Platform<SqliteStore> {
         let config = self.config();
         let secret = config.resolve_secret().expect("secret");

@@ -6,6 +6,7 @@
 mod common;
 mod crash;
 mod export_cli;
+mod fsck_cli;
 mod import_cli;
 mod legacy_cli;
 mod seed_cli;

@@ -1729,6 +1729,7 @@ pub async fn fsck_finds_and_repairs_orphans_and_missing_files<S: Store>(fx: Fixt
     let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
     assert_eq!(report.orphans, [orphan.key.to_string()]);
     assert_eq!(report.missing, std::slice::from_ref(key));
+    p.init_file_store_marker().await.expect("the store is vouched for");
     let repaired = p.fsck(true, Duration::ZERO).await.expect("repair");
     assert!(repaired.repaired);
     assert_store_consistent(p).await;
@@ -2299,3 +2300,8 @@ pub async fn grade_summary_matches_the_records<S: Store>(fx: Fixture<S>) {
         panic!("{e}");
     }
 }
+
+// ---- the file store's upkeep ----
+
+mod store_care;
+pub use store_care::*;

@@ -9,6 +9,7 @@
 
 mod ingest;
 pub mod legacy;
+mod marker;
 pub mod sniff;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMulti
 use thiserror::Error;
 
 pub use ingest::Ingested;
+pub use marker::{MARKER_KEY, StoreMarker};
 pub use sniff::{Allowlist, DOCUMENTS, Family, IMAGES};
 
 /// Where a stored file belongs.
@@ -207,6 +209,21 @@ impl FileStore {
         })
     }
 
+    /// A directory on this machine that must exist already. Commands that only check or repair a
+    /// store open it this way: creating an empty directory in place of an unmounted volume or a
+    /// mistyped path would make every file look lost.
+    pub fn existing_local(dir: impl Into<PathBuf>) -> Result<FileStore, FileError> {
+        let dir = dir.into();
+        if !dir.is_dir() {
+            return Err(FileError::Config(format!(
+                "the file store directory {} does not exist: is the store mounted? \
+                 (check EDU_FILES_DIR / EDU_FILES_URL)",
+                dir.display()
+            )));
+        }
+        FileStore::local(dir).map_err(|e| FileError::Config(e.to_string()))
+    }
+
     /// Any `object_store` backend, e.g. an S3-compatible bucket.
     pub fn from_object_store(store: Arc<dyn ObjectStore>) -> FileStore {
         FileStore {
@@ -374,11 +391,12 @@ impl FileStore {
     }
 
     /// Every object in the store, including temporary ones (and, on a local store, the staging
-    /// files of uploads that a crash interrupted).
+    /// files of uploads that a crash interrupted), except the store's marker.
     pub async fn list(&self) -> Result<Vec<Listed>, FileError> {
         let mut found: Vec<Listed> = self
             .inner
             .list(None)
+            .try_filter(|m| std::future::ready(m.location.as_ref() != MARKER_KEY))
             .map_ok(|m| Listed {
                 key: m.location.to_string(),
                 size: m.size,

@@ -1,6 +1,5 @@
 //! Lessons, lesson documents, avatars, homework and downloads.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use bytes::Bytes;
@@ -54,26 +53,6 @@ pub struct UploadedUrl {
     pub file_name: String,
     pub size: u64,
     pub content_type: String,
-}
-
-/// What `edu fsck` found (and, with repair, fixed).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FsckReport {
-    /// Objects in the file store.
-    pub objects: usize,
-    /// Keys that rows refer to.
-    pub referenced: usize,
-    /// Stored objects no row refers to (older than the grace period).
-    pub orphans: Vec<String>,
-    /// Keys rows refer to whose object is missing.
-    pub missing: Vec<String>,
-    pub repaired: bool,
-}
-
-impl FsckReport {
-    pub fn is_clean(&self) -> bool {
-        self.orphans.is_empty() && self.missing.is_empty()
-    }
 }
 
 fn validation(e: impl fmt::Display) -> Error {
@@ -606,63 +585,6 @@ impl<S: Store> Platform<S> {
             content_type: family.content_type(ext).to_owned(),
         };
         Ok((meta, download))
-    }
-
-    // ---- consistency ----
-
-    /// Removes temporary files of uploads that never finished (the process died mid-upload)
-    /// once they are older than `age`; returns how many. Servers run this periodically.
-    pub async fn sweep_interrupted_uploads(&self, age: std::time::Duration) -> Result<usize> {
-        let files = self.files()?;
-        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_else(|_| chrono::Duration::zero());
-        let mut removed = 0;
-        for listed in files.list().await? {
-            if listed.key.starts_with("tmp/") && listed.modified < cutoff {
-                files.remove_listed(&listed).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    /// Compares the file store with the rows that refer to it. Objects younger than `grace` are
-    /// left alone (an upload may be between its file and its row). With `repair`, orphans are
-    /// removed and rows whose file is missing are dropped.
-    pub async fn fsck(&self, repair: bool, grace: std::time::Duration) -> Result<FsckReport> {
-        let files = self.files()?;
-        let listed = files.list().await?;
-        let referenced: HashSet<String> = self.store().referenced_keys().await?.into_iter().collect();
-        let present: HashSet<&str> = listed.iter().map(|l| l.key.as_str()).collect();
-        // File times come from the store's own clock (the wall clock), not the platform's.
-        let cutoff =
-            chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::zero());
-        let orphans: Vec<_> = listed
-            .iter()
-            .filter(|l| !referenced.contains(&l.key) && l.modified < cutoff)
-            .collect();
-        let mut missing: Vec<String> = referenced
-            .iter()
-            .filter(|k| !present.contains(k.as_str()))
-            .cloned()
-            .collect();
-        missing.sort();
-        let mut report = FsckReport {
-            objects: listed.len(),
-            referenced: referenced.len(),
-            orphans: orphans.iter().map(|l| l.key.clone()).collect(),
-            missing,
-            repaired: false,
-        };
-        if repair {
-            for orphan in orphans {
-                files.remove_listed(orphan).await?;
-            }
-            if !report.missing.is_empty() {
-                self.store().forget_files(&report.missing).await?;
-            }
-            report.repaired = true;
-        }
-        Ok(report)
     }
 }
 

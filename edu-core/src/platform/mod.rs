@@ -17,15 +17,17 @@ mod grades;
 mod import;
 mod quiz;
 mod session;
+mod upkeep;
 mod users;
 
 pub use academic::{AccessOverview, LessonView, ModuleAccess, ModuleDetails, SubjectAccess};
 pub use files::{
-    FsckReport, HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
+    HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
 };
 pub use grades::{gradebook_table, summary_table};
 pub use quiz::{Answers, AttemptView, DEADLINE_GRACE, TestResult};
 pub use session::{ClientInfo, Session, TokenPair};
+pub use upkeep::{FsckOptions, FsckReport, Marking, MissingRow, SweepAges, SweepReport};
 pub use users::{BootstrapAdmin, CreateUser, UserRef};
 
 /// Settings of the core, independent of how they were read.

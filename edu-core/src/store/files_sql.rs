@@ -215,6 +215,13 @@ macro_rules! files_methods {
             Ok(keys.into_iter().map(|(k,)| k).collect())
         }
 
+        async fn legacy_file_keys(&self) -> $crate::store::StoreResult<Vec<String>> {
+            let keys: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT storage_key FROM legacy_files")
+                .fetch_all(&self.pool)
+                .await?;
+            Ok(keys.into_iter().map(|(k,)| k).collect())
+        }
+
         async fn forget_files(&self, keys: &[String]) -> $crate::store::StoreResult<u64> {
             let mut tx = self.pool.begin_with($begin).await?;
             let mut n = 0;

@@ -389,6 +389,9 @@ pub trait Store: Send + Sync + 'static {
     fn file_owner(&self, key: &str) -> impl Future<Output = StoreResult<Option<(FileOwner, FileMeta)>>> + Send;
     /// Every storage key a row refers to (documents, homework files, avatars).
     fn referenced_keys(&self) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Storage keys that `legacy_files` maps old paths to: kept even when no other row refers to
+    /// them, because old links still lead there.
+    fn legacy_file_keys(&self) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// Drops the rows that refer to these keys (for repairing rows whose files are gone).
     fn forget_files(&self, keys: &[String]) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Inserts a submission and its files' rows, atomically.
