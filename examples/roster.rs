@@ -12,7 +12,11 @@ use edu_core::Iin;
 /// The `n`-th valid IIN of the sequence, or `None` when that number has no control digit.
 fn iin(n: u64) -> Option<String> {
     let day = NaiveDate::from_ymd_opt(1990, 1, 1)? + Days::new(n / 10_000);
-    let century = if day.format("%Y").to_string().starts_with("19") { 3 } else { 5 };
+    let century = if day.format("%Y").to_string().starts_with("19") {
+        3
+    } else {
+        5
+    };
     let first = format!("{}{century}{:04}", day.format("%y%m%d"), n % 10_000);
     let mut digits = [0u8; 11];
     for (d, b) in digits.iter_mut().zip(first.bytes()) {

@@ -278,7 +278,11 @@ fn print_report(report: &ImportReport, elapsed: Duration) {
         println!(
             "names differing from the accounts': {}{}",
             report.name_changes.len(),
-            if kept > 0 { " (kept; --update-names replaces them)" } else { "" }
+            if kept > 0 {
+                " (kept; --update-names replaces them)"
+            } else {
+                ""
+            }
         );
     }
     for c in &report.name_changes {

@@ -779,18 +779,27 @@ async fn mistyped_iins_are_invalid_rows_that_say_why<S: Store>(app: TestApp<S>) 
     let report = r.expect(200);
     assert_eq!(error_messages(report), expected, "{report}");
     assert_eq!(report["rows_valid"], 2, "{report}");
-    assert_eq!(report["users_created"], 2, "the dry run no longer counts 004051250012: {report}");
+    assert_eq!(
+        report["users_created"], 2,
+        "the dry run no longer counts 004051250012: {report}"
+    );
 
     let body = upload(&app, Some(&admin), "", &file).await.expect(422).clone();
     assert_eq!(error_messages(&body["report"]), expected);
     for iin in ["004051250012", "791028302728", "061211600012"] {
-        assert!(!user_exists(&app, &admin, iin).await, "{iin} written by a rejected import");
+        assert!(
+            !user_exists(&app, &admin, iin).await,
+            "{iin} written by a rejected import"
+        );
     }
 
     let r = upload(&app, Some(&admin), "?mode=skip_invalid", &file).await;
     let report = r.expect(200);
     assert_eq!(report["users_created"], 2, "{report}");
-    assert!(!user_exists(&app, &admin, "004051250012").await, "no account for the typo");
+    assert!(
+        !user_exists(&app, &admin, "004051250012").await,
+        "no account for the typo"
+    );
     assert!(user_exists(&app, &admin, "791028302728").await);
     assert!(
         user_exists(&app, &admin, "061211600012").await,
@@ -831,13 +840,18 @@ async fn test_accounts_only_with_allow_invalid_iin<S: Store>(app: TestApp<S>) {
     assert_eq!(body["report"]["errors"].as_array().map(Vec::len), Some(2), "{body}");
     assert!(!user_exists(&app, &admin, "000000000001").await);
 
-    upload(&app, Some(&admin), "?allow_invalid_iin=maybe", &file).await.expect(422);
+    upload(&app, Some(&admin), "?allow_invalid_iin=maybe", &file)
+        .await
+        .expect(422);
     let r = upload(&app, Some(&admin), "?allow_invalid_iin=true", &file).await;
     let report = r.expect(200).clone();
     assert_eq!(report["users_created"], 2, "{report}");
     for c in report["credentials"].as_array().expect("credentials") {
         let session = app
-            .login(c["iin"].as_str().expect("iin"), c["password"].as_str().expect("password"))
+            .login(
+                c["iin"].as_str().expect("iin"),
+                c["password"].as_str().expect("password"),
+            )
             .await;
         assert_eq!(session["user"]["must_change_password"], true);
     }
@@ -873,7 +887,10 @@ async fn one_iin_with_two_names_is_invalid_in_every_row<S: Store>(app: TestApp<S
     // The same person twice (a number cell and a text cell, one name): one account, two groups.
     assert_eq!(report["users_created"], 1, "{report}");
     assert_eq!(report["memberships_added"], 2, "{report}");
-    assert!(!user_exists(&app, &admin, "791028302728").await, "which name is right is unknown");
+    assert!(
+        !user_exists(&app, &admin, "791028302728").await,
+        "which name is right is unknown"
+    );
     assert_eq!(
         groups(&app, &admin).await,
         vec![
@@ -923,14 +940,23 @@ async fn different_names_are_reported_and_replaced_only_when_asked<S: Store>(app
     let r = upload(&app, Some(&admin), "?update_names=true", &renamed).await;
     let report = r.expect(200);
     assert_eq!(report["name_changes"], change(true, "name updated"), "{report}");
-    assert_eq!((&report["users_created"], &report["users_existing"]), (&json!(0), &json!(3)));
+    assert_eq!(
+        (&report["users_created"], &report["users_existing"]),
+        (&json!(0), &json!(3))
+    );
     assert_eq!(full_name(&app, &admin, "061211600012").await, "Ли Анна");
-    assert_eq!(full_name(&app, &admin, "791028302728").await, "Иванов Иван", "others untouched");
+    assert_eq!(
+        full_name(&app, &admin, "791028302728").await,
+        "Иванов Иван",
+        "others untouched"
+    );
 
     // Now the names agree: nothing to report, nothing changes.
     let r = upload(&app, Some(&admin), "?update_names=true", &renamed).await;
     assert_eq!(r.expect(200)["name_changes"], json!([]));
-    upload(&app, Some(&admin), "?update_names=perhaps", &renamed).await.expect(422);
+    upload(&app, Some(&admin), "?update_names=perhaps", &renamed)
+        .await
+        .expect(422);
 }
 
 /// Bootstrap and service accounts (`000000000001`) are no citizens' IINs: outside the import any

@@ -90,7 +90,8 @@ fn sheet(rows: &[(String, bool)]) -> Vec<u8> {
         let r = r as u32 + 1;
         ws.write_string(r, 0, "P-1").expect("group");
         if *as_number {
-            ws.write_number(r, 1, digits.parse::<f64>().expect("digits")).expect("number");
+            ws.write_number(r, 1, digits.parse::<f64>().expect("digits"))
+                .expect("number");
         } else {
             ws.write_string(r, 1, digits).expect("text");
         }
@@ -126,7 +127,11 @@ fn never_an_account_for_an_invalid_iin<S: Store>(rt: &tokio::runtime::Runtime, f
                     .filter_map(|(digits, as_number)| expected(digits, *as_number))
                     .collect();
                 for (digits, as_number) in &rows {
-                    let shown = if *as_number { digits.trim_start_matches('0') } else { digits.as_str() };
+                    let shown = if *as_number {
+                        digits.trim_start_matches('0')
+                    } else {
+                        digits.as_str()
+                    };
                     for candidate in [shown.to_owned(), format!("{shown:0>12}")] {
                         let Ok(iin) = Iin::parse(&candidate) else { continue };
                         let exists = fx.platform.store().user_by_iin(&iin).await.expect("lookup").is_some();

@@ -50,8 +50,7 @@ static NEXT_IIN: AtomicU64 = AtomicU64::new(0);
 pub fn fresh_iin() -> String {
     loop {
         let n = NEXT_IIN.fetch_add(1, Ordering::Relaxed);
-        let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")
-            + chrono::Days::new(n / 10_000);
+        let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date") + chrono::Days::new(n / 10_000);
         let first = format!("{}5{:04}", day.format("%y%m%d"), n % 10_000);
         let mut digits = [0u8; 11];
         for (d, b) in digits.iter_mut().zip(first.bytes()) {

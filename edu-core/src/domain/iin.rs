@@ -200,7 +200,13 @@ mod tests {
         assert_eq!(iin("990101300123").verify(), Err(IinError::BadCheckDigit));
         assert_eq!(iin("990101300122").verify(), Ok(()));
         // Month 13, 30 February, 29 February in 1900 (not a leap year) but in 2000, century 0 and 7.
-        for date in ["791328302728", "790230302728", "000229302728", "791028002728", "791028702728"] {
+        for date in [
+            "791328302728",
+            "790230302728",
+            "000229302728",
+            "791028002728",
+            "791028702728",
+        ] {
             assert_eq!(iin(date).verify(), Err(IinError::ImpossibleBirthDate), "{date}");
         }
         assert!(iin("000229500000").birth_date().is_some(), "2000 is a leap year");
@@ -240,8 +246,9 @@ mod tests {
 
     /// A valid IIN: a real date, century and sex, a serial number and the computed control digit.
     fn valid_iin() -> impl Strategy<Value = Iin> {
-        (0u32..100, 1u32..=12, 1u32..=31, 1u8..=6, 0u32..10_000)
-            .prop_filter_map("a calendar day with a control digit", |(yy, mm, dd, c, serial)| {
+        (0u32..100, 1u32..=12, 1u32..=31, 1u8..=6, 0u32..10_000).prop_filter_map(
+            "a calendar day with a control digit",
+            |(yy, mm, dd, c, serial)| {
                 let first = format!("{yy:02}{mm:02}{dd:02}{c}{serial:04}");
                 let century = [1800, 1800, 1900, 1900, 2000, 2000][usize::from(c - 1)];
                 NaiveDate::from_ymd_opt(century + yy as i32, mm, dd)?;
@@ -251,7 +258,8 @@ mod tests {
                 }
                 let check = Iin::check_digit(&digits)?;
                 Iin::parse(&format!("{first}{check}")).ok()
-            })
+            },
+        )
     }
 
     proptest! {

@@ -110,7 +110,9 @@ fn describe(e: IinError) -> String {
     match e {
         IinError::WrongLength(n) => format!("IIN has {n} digits"),
         IinError::NotDigits => "IIN must contain only digits".to_owned(),
-        IinError::ImpossibleBirthDate => "IIN does not begin with a possible birth date (YYMMDD and the century digit)".to_owned(),
+        IinError::ImpossibleBirthDate => {
+            "IIN does not begin with a possible birth date (YYMMDD and the century digit)".to_owned()
+        }
         IinError::BadCheckDigit => "IIN has a wrong check digit (a digit was probably mistyped)".to_owned(),
     }
 }
@@ -408,7 +410,12 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].iin.as_str(), "061211600012");
         // Test accounts do not change the padding rule: a short number is still short.
-        let (entries, errors) = parse_roster(&grid, RosterRules { allow_invalid_iin: true });
+        let (entries, errors) = parse_roster(
+            &grid,
+            RosterRules {
+                allow_invalid_iin: true,
+            },
+        );
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert_eq!(entries.len(), 1);
     }
@@ -428,7 +435,12 @@ mod tests {
         assert!(errors[1].message.contains("birth date"), "{errors:?}");
         assert!(errors[2].message.contains("birth date"), "{errors:?}");
         assert_eq!(entries.len(), 1);
-        let (entries, errors) = parse_roster(&grid, RosterRules { allow_invalid_iin: true });
+        let (entries, errors) = parse_roster(
+            &grid,
+            RosterRules {
+                allow_invalid_iin: true,
+            },
+        );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(entries.len(), 4);
     }
