@@ -48,6 +48,14 @@ pub struct GroupsArgs {
     /// by default).
     #[arg(long)]
     pub legacy_iin_passwords: bool,
+    /// Accept any twelve digits as an IIN, for registries that hold test accounts. By default an
+    /// IIN with an impossible birth date or a wrong check digit makes its row invalid.
+    #[arg(long)]
+    pub allow_invalid_iin: bool,
+    /// Give existing students the names the file has. By default a different name is kept and
+    /// reported as "name differs, not updated".
+    #[arg(long)]
+    pub update_names: bool,
     /// Where to write new students' first passwords: a new .csv or .xlsx file (never overwritten).
     /// Required unless --dry-run.
     #[arg(long, value_name = "FILE")]
@@ -81,6 +89,8 @@ async fn groups(args: GroupsArgs, config: Config) -> anyhow::Result<()> {
             ImportMode::AllOrNothing
         },
         passwords: args.legacy_iin_passwords.then_some(InitialPasswords::Legacy),
+        allow_invalid_iin: args.allow_invalid_iin,
+        update_names: args.update_names,
     };
     let job = Import {
         file,
@@ -262,6 +272,24 @@ fn print_report(report: &ImportReport, elapsed: Duration) {
     }
     for e in &report.errors {
         println!("  {e}");
+    }
+    if !report.name_changes.is_empty() {
+        let kept = report.name_changes.iter().filter(|c| !c.updated).count();
+        println!(
+            "names differing from the accounts': {}{}",
+            report.name_changes.len(),
+            if kept > 0 {
+                " (kept; --update-names replaces them)"
+            } else {
+                ""
+            }
+        );
+    }
+    for c in &report.name_changes {
+        println!(
+            "  row {}: {}: \"{}\" → \"{}\": {}",
+            c.row, c.iin, c.old_name, c.new_name, c.message
+        );
     }
     println!("took {:.2} s", elapsed.as_secs_f64());
 }

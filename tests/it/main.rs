@@ -20,6 +20,7 @@ mod http_lessons_compat;
 mod http_security;
 mod http_structure;
 mod http_tests;
+mod import_rules;
 mod layout;
 mod legacy_import;
 mod outage;

@@ -42,9 +42,9 @@ async fn imports_writes_credentials_and_never_prints_passwords() {
     roster(
         &sheet,
         &[
-            ["ИС-21", "010203040506", "Иванов Иван"],
-            ["ИС-21", "010203040507", "Петров Пётр"],
-            ["ИС-22", "010203040508", "Ким Анна"],
+            ["ИС-21", "010203504050", "Иванов Иван"],
+            ["ИС-21", "010203504060", "Петров Пётр"],
+            ["ИС-22", "010203504070", "Ким Анна"],
         ],
     );
 
@@ -114,7 +114,7 @@ async fn invalid_rows_stop_the_import_unless_skipped() {
     roster(
         &dir.path("roster.xlsx"),
         &[
-            ["ИС-21", "010203040506", "Иванов Иван"],
+            ["ИС-21", "010203504050", "Иванов Иван"],
             ["ИС-21", "12345", "Петров Пётр"],
         ],
     );
@@ -148,4 +148,112 @@ async fn invalid_rows_stop_the_import_unless_skipped() {
         "{}",
         text(&unreadable)
     );
+}
+
+/// A sheet whose IIN column holds numbers, as spreadsheets that dropped leading zeros do.
+fn numeric_roster(path: &Path, rows: &[(&str, u64, &str)]) {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["Группа", "ИИН", "ФИО"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).expect("header");
+    }
+    for (r, (group, iin, name)) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write_string(r, 0, *group).expect("cell");
+        sheet.write_number(r, 1, *iin as f64).expect("cell");
+        sheet.write_string(r, 2, *name).expect("cell");
+    }
+    book.save(path).expect("xlsx written");
+}
+
+#[tokio::test]
+async fn mistyped_iins_test_accounts_and_renames() {
+    let dir = Workdir::new("iin-rules");
+    // The ten digits that used to become 004051250012, and a valid IIN that lost its zero.
+    numeric_roster(
+        &dir.path("typo.xlsx"),
+        &[
+            ("ИС-21", 4_051_250_012, "Опечатка"),
+            ("ИС-21", 61_211_600_012, "Ким Анна"),
+        ],
+    );
+    let dry = dir.edu(&["import", "groups", "typo.xlsx", "--dry-run"]);
+    assert!(!dry.status.success(), "{}", text(&dry));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(out.contains("2 rows, 1 valid, 1 invalid"), "{}", text(&dry));
+    assert!(out.contains("row 2: IIN has 10 digits"), "{}", text(&dry));
+    let run = dir.edu(&["import", "groups", "typo.xlsx", "--credentials", "c1.csv"]);
+    assert!(!run.status.success(), "{}", text(&run));
+    let run = dir.edu(&[
+        "import",
+        "groups",
+        "typo.xlsx",
+        "--skip-invalid",
+        "--credentials",
+        "c1.csv",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let creds = credentials(&dir.path("c1.csv"));
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0][0], "061211600012");
+
+    // Test accounts: refused, then admitted with --allow-invalid-iin.
+    roster(&dir.path("test.xlsx"), &[["Тест", "000000000001", "Тестовый Ученик"]]);
+    let run = dir.edu(&["import", "groups", "test.xlsx", "--dry-run"]);
+    assert!(!run.status.success(), "{}", text(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("row 2: IIN does not begin with a possible birth date"),
+        "{}",
+        text(&run)
+    );
+    let run = dir.edu(&[
+        "import",
+        "groups",
+        "test.xlsx",
+        "--allow-invalid-iin",
+        "--credentials",
+        "c2.csv",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(credentials(&dir.path("c2.csv"))[0][0], "000000000001");
+
+    // A new name: reported and kept, then replaced with --update-names.
+    roster(&dir.path("renamed.xlsx"), &[["ИС-21", "061211600012", "Ли Анна"]]);
+    let platform = dir.platform().await;
+    let name = async |platform: &edu_core::Platform<edu_core::SqliteStore>| {
+        let iin = edu_core::Iin::parse("061211600012").expect("iin");
+        use edu_core::Store;
+        platform
+            .store()
+            .user_by_iin(&iin)
+            .await
+            .expect("lookup")
+            .expect("the account")
+            .full_name
+    };
+    let run = dir.edu(&["import", "groups", "renamed.xlsx", "--credentials", "c3.csv"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        out.contains("row 2: 061211600012: \"Ким Анна\" → \"Ли Анна\": name differs, not updated"),
+        "{}",
+        text(&run)
+    );
+    assert!(out.contains("--update-names"), "{}", text(&run));
+    assert_eq!(name(&platform).await, "Ким Анна");
+    let run = dir.edu(&[
+        "import",
+        "groups",
+        "renamed.xlsx",
+        "--update-names",
+        "--credentials",
+        "c4.csv",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("\"Ким Анна\" → \"Ли Анна\": name updated"),
+        "{}",
+        text(&run)
+    );
+    assert_eq!(name(&platform).await, "Ли Анна");
 }

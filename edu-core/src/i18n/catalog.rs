@@ -45,6 +45,9 @@ pub static CATALOG: &[Entry] = entries! {
 
     // --- Values people type: IIN, password, phone, text fields --------------------------------
     "IIN must contain only digits" => "ИИН должен состоять только из цифр", "ЖСН тек цифрлардан тұруы керек";
+    "IIN does not begin with a possible birth date" =>
+        "ИИН не начинается с возможной даты рождения", "ЖСН мүмкін туған күннен басталмайды";
+    "IIN check digit does not match" => "Контрольная цифра ИИН не совпадает", "ЖСН бақылау цифры сәйкес келмейді";
     "IIN must have 12 digits, got {}" =>
         "ИИН должен состоять из 12 цифр (введено: {0})", "ЖСН 12 цифрдан тұруы керек (енгізілгені: {0})";
     "password must not be empty" => "Введите пароль", "Құпиясөзді енгізіңіз";
@@ -205,6 +208,17 @@ pub static CATALOG: &[Entry] = entries! {
     "IIN must be a whole number" => "ИИН должен быть целым числом", "ЖСН бүтін сан болуы керек";
     "IIN has {} digits" =>
         "ИИН содержит {0} {0:plural:цифру|цифры|цифр} вместо 12", "ЖСН 12 емес, {0} цифрдан тұрады";
+    "IIN does not begin with a possible birth date (YYMMDD and the century digit)" =>
+        "ИИН не начинается с возможной даты рождения (ГГММДД и цифра века)",
+        "ЖСН мүмкін туған күннен басталмайды (ЖЖААКК және ғасыр цифры)";
+    "IIN has a wrong check digit (a digit was probably mistyped)" =>
+        "Неверная контрольная цифра ИИН (вероятно, опечатка в одной из цифр)",
+        "ЖСН бақылау цифры дұрыс емес (бір цифр қате терілген болуы мүмкін)";
+    "the same IIN is given with different names in rows {}" =>
+        "Один и тот же ИИН указан с разными ФИО в строках {0}",
+        "Бір ЖСН әр түрлі аты-жөнмен берілген, жолдар: {0}";
+    "name updated" => "ФИО обновлено", "Аты-жөні жаңартылды";
+    "name differs, not updated" => "ФИО отличается, не обновлено", "Аты-жөні өзгеше, жаңартылмады";
     "phone {} is not a phone number" => "Телефон {0} не похож на номер телефона", "{0} телефон нөміріне ұқсамайды";
     "no header row with an IIN column (ИИН) was found in the first 20 rows" =>
         "В первых 20 строках не найдена строка заголовков со столбцом ИИН",

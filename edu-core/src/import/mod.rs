@@ -4,7 +4,7 @@ mod grid;
 mod roster;
 
 pub use grid::{Cell, GridError, MAX_ROWS, read_grid};
-pub use roster::{RosterEntry, RowError, parse_roster};
+pub use roster::{RosterEntry, RosterRules, RowError, parse_roster};
 
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +56,32 @@ pub struct ImportOptions {
     pub mode: ImportMode,
     /// `None`: the deployment's default ([`PlatformConfig::import_passwords`](crate::PlatformConfig)).
     pub passwords: Option<InitialPasswords>,
+    /// Take any twelve digits as an IIN (registries with test accounts); by default each must pass
+    /// the national rules ([`Iin::verify`](crate::domain::Iin::verify)).
+    pub allow_invalid_iin: bool,
+    /// Replace an existing account's name with the file's; by default it is kept and reported.
+    pub update_names: bool,
 }
+
+/// An existing account whose name in the file is different.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct NameChange {
+    /// The first row giving the new name.
+    pub row: usize,
+    pub iin: String,
+    pub old_name: String,
+    pub new_name: String,
+    /// Whether the account takes the new name (in a dry run: would take it), which it does only
+    /// when the import was asked to update names.
+    pub updated: bool,
+    /// For people: "name updated" or "name differs, not updated".
+    pub message: String,
+}
+
+/// [`NameChange::message`] of a name replaced.
+pub const NAME_UPDATED: &str = "name updated";
+/// [`NameChange::message`] of a name kept.
+pub const NAME_KEPT: &str = "name differs, not updated";
 
 /// A new student's first password, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -83,6 +108,8 @@ pub struct ImportReport {
     /// Rows whose IIN already had an account, which was reused.
     pub users_existing: usize,
     pub memberships_added: u64,
+    /// Existing accounts whose name differs from the file's: old → new, and whether it was updated.
+    pub name_changes: Vec<NameChange>,
     /// New students' passwords (empty in a dry run); must be changed at first login.
     pub credentials: Vec<Credential>,
 }

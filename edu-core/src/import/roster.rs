@@ -1,5 +1,7 @@
 //! From a grid of cells to roster entries (group, IIN, name, …), with an error per bad row.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
 use super::grid::Cell;
@@ -96,15 +98,32 @@ fn layout(grid: &[Vec<Cell>]) -> Option<Layout> {
     })
 }
 
-fn iin_from(cell: &Cell) -> Result<Iin, String> {
-    let describe = |e: IinError| match e {
+/// How strictly IINs are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RosterRules {
+    /// Accept any twelve digits, as registries of test accounts need; by default every IIN must
+    /// pass the national rules ([`Iin::verify`]), since typos come in through spreadsheets.
+    pub allow_invalid_iin: bool,
+}
+
+fn describe(e: IinError) -> String {
+    match e {
         IinError::WrongLength(n) => format!("IIN has {n} digits"),
         IinError::NotDigits => "IIN must contain only digits".to_owned(),
-    };
-    match cell {
-        Cell::Empty => Err("IIN is empty".into()),
-        Cell::Number(n) if *n < 0.0 || n.fract() != 0.0 => Err("IIN must be a whole number".into()),
-        Cell::Number(_) => Iin::from_number_text(&cell.text()).map_err(describe),
+        IinError::ImpossibleBirthDate => {
+            "IIN does not begin with a possible birth date (YYMMDD and the century digit)".to_owned()
+        }
+        IinError::BadCheckDigit => "IIN has a wrong check digit (a digit was probably mistyped)".to_owned(),
+    }
+}
+
+fn iin_from(cell: &Cell, rules: RosterRules) -> Result<Iin, String> {
+    let iin = match cell {
+        Cell::Empty => return Err("IIN is empty".into()),
+        Cell::Number(n) if *n < 0.0 || n.fract() != 0.0 => return Err("IIN must be a whole number".into()),
+        // Only a number can have lost leading zeros; text is taken as typed.
+        Cell::Number(n) if *n >= 1e12 => Iin::parse(&cell.text()),
+        Cell::Number(n) => Iin::from_spreadsheet_number(*n as u64),
         Cell::Text(s) => {
             let cleaned: String = s
                 .trim()
@@ -115,9 +134,14 @@ fn iin_from(cell: &Cell) -> Result<Iin, String> {
             if cleaned.is_empty() {
                 return Err("IIN is empty".into());
             }
-            Iin::parse(&cleaned).map_err(describe)
+            Iin::parse(&cleaned)
         }
     }
+    .map_err(describe)?;
+    if !rules.allow_invalid_iin {
+        iin.verify().map_err(describe)?;
+    }
+    Ok(iin)
 }
 
 fn get(row: &[Cell], col: Option<usize>) -> String {
@@ -125,7 +149,7 @@ fn get(row: &[Cell], col: Option<usize>) -> String {
 }
 
 /// Reads every row under the header; blank rows are skipped.
-pub fn parse_roster(grid: &[Vec<Cell>]) -> (Vec<RosterEntry>, Vec<RowError>) {
+pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>, Vec<RowError>) {
     let Some(layout) = layout(grid) else {
         let message = "no header row with an IIN column (ИИН) was found in the first 20 rows".to_owned();
         return (Vec::new(), vec![RowError { row: 0, message }]);
@@ -157,7 +181,7 @@ pub fn parse_roster(grid: &[Vec<Cell>]) -> (Vec<RosterEntry>, Vec<RowError>) {
         }
         let iin = iin_col
             .and_then(|c| row.get(c))
-            .map_or_else(|| Err("IIN is empty".to_owned()), iin_from);
+            .map_or_else(|| Err("IIN is empty".to_owned()), |c| iin_from(c, rules));
         let full_name = match layout
             .find(Column::FullName)
             .map(|c| get(row, Some(c)))
@@ -215,7 +239,42 @@ pub fn parse_roster(grid: &[Vec<Cell>]) -> (Vec<RosterEntry>, Vec<RowError>) {
             }
         }
     }
+    one_name_per_iin(&mut entries, &mut errors);
     (entries, errors)
+}
+
+/// Rows that give one IIN different names cannot all be right, and which one is cannot be told:
+/// every such row becomes invalid. The same IIN with the same name (a student in two groups)
+/// stays valid; the account is made once.
+fn one_name_per_iin(entries: &mut Vec<RosterEntry>, errors: &mut Vec<RowError>) {
+    let mut names: HashMap<&Iin, (Vec<usize>, HashSet<&str>)> = HashMap::new();
+    for e in entries.iter() {
+        let (rows, seen) = names.entry(&e.iin).or_default();
+        rows.push(e.row);
+        seen.insert(e.full_name.as_str());
+    }
+    let clashing: HashMap<Iin, String> = names
+        .into_iter()
+        .filter(|(_, (_, seen))| seen.len() > 1)
+        .map(|(iin, (rows, _))| {
+            let rows: Vec<String> = rows.iter().map(ToString::to_string).collect();
+            (iin.clone(), rows.join(", "))
+        })
+        .collect();
+    if clashing.is_empty() {
+        return;
+    }
+    entries.retain(|e| match clashing.get(&e.iin) {
+        Some(rows) => {
+            errors.push(RowError {
+                row: e.row,
+                message: format!("the same IIN is given with different names in rows {rows}"),
+            });
+            false
+        }
+        None => true,
+    });
+    errors.sort_by_key(|e| e.row);
 }
 
 #[cfg(test)]
@@ -241,7 +300,7 @@ mod tests {
             ],
             vec![
                 t("ИС-21"),
-                Cell::Number(10203040506.0),
+                Cell::Number(10203504050.0),
                 t("Иванов"),
                 t("Иван"),
                 t("Иванович"),
@@ -258,16 +317,16 @@ mod tests {
             ],
             vec![
                 t(""),
-                t("990101300123"),
+                t("990101300122"),
                 t("Сидоров"),
                 Cell::Empty,
                 Cell::Empty,
                 t("+7 701 123 45 67"),
             ],
         ];
-        let (entries, errors) = parse_roster(&grid);
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
         assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0].iin.as_str(), "010203040506");
+        assert_eq!(entries[0].iin.as_str(), "010203504050");
         assert_eq!(entries[0].full_name, "Иванов Иван Иванович");
         assert_eq!(entries[0].row, 3);
         assert_eq!(errors[0].to_string(), "row 5: IIN has 11 digits");
@@ -278,18 +337,18 @@ mod tests {
     fn control_characters_are_row_errors() {
         let grid = vec![
             vec![t("Группа"), t("ИИН"), t("ФИО"), t("Описание")],
-            vec![t("ИС\u{0}21"), t("010203040506"), t("Иванов Иван"), Cell::Empty],
-            vec![t("ИС-21"), t("010203040507"), t("Петров\u{0}Пётр"), Cell::Empty],
-            vec![t("ИС-21"), t("010203040508"), t("Сидоров\u{1b}[31m"), Cell::Empty],
+            vec![t("ИС\u{0}21"), t("010203504050"), t("Иванов Иван"), Cell::Empty],
+            vec![t("ИС-21"), t("010203504060"), t("Петров\u{0}Пётр"), Cell::Empty],
+            vec![t("ИС-21"), t("010203504070"), t("Сидоров\u{1b}[31m"), Cell::Empty],
             vec![
                 t("ИС-21"),
-                t("010203040509"),
+                t("010203504080"),
                 t("Ким Анна"),
                 t("line one\nline two\u{7}"),
             ],
-            vec![t("ИС-21"), t("010203040510"), t("Ли Сон"), t("line one\nline two")],
+            vec![t("ИС-21"), t("010203504090"), t("Ли Сон"), t("line one\nline two")],
         ];
-        let (entries, errors) = parse_roster(&grid);
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
         let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
         assert_eq!(rows, [2, 3, 4, 5]);
         assert!(
@@ -304,21 +363,109 @@ mod tests {
     fn english_headers() {
         let grid = vec![
             vec![t("Group"), t("IIN"), t("Full name"), t("Description")],
-            vec![t("CS-1"), t("'000101300123"), t("Ann  Lee"), t("first year")],
+            vec![t("CS-1"), t("'000101300128"), t("Ann  Lee"), t("first year")],
         ];
-        let (entries, errors) = parse_roster(&grid);
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(entries[0].iin.as_str(), "000101300123");
+        assert_eq!(entries[0].iin.as_str(), "000101300128");
         assert_eq!(entries[0].full_name, "Ann Lee");
         assert_eq!(entries[0].group_description.as_deref(), Some("first year"));
     }
 
     #[test]
     fn no_header() {
-        let (entries, errors) = parse_roster(&[vec![t("a"), t("b")]]);
+        let (entries, errors) = parse_roster(&[vec![t("a"), t("b")]], RosterRules::default());
         assert!(entries.is_empty());
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].row, 0);
+    }
+
+    fn roster(rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
+        let mut grid = vec![vec![t("Группа"), t("ИИН"), t("ФИО")]];
+        grid.extend(rows);
+        grid
+    }
+
+    fn messages(errors: &[RowError]) -> Vec<String> {
+        errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn numbers_are_padded_only_into_valid_iins_and_text_never() {
+        let grid = roster(vec![
+            vec![t("A"), Cell::Number(4_051_250_012.0), t("Опечатка Число")],
+            vec![t("A"), t("4051250012"), t("Опечатка Текст")],
+            vec![t("A"), Cell::Number(61_211_600_012.0), t("Ноль Потерян")],
+            vec![t("A"), t("61211600012"), t("Ноль Потерян В Тексте")],
+        ]);
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
+        assert_eq!(
+            messages(&errors),
+            [
+                "row 2: IIN has 10 digits",
+                "row 3: IIN has 10 digits",
+                "row 5: IIN has 11 digits"
+            ]
+        );
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].iin.as_str(), "061211600012");
+        // Test accounts do not change the padding rule: a short number is still short.
+        let (entries, errors) = parse_roster(
+            &grid,
+            RosterRules {
+                allow_invalid_iin: true,
+            },
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert_eq!(entries.len(), 1);
+    }
+
+    #[test]
+    fn iins_must_pass_the_national_rules_unless_allowed() {
+        let grid = roster(vec![
+            vec![t("A"), t("791028302727"), t("Не Та Цифра")],
+            vec![t("A"), t("791328302728"), t("Тринадцатый Месяц")],
+            vec![t("A"), t("000000000001"), t("Тестовая Запись")],
+            vec![t("A"), Cell::Number(791_028_302_728.0), t("Верный Номер")],
+        ]);
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
+        let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows, [2, 3, 4]);
+        assert!(errors[0].message.contains("check digit"), "{errors:?}");
+        assert!(errors[1].message.contains("birth date"), "{errors:?}");
+        assert!(errors[2].message.contains("birth date"), "{errors:?}");
+        assert_eq!(entries.len(), 1);
+        let (entries, errors) = parse_roster(
+            &grid,
+            RosterRules {
+                allow_invalid_iin: true,
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(entries.len(), 4);
+    }
+
+    #[test]
+    fn one_iin_with_two_names_rejects_every_such_row() {
+        let grid = roster(vec![
+            vec![t("A"), t("791028302728"), t("Иванов Иван")],
+            vec![t("B"), t("061211600012"), t("Ким Анна")],
+            vec![t("B"), t("791028302728"), t("Петров Пётр")],
+            vec![t("C"), t("061211600012"), t("Ким  Анна")],
+            vec![t("C"), t("791028302728"), t("Иванов Иван")],
+        ]);
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
+        assert_eq!(
+            messages(&errors),
+            [
+                "row 2: the same IIN is given with different names in rows 2, 4, 6",
+                "row 4: the same IIN is given with different names in rows 2, 4, 6",
+                "row 6: the same IIN is given with different names in rows 2, 4, 6",
+            ]
+        );
+        // The same name twice (a student in two groups) stays: one account, two memberships.
+        let rows: Vec<(usize, &str)> = entries.iter().map(|e| (e.row, e.group.as_str())).collect();
+        assert_eq!(rows, [(3, "B"), (5, "C")]);
     }
 
     fn cell() -> impl Strategy<Value = Cell> {
@@ -338,9 +485,9 @@ mod tests {
         /// header is accounted for exactly once.
         #[test]
         fn never_panics_and_accounts_for_every_row(grid in prop::collection::vec(prop::collection::vec(cell(), 0..8), 0..30)) {
-            let (entries, errors) = parse_roster(&grid);
+            let (entries, errors) = parse_roster(&grid, RosterRules::default());
             for e in &entries {
-                prop_assert_eq!(e.iin.as_str().len(), 12);
+                prop_assert_eq!(e.iin.verify(), Ok(()), "an invalid IIN was let through");
                 prop_assert!(!e.group.is_empty());
                 prop_assert!(!e.full_name.is_empty());
             }

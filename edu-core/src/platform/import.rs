@@ -9,8 +9,8 @@ use crate::auth::Principal;
 use crate::domain::{Iin, Password, UserId};
 use crate::error::{Error, Result};
 use crate::import::{
-    Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, RosterEntry, parse_roster,
-    read_grid,
+    Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, NAME_KEPT, NAME_UPDATED,
+    NameChange, RosterEntry, RosterRules, parse_roster, read_grid,
 };
 use crate::store::{RosterRow, Store};
 
@@ -49,7 +49,10 @@ impl<S: Store> Platform<S> {
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
         let grid = read_grid(file).map_err(|e| Error::Validation(e.to_string()))?;
-        let (entries, errors) = parse_roster(&grid);
+        let rules = RosterRules {
+            allow_invalid_iin: options.allow_invalid_iin,
+        };
+        let (entries, errors) = parse_roster(&grid, rules);
         let mut report = ImportReport {
             dry_run: options.dry_run,
             rows_total: entries.len() + errors.iter().filter(|e| e.row > 0).count(),
@@ -62,14 +65,33 @@ impl<S: Store> Platform<S> {
             return Ok(report);
         }
 
-        // Which IINs are new: the first row of each new IIN creates the account.
+        // Which IINs are new: the first row of each new IIN creates the account. An existing
+        // account's name is compared with the file's (rows of one IIN agree, see `parse_roster`).
         let mut known: HashMap<Iin, bool> = HashMap::new();
         for e in &entries {
             if !known.contains_key(&e.iin) {
-                let exists = self.store().user_by_iin(&e.iin).await?.is_some();
-                known.insert(e.iin.clone(), exists);
+                let existing = self.store().user_by_iin(&e.iin).await?;
+                if let Some(user) = &existing
+                    && user.full_name != e.full_name
+                {
+                    report.name_changes.push(NameChange {
+                        row: e.row,
+                        iin: e.iin.to_string(),
+                        old_name: user.full_name.clone(),
+                        new_name: e.full_name.clone(),
+                        updated: options.update_names,
+                        message: if options.update_names { NAME_UPDATED } else { NAME_KEPT }.to_owned(),
+                    });
+                }
+                known.insert(e.iin.clone(), existing.is_some());
             }
         }
+        let renamed: BTreeSet<&str> = report
+            .name_changes
+            .iter()
+            .filter(|c| c.updated)
+            .map(|c| c.iin.as_str())
+            .collect();
         let mut first_rows: Vec<&RosterEntry> = Vec::new();
         let mut seen = BTreeSet::new();
         for e in &entries {
@@ -109,6 +131,7 @@ impl<S: Store> Platform<S> {
                 full_name: e.full_name.clone(),
                 phone: e.phone.clone(),
                 new_password_hash: hashes.get(&e.iin).map(|h| (*h).to_owned()),
+                update_name: renamed.contains(e.iin.as_str()),
             })
             .collect();
         progress(ImportProgress::Writing);
@@ -143,7 +166,15 @@ impl<S: Store> Platform<S> {
             "groups.import",
             format!("{} rows", report.rows_valid),
             None,
-            Some(serde_json::json!({"users_created": report.users_created, "groups_created": report.groups_created})),
+            Some(serde_json::json!({
+                "users_created": report.users_created,
+                "groups_created": report.groups_created,
+                // Only what this transaction changed (another import may have been first).
+                "names_updated": report.name_changes.iter()
+                    .filter(|c| outcome.names_updated.iter().any(|i| i.as_str() == c.iin))
+                    .map(|c| serde_json::json!({"iin": c.iin, "old": c.old_name, "new": c.new_name}))
+                    .collect::<Vec<_>>(),
+            })),
         )
         .await?;
         Ok(report)

@@ -566,6 +566,16 @@ macro_rules! academic_methods {
                         out.users_created.push(row.iin.clone());
                     }
                 }
+                if row.update_name {
+                    let renamed = sqlx::query("UPDATE users SET full_name = $2 WHERE iin = $1 AND full_name <> $2")
+                        .bind(row.iin.as_str())
+                        .bind(&row.full_name)
+                        .execute(&mut *tx)
+                        .await?;
+                    if renamed.rows_affected() > 0 {
+                        out.names_updated.push(row.iin.clone());
+                    }
+                }
                 let added = sqlx::query(concat!(
                     "INSERT INTO user_group (user_id, group_id) ",
                     "SELECT id, $2 FROM users WHERE iin = $1 ON CONFLICT DO NOTHING"

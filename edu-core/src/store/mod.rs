@@ -149,6 +149,8 @@ pub struct RosterRow {
     pub phone: Option<Phone>,
     /// Set for the row that creates the account; existing accounts are reused as they are.
     pub new_password_hash: Option<String>,
+    /// Give an existing account this row's `full_name` (the import's `update_names`).
+    pub update_name: bool,
 }
 
 /// What writing an import changed.
@@ -156,6 +158,8 @@ pub struct RosterRow {
 pub struct RosterOutcome {
     pub groups_created: Vec<String>,
     pub users_created: Vec<Iin>,
+    /// Existing accounts whose name was replaced.
+    pub names_updated: Vec<Iin>,
     pub memberships_added: u64,
 }
 
@@ -359,7 +363,8 @@ pub trait Store: Send + Sync + 'static {
     fn teacher_subjects(&self, teacher: Option<UserId>) -> impl Future<Output = StoreResult<Vec<Subject>>> + Send;
 
     /// Writes an import in one transaction: groups created as needed, new students created (with
-    /// `must_change_password`), everyone added to their row's group. Idempotent.
+    /// `must_change_password`), names replaced where a row asks, everyone added to their row's
+    /// group. Idempotent.
     fn apply_roster(
         &self,
         rows: &[RosterRow],

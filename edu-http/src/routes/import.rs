@@ -33,6 +33,14 @@ pub struct ImportParams {
     #[serde(default)]
     #[param(value_type = Option<String>)]
     pub passwords: Option<InitialPasswords>,
+    /// Accept any twelve digits as an IIN, for registries that hold test accounts. By default each
+    /// IIN must pass the national rules (birth date, century digit, check digit).
+    #[serde(default)]
+    pub allow_invalid_iin: bool,
+    /// Give existing accounts the names the file has. By default a different name is kept and
+    /// listed in `name_changes` as not updated.
+    #[serde(default)]
+    pub update_names: bool,
 }
 
 /// What the import did: the old answer's `message` beside the report.
@@ -124,6 +132,8 @@ async fn read_file(content_type: Option<&str>, body: Body) -> Result<Vec<u8>, Ap
 /// New students get a random password (or, with `passwords=legacy` or `EDU_IMPORT_PASSWORDS=legacy`,
 /// the old backend's first-three-and-last-three-digits-of-the-IIN rule), returned once in
 /// `credentials`, and must change it at first login. Re-importing the same file changes nothing.
+/// Each IIN must pass the national rules unless `allow_invalid_iin`; an existing account's
+/// different name is reported in `name_changes` and replaced only with `update_names`.
 #[utoipa::path(post, path = "/admin/groups/upload-excel", tag = "admin: groups", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(ImportParams),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -148,6 +158,8 @@ pub(crate) async fn upload<S: Store>(
             dry_run: params.dry_run,
             mode: params.mode,
             passwords: params.passwords,
+            allow_invalid_iin: params.allow_invalid_iin,
+            update_names: params.update_names,
         };
         let report = p.import_groups(&who, &file, options, &|_| {}).await?;
         if !report.applied && !report.dry_run {
@@ -160,17 +172,18 @@ pub(crate) async fn upload<S: Store>(
             return Ok(localized(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &body,
-                &["detail", "report/errors/*/message"],
+                &["detail", "report/errors/*/message", "report/name_changes/*/message"],
             ));
         }
         let body = ImportDone {
             message: message(&report),
             report,
         };
-        if body.report.errors.is_empty() {
-            return Ok(localized(StatusCode::OK, &body, &["message"]));
-        }
-        Ok(localized(StatusCode::OK, &body, &["message", "errors/*/message"]))
+        Ok(localized(
+            StatusCode::OK,
+            &body,
+            &["message", "errors/*/message", "name_changes/*/message"],
+        ))
     })
     .await
 }
