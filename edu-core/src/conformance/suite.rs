@@ -2094,3 +2094,9 @@ pub async fn grade_summary_matches_the_records<S: Store>(fx: Fixture<S>) {
         panic!("{e}");
     }
 }
+
+mod grade_rule;
+pub use grade_rule::{
+    expired_attempts_are_scored_with_their_own_test, gradebook_rows_equal_summaries,
+    homework_is_refused_where_the_cell_is_a_test,
+};
