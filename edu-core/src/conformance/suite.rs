@@ -1345,10 +1345,10 @@ pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture
     let p = &fx.platform;
     let c = class(p).await;
     let lesson = p
-        .create_lesson(&c.teacher, c.subject, lesson_request("Урок 1", "тест"))
+        .create_lesson(&c.teacher, c.subject, lesson_request("Урок 1", "pdf"))
         .await
         .expect("the subject's teacher creates a lesson");
-    assert_eq!(lesson.kind, crate::domain::LessonKind::Test);
+    assert_eq!(lesson.kind, crate::domain::LessonKind::Pdf);
     expect_err!(
         p.create_lesson(&c.other_teacher, c.subject, lesson_request("x", "pdf"))
             .await,

@@ -468,7 +468,15 @@ mod tests {
     }
 
     /// A result of `test`, linked now to `linked` (or to no lesson).
-    fn test_result(id: i64, test: i64, linked: Option<i64>, subject: i64, module: i64, score: f64, minute: i64) -> GradeItem {
+    fn test_result(
+        id: i64,
+        test: i64,
+        linked: Option<i64>,
+        subject: i64,
+        module: i64,
+        score: f64,
+        minute: i64,
+    ) -> GradeItem {
         GradeItem {
             test_id: Some(TestId(test)),
             source: Source::Test,

@@ -149,12 +149,10 @@ pub fn gradebook_table(book: &Gradebook) -> Table {
 fn gradebook_line(s: &GradebookRow) -> Vec<Value> {
     let mut row: Vec<Value> = vec![s.iin.as_str().into(), s.full_name.clone().into()];
     // The cells hold only what counts, so the average is the mean of the numbers in this line.
-    row.extend(s.cells.iter().map(|cell| {
-        match cell.value() {
-            Some(v) => Value::Number(rounded(v)),
-            None if cell.pending => "pending".into(),
-            None => Value::Empty,
-        }
+    row.extend(s.cells.iter().map(|cell| match cell.value() {
+        Some(v) => Value::Number(rounded(v)),
+        None if cell.pending => "pending".into(),
+        None => Value::Empty,
     }));
     row.push(s.tally.average.map(rounded).into());
     row.push(Value::Number(f64::from(s.tally.counted)));

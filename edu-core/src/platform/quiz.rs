@@ -338,8 +338,12 @@ impl<S: Store> Platform<S> {
     /// saved answers under `test`, which must be the attempt's own test.
     fn expired_score(&self, test: &Test, a: &Attempt) -> Option<(chrono::DateTime<chrono::Utc>, Score)> {
         let deadline = a.deadline?;
-        (a.submitted_at.is_none() && a.test_id == test.id && self.now() > deadline + grace())
-            .then(|| (deadline, crate::domain::quiz::score(&test.keys(), &a.answers, test.scoring)))
+        (a.submitted_at.is_none() && a.test_id == test.id && self.now() > deadline + grace()).then(|| {
+            (
+                deadline,
+                crate::domain::quiz::score(&test.keys(), &a.answers, test.scoring),
+            )
+        })
     }
 
     /// Attempts as they stand: one whose time ran out unsubmitted is shown closed at its

@@ -127,7 +127,9 @@ pub async fn homework_is_refused_where_the_cell_is_a_test<S: Store>(fx: Fixture<
     draft.finish(Some("до теста")).await.expect("submitted");
     let mut quiz = quiz_draft(c.subject);
     quiz.lesson_id = Some(practice.id.0);
-    p.create_test(&c.teacher, quiz).await.expect("linked to the practice lesson");
+    p.create_test(&c.teacher, quiz)
+        .await
+        .expect("linked to the practice lesson");
     for lesson in [test_lesson.id, practice.id] {
         let e = expect_err!(p.begin_homework(&c.student, lesson).await, Error::Conflict(_));
         assert_eq!(e.to_string(), "this lesson is a test: it takes no homework");
@@ -145,7 +147,11 @@ pub async fn homework_is_refused_where_the_cell_is_a_test<S: Store>(fx: Fixture<
 #[derive(Debug, Clone)]
 enum Step {
     /// Hand in homework for a lesson, graded at once (or not).
-    Homework { student: usize, lesson: usize, grade: Option<i64> },
+    Homework {
+        student: usize,
+        lesson: usize,
+        grade: Option<i64>,
+    },
     /// Grade (again) a student's n-th submission so far.
     Regrade { student: usize, nth: usize, grade: i64 },
     /// Take a test, answering the first `right` questions correctly.
@@ -197,8 +203,14 @@ struct Course {
 async fn course<S: Store>(p: &Platform<S>, c: &Class, n: usize) -> Course {
     let module = new_module(p, &c.admin, &format!("Модуль {n}")).await;
     let subject = p.create_subject(&c.admin, module, "Предмет").await.expect("subject").id;
-    p.assign_teacher(&c.admin, &nth_iin(1), module, subject).await.expect("assign");
-    let group = p.create_group(&c.admin, &format!("Группа {n}"), None).await.expect("group").id;
+    p.assign_teacher(&c.admin, &nth_iin(1), module, subject)
+        .await
+        .expect("assign");
+    let group = p
+        .create_group(&c.admin, &format!("Группа {n}"), None)
+        .await
+        .expect("group")
+        .id;
     p.link_group_to_module(&c.admin, group, module).await.expect("link");
     let mut students = Vec::new();
     for k in 0..2u64 {
@@ -218,7 +230,10 @@ async fn course<S: Store>(p: &Platform<S>, c: &Class, n: usize) -> Course {
     let mut tests = Vec::new();
     for i in 0..TESTS {
         let lesson = (i == 0).then_some(lessons[2].0);
-        let t = p.create_test(&c.teacher, two_questions(subject, lesson)).await.expect("test");
+        let t = p
+            .create_test(&c.teacher, two_questions(subject, lesson))
+            .await
+            .expect("test");
         tests.push((t.id, t.questions.iter().map(|q| q.id).collect()));
     }
     Course {
