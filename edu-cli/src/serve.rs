@@ -60,8 +60,10 @@ impl Job for Serve {
             "serving"
         );
         let sweeper = tokio::spawn(sweep_stale_files(platform.clone()));
+        let closer = tokio::spawn(close_expired_attempts(platform.clone()));
         let served = edu_http::serve_with(platform, listener, options, shutdown_signal()).await;
         sweeper.abort();
+        closer.abort();
         served?;
         Ok(())
     }
@@ -106,6 +108,21 @@ async fn sweep_stale_files<S: Store>(platform: Platform<S>) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not sweep stale files"),
+        }
+    }
+}
+
+/// Attempts whose time ran out without a submission are closed with what was saved in time (each
+/// scored with its own test) every five minutes, so that grades count them even when the student
+/// never comes back. Reads already show them scored; this stores the same score.
+async fn close_expired_attempts<S: Store>(platform: Platform<S>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        match platform.close_expired_attempts().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(closed = n, "closed test attempts whose time ran out"),
+            Err(e) => tracing::warn!(error = %e, "could not close test attempts whose time ran out"),
         }
     }
 }

@@ -577,8 +577,9 @@ async fn the_summary_counts_by_the_rule<S: Store>(app: TestApp<S>) {
     let c1 = hand_in(&app, &student, reaction).await;
     grade(&app, &w.chemistry_teacher, c1, 40).await;
 
+    // The loose test is linked to no lesson: listed, not counted (it has no gradebook cell).
     let algebra = [90.0, 50.0, score(2, 3)];
-    let biology = [70.0, score(3, 3)];
+    let biology = [70.0];
     let chemistry = [40.0];
     let m1: Vec<f64> = algebra.iter().chain(&biology).copied().collect();
     let overall: Vec<f64> = m1.iter().chain(&chemistry).copied().collect();
@@ -926,10 +927,23 @@ async fn gradebook_cells_averages_and_pages<S: Store>(app: TestApp<S>) {
     grade(&app, bt, s, 90).await;
     let s = hand_in(&app, &anna, reaction).await;
     grade(&app, &w.chemistry_teacher, s, 10).await;
-    // Boris: essay not graded, homework on the test lesson 70, the test 3 of 3.
+    // Boris: essay not graded, the test 3 of 3; homework on the test lesson is refused (its cell
+    // is the test's).
     hand_in(&app, &boris, essay).await;
-    let s = hand_in(&app, &boris, quiz_lesson).await;
-    grade(&app, at_, s, 70).await;
+    let refused = send(
+        app.request(
+            Method::POST,
+            &format!("/lessons/{quiz_lesson}/submit-homework"),
+            Some(&boris),
+        )
+        .header("Accept-Language", "en")
+        .multipart(Form::new().text("comment", "Готово")),
+    )
+    .await;
+    assert_eq!(
+        refused.expect_error(409, "conflict"),
+        "this lesson is a test: it takes no homework"
+    );
     take(&app, &boris, &q, 3).await;
     // Chen: nothing. Dana: essay 0, which counts.
     let s = hand_in(&app, &dana, essay).await;
@@ -977,9 +991,8 @@ async fn gradebook_cells_averages_and_pages<S: Store>(app: TestApp<S>) {
                 (
                     quiz_lesson,
                     Cell {
-                        homework: Some(70.0),
-                        pending: false,
                         test: Some(100.0),
+                        ..Cell::default()
                     },
                 ),
             ]),

@@ -57,6 +57,9 @@ macro_rules! conformance_tests {
             attempts_keep_time_limits_and_saved_answers,
             concurrent_submissions_are_stored_once_each,
             grade_summary_matches_the_records,
+            expired_attempts_are_scored_with_their_own_test,
+            homework_is_refused_where_the_cell_is_a_test,
+            gradebook_rows_equal_summaries,
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {

@@ -1550,10 +1550,10 @@ pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture
     let p = &fx.platform;
     let c = class(p).await;
     let lesson = p
-        .create_lesson(&c.teacher, c.subject, lesson_request("Урок 1", "тест"))
+        .create_lesson(&c.teacher, c.subject, lesson_request("Урок 1", "pdf"))
         .await
         .expect("the subject's teacher creates a lesson");
-    assert_eq!(lesson.kind, crate::domain::LessonKind::Test);
+    assert_eq!(lesson.kind, crate::domain::LessonKind::Pdf);
     expect_err!(
         p.create_lesson(&c.other_teacher, c.subject, lesson_request("x", "pdf"))
             .await,
@@ -2305,3 +2305,9 @@ pub async fn grade_summary_matches_the_records<S: Store>(fx: Fixture<S>) {
 
 mod store_care;
 pub use store_care::*;
+
+mod grade_rule;
+pub use grade_rule::{
+    expired_attempts_are_scored_with_their_own_test, gradebook_rows_equal_summaries,
+    homework_is_refused_where_the_cell_is_a_test,
+};

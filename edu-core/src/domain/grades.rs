@@ -2,19 +2,29 @@
 //!
 //! # What counts
 //!
-//! - **Homework** counts once per lesson: the grade of the lesson's most recent *graded* submission
-//!   (by submission time, then id). A newer submission that is not graded yet does not replace it;
-//!   a lesson whose submissions are all ungraded is *pending* and counts neither as a grade nor as
-//!   zero.
-//! - **Tests** count once per test: the best score among the submitted attempts (attempts still
-//!   open are not listed at all).
-//! - **Averages** are arithmetic means of the counted values, each homework lesson and each test
-//!   weighing the same: per subject, per module (over all the module's counted values, not the mean
-//!   of its subjects' averages) and overall. With nothing counted an average is absent (`null`),
-//!   never zero.
+//! What counts is what the dean sees: the cells of the gradebook, one per lesson and student.
+//! A student's summary and the gradebook are both worked out by [`outcomes`] from the same facts,
+//! so a student's module average in the summary is always their row in the module's gradebook.
+//!
+//! - **A lesson with a test** (a test is linked to it now) is the test's cell: the best score among
+//!   the student's submitted attempts at that test (attempts still open are not listed at all).
+//!   Such a lesson takes no homework (a submission is refused); homework handed in before a test
+//!   was linked stays listed but does not count, because the cell shows the test.
+//! - **Any other lesson** is a homework cell: the grade of the lesson's most recent *graded*
+//!   submission (by submission time, then id). A newer submission that is not graded yet does not
+//!   replace it; a lesson whose submissions are all ungraded is *pending* and counts neither as a
+//!   grade nor as zero.
+//! - **A test linked to no lesson counts nowhere**: it has no column in the gradebook, so counting
+//!   it in the student's average would give the student a number the dean cannot see. Teachers use
+//!   such tests for practice, or keep them before putting them into a lesson; linking the test to a
+//!   lesson puts its results into the record. Its attempts stay listed. After a test is moved to
+//!   another lesson its results count for the lesson it is linked to now.
+//! - **Averages** are arithmetic means of the counted cells, each weighing the same: per subject,
+//!   per module (over all the module's counted cells, not the mean of its subjects' averages) and
+//!   overall. With nothing counted an average is absent (`null`), never zero.
 //!
 //! Every submission and attempt is still *listed* (history is kept); only the counting picks one
-//! value per lesson or test.
+//! value per cell.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -65,22 +75,36 @@ pub struct GradeItem {
     pub grade: Option<f64>,
     pub submitted_at: DateTime<Utc>,
     pub source: Source,
+    /// Where the work stands now, for the counting rule (not answered: `lesson_id` above is
+    /// where it was done).
+    #[serde(skip)]
+    pub place: Place,
+}
+
+/// Where a piece of work stands now, which decides the gradebook cell it counts in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Place {
+    /// Homework: its lesson. A test's attempt: the lesson the test is linked to now, if any.
+    pub lesson: Option<LessonId>,
+    /// Homework: whether its lesson has a test linked now (the cell is then the test's).
+    pub lesson_has_test: bool,
 }
 
 /// What the counting rule needs to know of a piece of work.
 pub trait Work {
     fn source(&self) -> Source;
-    fn lesson(&self) -> Option<LessonId>;
-    fn test(&self) -> Option<TestId>;
+    fn place(&self) -> Place;
     fn grade(&self) -> Option<f64>;
     fn submitted_at(&self) -> DateTime<Utc>;
     fn id(&self) -> i64;
 
-    /// The lesson (homework) or the test (tests) that the work counts for.
-    fn unit(&self) -> Option<i64> {
+    /// The lesson whose gradebook cell the work counts in, under the rule of this module; `None`
+    /// when it counts nowhere (a test linked to no lesson, homework on a lesson with a test).
+    fn cell(&self) -> Option<LessonId> {
+        let place = self.place();
         match self.source() {
-            Source::Homework => self.lesson().map(|l| l.0),
-            Source::Test => self.test().map(|t| t.0),
+            Source::Homework if place.lesson_has_test => None,
+            Source::Homework | Source::Test => place.lesson,
         }
     }
 }
@@ -89,11 +113,8 @@ impl<W: Work> Work for &W {
     fn source(&self) -> Source {
         (*self).source()
     }
-    fn lesson(&self) -> Option<LessonId> {
-        (*self).lesson()
-    }
-    fn test(&self) -> Option<TestId> {
-        (*self).test()
+    fn place(&self) -> Place {
+        (*self).place()
     }
     fn grade(&self) -> Option<f64> {
         (*self).grade()
@@ -110,11 +131,8 @@ impl Work for GradeItem {
     fn source(&self) -> Source {
         self.source
     }
-    fn lesson(&self) -> Option<LessonId> {
-        self.lesson_id
-    }
-    fn test(&self) -> Option<TestId> {
-        self.test_id
+    fn place(&self) -> Place {
+        self.place
     }
     fn grade(&self) -> Option<f64> {
         self.grade
@@ -127,7 +145,7 @@ impl Work for GradeItem {
     }
 }
 
-/// The outcome of one homework lesson or one test.
+/// The outcome of one cell: a lesson's homework or its test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
     /// The value that counts.
@@ -136,12 +154,12 @@ pub enum Outcome {
     Pending,
 }
 
-/// Applies the rule: one outcome per (source, unit), keyed by the index of the item that decided it.
-pub fn outcomes<W: Work>(items: &[W]) -> BTreeMap<(Source, i64), (usize, Outcome)> {
-    let mut out: BTreeMap<(Source, i64), (usize, Outcome)> = BTreeMap::new();
+/// Applies the rule: one outcome per gradebook cell (lesson), with the index of the item that
+/// decided it. The summary and the gradebook both count with this, and nothing else.
+pub fn outcomes<W: Work>(items: &[W]) -> BTreeMap<LessonId, (usize, Outcome)> {
+    let mut out: BTreeMap<LessonId, (usize, Outcome)> = BTreeMap::new();
     for (index, item) in items.iter().enumerate() {
-        let Some(unit) = item.unit() else { continue };
-        let key = (item.source(), unit);
+        let Some(key) = item.cell() else { continue };
         let candidate = match (item.source(), item.grade()) {
             (_, Some(g)) => Outcome::Counted(g),
             (Source::Homework, None) => Outcome::Pending,
@@ -153,6 +171,9 @@ pub fn outcomes<W: Work>(items: &[W]) -> BTreeMap<(Source, i64), (usize, Outcome
             Some(&(held, current)) => match (item.source(), current, candidate) {
                 (_, Outcome::Pending, Outcome::Counted(_)) => true,
                 (_, Outcome::Counted(_), Outcome::Pending) => false,
+                // Facts read in one statement never put both in one cell; were they to, the cell
+                // is the test's, as the rule says.
+                (source, _, _) if source != items[held].source() => source == Source::Test,
                 (Source::Test, Outcome::Counted(best), Outcome::Counted(g)) => g > best,
                 // Homework: the latest of the same kind wins.
                 _ => (item.submitted_at(), item.id()) > (items[held].submitted_at(), items[held].id()),
@@ -283,15 +304,23 @@ pub struct GradebookLesson {
     pub test_id: Option<TestId>,
 }
 
-/// A student's work on one lesson.
+/// A student's work on one lesson: the value that counts, in the field of its kind (at most one of
+/// `homework` and `test` is set: a lesson with a test is the test's cell).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GradebookCell {
-    /// The homework grade that counts.
+    /// The homework grade that counts (lessons without a test).
     pub homework: Option<f64>,
     /// Homework handed in and not graded yet.
     pub pending: bool,
     /// The best score of the lesson's test.
     pub test: Option<f64>,
+}
+
+impl GradebookCell {
+    /// The value the cell shows and the average counts.
+    pub fn value(&self) -> Option<f64> {
+        self.test.or(self.homework)
+    }
 }
 
 /// One row of a gradebook.
@@ -329,8 +358,7 @@ pub struct GradebookWork {
     pub student_id: UserId,
     pub source: Source,
     pub id: i64,
-    pub lesson_id: Option<LessonId>,
-    pub test_id: Option<TestId>,
+    pub place: Place,
     pub grade: Option<f64>,
     pub submitted_at: DateTime<Utc>,
 }
@@ -339,11 +367,8 @@ impl Work for GradebookWork {
     fn source(&self) -> Source {
         self.source
     }
-    fn lesson(&self) -> Option<LessonId> {
-        self.lesson_id
-    }
-    fn test(&self) -> Option<TestId> {
-        self.test_id
+    fn place(&self) -> Place {
+        self.place
     }
     fn grade(&self) -> Option<f64> {
         self.grade
@@ -365,47 +390,29 @@ pub struct GradebookStudent {
 }
 
 /// Fills the rows of a gradebook page: each student's cells and average under the rule of this
-/// module, over `lessons` only (work on other lessons, or on tests of other lessons, is ignored).
+/// module, over `lessons` only (work counting in other lessons is ignored).
 pub fn gradebook_rows(
     lessons: &[GradebookLesson],
     students: Vec<GradebookStudent>,
     work: &[GradebookWork],
 ) -> Vec<GradebookRow> {
     let column: HashMap<LessonId, usize> = lessons.iter().enumerate().map(|(i, l)| (l.lesson_id, i)).collect();
-    let test_column: HashMap<TestId, usize> = lessons
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| l.test_id.map(|t| (t, i)))
-        .collect();
     let mut by_student: HashMap<UserId, Vec<&GradebookWork>> = HashMap::new();
     for w in work {
-        by_student.entry(w.student_id).or_default().push(w);
+        if w.cell().is_some_and(|l| column.contains_key(&l)) {
+            by_student.entry(w.student_id).or_default().push(w);
+        }
     }
     students
         .into_iter()
         .map(|s| {
             let mut cells = vec![GradebookCell::default(); lessons.len()];
             let mut tally = Tally::default();
-            let mine: Vec<&GradebookWork> = by_student
-                .get(&s.id)
-                .map(|ws| {
-                    ws.iter()
-                        .copied()
-                        .filter(|w| match w.source {
-                            Source::Homework => w.lesson_id.is_some_and(|l| column.contains_key(&l)),
-                            Source::Test => w.test_id.is_some_and(|t| test_column.contains_key(&t)),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            for ((source, unit), (_, outcome)) in outcomes(&mine) {
-                let index = match source {
-                    Source::Homework => column.get(&LessonId(unit)),
-                    Source::Test => test_column.get(&TestId(unit)),
-                };
-                let Some(&index) = index else { continue };
-                let cell = &mut cells[index];
-                match (source, outcome) {
+            let mine = by_student.remove(&s.id).unwrap_or_default();
+            for (lesson, (index, outcome)) in outcomes(&mine) {
+                let Some(&at) = column.get(&lesson) else { continue };
+                let cell = &mut cells[at];
+                match (mine[index].source, outcome) {
                     (Source::Homework, Outcome::Counted(v)) => cell.homework = Some(v),
                     (Source::Homework, Outcome::Pending) => cell.pending = true,
                     (Source::Test, Outcome::Counted(v)) => cell.test = Some(v),
@@ -437,6 +444,7 @@ mod tests {
             .expect("valid time")
     }
 
+    /// Homework on a lesson without a test.
     fn homework(id: i64, lesson: i64, subject: i64, module: i64, grade: Option<f64>, minute: i64) -> GradeItem {
         GradeItem {
             submission_id: id,
@@ -452,23 +460,42 @@ mod tests {
             grade,
             submitted_at: at(minute),
             source: Source::Homework,
+            place: Place {
+                lesson: Some(LessonId(lesson)),
+                lesson_has_test: false,
+            },
         }
     }
 
-    fn test_result(id: i64, test: i64, subject: i64, module: i64, score: f64, minute: i64) -> GradeItem {
+    /// A result of `test`, linked now to `linked` (or to no lesson).
+    fn test_result(
+        id: i64,
+        test: i64,
+        linked: Option<i64>,
+        subject: i64,
+        module: i64,
+        score: f64,
+        minute: i64,
+    ) -> GradeItem {
         GradeItem {
             test_id: Some(TestId(test)),
             source: Source::Test,
-            lesson_id: None,
+            lesson_id: linked.map(LessonId),
             lesson_title: None,
             lesson_type: "тест".into(),
             kind: None,
+            place: Place {
+                lesson: linked.map(LessonId),
+                lesson_has_test: true,
+            },
             ..homework(id, 0, subject, module, Some(score), minute)
         }
     }
 
     #[test]
     fn the_rule_on_a_worked_example() {
+        let mut on_test_lesson = homework(9, 70, 11, 100, Some(100.0), 8);
+        on_test_lesson.place.lesson_has_test = true;
         let items = vec![
             // Lesson 1: graded 60, resubmitted and graded 90 later: 90 counts.
             homework(1, 1, 10, 100, Some(60.0), 1),
@@ -478,16 +505,20 @@ mod tests {
             homework(4, 2, 10, 100, None, 9),
             // Lesson 3: only ungraded: pending.
             homework(5, 3, 11, 100, None, 3),
-            // Test 7: best of 40 and 85.5.
-            test_result(6, 7, 11, 100, 40.0, 4),
-            test_result(7, 7, 11, 100, 85.5, 6),
+            // Test 7 of lesson 70: best of 40 and 85.5.
+            test_result(6, 7, Some(70), 11, 100, 40.0, 4),
+            test_result(7, 7, Some(70), 11, 100, 85.5, 6),
+            // Homework on lesson 70, which has a test: listed, not counted (the cell is the test's).
+            on_test_lesson,
+            // Test 8 is linked to no lesson: listed, not counted.
+            test_result(10, 8, None, 11, 100, 0.0, 10),
             // Another module.
             homework(8, 4, 12, 200, Some(50.0), 7),
         ];
         let s = GradeSummary::new(items);
         assert_eq!(
             s.items.iter().map(|i| i.submission_id).collect::<Vec<_>>(),
-            [4, 8, 2, 5, 3, 1, 7, 6],
+            [4, 9, 8, 2, 5, 3, 1, 10, 7, 6],
             "homework first, then tests, newest first"
         );
         assert_eq!(s.overall.counted, 4);
@@ -513,22 +544,27 @@ mod tests {
         assert!(empty.subjects.is_empty() && empty.modules.is_empty());
     }
 
+    /// Lessons 0–5 have no test; tests 0–5 are linked to lessons 10 + t when t is even, to none
+    /// when odd; homework goes to lessons 0–5 and (handed in before the test came) 10, 12, 14.
     fn arb_item() -> impl Strategy<Value = GradeItem> {
         (
             any::<bool>(),
-            0i64..6,
-            0i64..4,
+            0i64..9,
             proptest::option::weighted(0.7, 0u8..=100),
             0i64..50,
             0u32..4,
         )
-            .prop_map(|(is_test, unit, subject, grade, minute, frac)| {
-                let module = subject / 2;
+            .prop_map(|(is_test, unit, grade, minute, frac)| {
                 if is_test {
+                    let test = unit % 6;
+                    let linked = (test % 2 == 0).then_some(10 + test);
                     let score = f64::from(grade.unwrap_or(0)) - f64::from(frac) / 4.0;
-                    test_result(0, unit, subject, module, score.max(0.0), minute)
+                    test_result(0, test, linked, 0, 0, score.max(0.0), minute)
                 } else {
-                    homework(0, unit, subject, module, grade.map(f64::from), minute)
+                    let lesson = if unit < 6 { unit } else { 10 + 2 * (unit - 6) };
+                    let mut item = homework(0, lesson, 0, 0, grade.map(f64::from), minute);
+                    item.place.lesson_has_test = lesson >= 10;
+                    item
                 }
             })
     }
@@ -541,20 +577,22 @@ mod tests {
             for (i, item) in items.iter_mut().enumerate() {
                 item.submission_id = i as i64 + 1;
             }
-            // Units belong to one subject: a lesson or test is in one place.
+            // A lesson (and the test linked to it) is in one subject; unlinked tests anywhere.
             for item in items.iter_mut() {
-                let unit = item.unit().unwrap_or(0);
-                item.subject_id = SubjectId(unit % 4);
-                item.subject_title = format!("Subject {}", unit % 4);
-                item.module_id = ModuleId(unit % 4 / 2);
-                item.module_title = format!("Module {}", unit % 4 / 2);
+                let place = item.lesson_id.map_or(item.submission_id, |l| l.0);
+                item.subject_id = SubjectId(place % 4);
+                item.subject_title = format!("Subject {}", place % 4);
+                item.module_id = ModuleId(place % 4 / 2);
+                item.module_title = format!("Module {}", place % 4 / 2);
             }
             let summary = GradeSummary::new(items.clone());
             let mut reversed = items.clone();
             reversed.reverse();
             prop_assert_eq!(&GradeSummary::new(reversed), &summary);
 
-            // Directly: per homework lesson the latest graded, else pending; per test the best.
+            // Directly: per lesson without a test the latest graded homework, else pending; per
+            // lesson with a test that test's best; unlinked tests and homework on test lessons
+            // nowhere.
             let mut values: Vec<(SubjectId, f64)> = Vec::new();
             let mut pending = 0;
             for lesson in 0..6 {
@@ -568,8 +606,10 @@ mod tests {
                     None if !mine.is_empty() => pending += 1,
                     None => {}
                 }
+            }
+            for test in [0, 2, 4] {
                 let best = items.iter()
-                    .filter(|i| i.source == Source::Test && i.test_id == Some(TestId(lesson)))
+                    .filter(|i| i.source == Source::Test && i.test_id == Some(TestId(test)))
                     .filter_map(|i| i.grade.map(|g| (i.subject_id, g)))
                     .fold(None, |acc: Option<(SubjectId, f64)>, (s, g)| match acc {
                         Some((_, b)) if b >= g => acc,
@@ -623,26 +663,33 @@ mod tests {
             iin: Iin::parse("990101300123").expect("iin"),
             full_name: None,
         };
-        let work = |student: i64, source: Source, id: i64, unit: i64, grade: Option<f64>, minute: i64| GradebookWork {
-            student_id: UserId(student),
-            source,
-            id,
-            lesson_id: (source == Source::Homework).then_some(LessonId(unit)),
-            test_id: (source == Source::Test).then_some(TestId(unit)),
-            grade,
-            submitted_at: at(minute),
+        let work = |student: i64, source: Source, id: i64, lesson: Option<i64>, grade: Option<f64>, minute: i64| {
+            GradebookWork {
+                student_id: UserId(student),
+                source,
+                id,
+                place: Place {
+                    lesson: lesson.map(LessonId),
+                    lesson_has_test: lesson == Some(2),
+                },
+                grade,
+                submitted_at: at(minute),
+            }
         };
         let rows = gradebook_rows(
             &lessons,
             vec![student(1), student(2), student(3)],
             &[
-                work(1, Source::Homework, 1, 1, Some(80.0), 1),
-                work(1, Source::Homework, 2, 1, None, 2),
-                work(1, Source::Test, 3, 9, Some(50.0), 3),
-                work(1, Source::Test, 4, 9, Some(70.0), 4),
-                // A lesson outside the gradebook is ignored.
-                work(1, Source::Homework, 5, 77, Some(0.0), 5),
-                work(2, Source::Homework, 6, 1, None, 1),
+                work(1, Source::Homework, 1, Some(1), Some(80.0), 1),
+                work(1, Source::Homework, 2, Some(1), None, 2),
+                work(1, Source::Test, 3, Some(2), Some(50.0), 3),
+                work(1, Source::Test, 4, Some(2), Some(70.0), 4),
+                // Homework on the test's lesson: hidden behind the test, so not counted either.
+                work(1, Source::Homework, 7, Some(2), Some(10.0), 5),
+                // A test linked to no lesson, and a lesson outside the gradebook: ignored.
+                work(1, Source::Test, 8, None, Some(0.0), 5),
+                work(1, Source::Homework, 5, Some(77), Some(0.0), 5),
+                work(2, Source::Homework, 6, Some(1), None, 1),
             ],
         );
         assert_eq!(
@@ -661,6 +708,7 @@ mod tests {
             ]
         );
         assert_eq!(rows[0].tally.average, Some(75.0));
+        assert_eq!(rows[0].tally.counted, 2);
         assert!(rows[1].cells[0].pending);
         assert_eq!(rows[1].tally.average, None);
         assert_eq!(rows[2].tally, Tally::default());

@@ -341,11 +341,17 @@ impl<S: Store> Platform<S> {
     // ---- homework ----
 
     /// Starts a homework submission: only a student enrolled in the lesson's module (404 for a
-    /// lesson they cannot see). Add files to the draft, then finish or abandon it.
+    /// lesson they cannot see), on a lesson without a test (409 otherwise). Add files to the
+    /// draft, then finish or abandon it.
     pub async fn begin_homework(&self, who: &Principal, lesson: LessonId) -> Result<HomeworkDraft<S>> {
         let lesson = self.visible_lesson(who, lesson).await?;
         if who.role != Role::Student {
             return Err(Error::Forbidden("only students submit homework".into()));
+        }
+        // A lesson with a test is the test's cell in the gradebook: homework there would be
+        // graded and never seen (see domain::grades), so it is not taken.
+        if lesson.kind == LessonKind::Test || !self.store().tests(None, None, Some(lesson.id)).await?.is_empty() {
+            return Err(Error::Conflict("this lesson is a test: it takes no homework".into()));
         }
         self.files()?;
         Ok(HomeworkDraft {

@@ -158,7 +158,7 @@ fn rounded(v: f64) -> f64 {
 
 /// A gradebook as a sheet: a row per student, a column per lesson (the test's best score for a
 /// lesson with a test, the homework grade otherwise; "pending" for homework not graded yet), then
-/// the student's average and how many results it counts.
+/// the student's average — the mean of the numbers in the row — and how many cells it counts.
 pub fn gradebook_table(book: &Gradebook) -> Table {
     let mut headers = vec!["IIN".to_owned(), "Full name".to_owned()];
     headers.extend(book.lessons.iter().map(|l| {
@@ -166,7 +166,7 @@ pub fn gradebook_table(book: &Gradebook) -> Table {
         format!("{}: {}{kind}", l.subject_title, l.title)
     }));
     headers.extend(["Average".to_owned(), "Counted".to_owned(), "Pending".to_owned()]);
-    let rows = book.students.iter().map(|s| gradebook_line(book, s)).collect();
+    let rows = book.students.iter().map(gradebook_line).collect();
     Table {
         title: format!("{} - {}", book.group_name, book.module_title),
         headers,
@@ -174,19 +174,13 @@ pub fn gradebook_table(book: &Gradebook) -> Table {
     }
 }
 
-fn gradebook_line(book: &Gradebook, s: &GradebookRow) -> Vec<Value> {
+fn gradebook_line(s: &GradebookRow) -> Vec<Value> {
     let mut row: Vec<Value> = vec![s.iin.as_str().into(), s.full_name.clone().into()];
-    row.extend(book.lessons.iter().zip(&s.cells).map(|(lesson, cell)| {
-        let value = if lesson.test_id.is_some() {
-            cell.test.or(cell.homework)
-        } else {
-            cell.homework.or(cell.test)
-        };
-        match value {
-            Some(v) => Value::Number(rounded(v)),
-            None if cell.pending => "pending".into(),
-            None => Value::Empty,
-        }
+    // The cells hold only what counts, so the average is the mean of the numbers in this line.
+    row.extend(s.cells.iter().map(|cell| match cell.value() {
+        Some(v) => Value::Number(rounded(v)),
+        None if cell.pending => "pending".into(),
+        None => Value::Empty,
     }));
     row.push(s.tally.average.map(rounded).into());
     row.push(Value::Number(f64::from(s.tally.counted)));

@@ -1,6 +1,7 @@
 //! Tests (quizzes): authoring, reading without answers, attempts with deadlines, scoring, results.
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use rand::seq::SliceRandom;
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Platform;
 use crate::auth::Principal;
-use crate::domain::quiz::{Answer, Attempt, QuestionKind, Test, TestDraft, TestView};
+use crate::domain::quiz::{Answer, Attempt, QuestionKind, Score, Test, TestDraft, TestView};
 use crate::domain::{AttemptId, LessonId, Role, SubjectId, TestId, UserId, text};
 use crate::error::{Error, Result};
 use crate::store::{AttemptFilter, AttemptStart, OptionRowIn, QuestionRowIn, Started, Store, TestRow};
@@ -324,20 +325,86 @@ impl<S: Store> Platform<S> {
             .collect())
     }
 
-    /// Closes attempts whose deadline (plus grace) has passed, scoring what was saved.
-    async fn close_expired(&self, test: &Test, attempts: &[Attempt]) -> Result<()> {
-        let now = self.now();
-        for a in attempts {
-            if a.submitted_at.is_none()
-                && let Some(deadline) = a.deadline
-                && now > deadline + grace()
-            {
-                let s = crate::domain::quiz::score(&test.keys(), &a.answers, test.scoring);
+    /// Closes `test`'s attempts among `attempts` whose deadline (plus grace) has passed, scoring
+    /// what was saved with that test's key. Only the write paths and the sweep call this.
+    async fn close_expired(&self, test: &Test, attempts: &[Attempt]) -> Result<usize> {
+        let mut closed = 0;
+        for a in attempts.iter().filter(|a| a.test_id == test.id) {
+            if let Some((deadline, s)) = self.expired_score(test, a) {
                 let answers = serde_json::to_string(&a.answers).map_err(Error::internal)?;
-                self.store().finish_attempt(a.id, &answers, &s, deadline).await?;
+                if self.store().finish_attempt(a.id, &answers, &s, deadline).await? {
+                    closed += 1;
+                }
             }
         }
-        Ok(())
+        Ok(closed)
+    }
+
+    /// An open attempt whose deadline (plus grace) has passed: its deadline and the score of its
+    /// saved answers under `test`, which must be the attempt's own test.
+    fn expired_score(&self, test: &Test, a: &Attempt) -> Option<(chrono::DateTime<chrono::Utc>, Score)> {
+        let deadline = a.deadline?;
+        (a.submitted_at.is_none() && a.test_id == test.id && self.now() > deadline + grace()).then(|| {
+            (
+                deadline,
+                crate::domain::quiz::score(&test.keys(), &a.answers, test.scoring),
+            )
+        })
+    }
+
+    /// Attempts as they stand: one whose time ran out unsubmitted is shown closed at its
+    /// deadline and scored from its saved answers with its own test's key. Nothing is written — a
+    /// read does not change results; the write paths and [`Self::close_expired_attempts`] store
+    /// the same score.
+    async fn as_they_stand(&self, mut attempts: Vec<Attempt>) -> Result<Vec<Attempt>> {
+        let mut tests: HashMap<TestId, Test> = HashMap::new();
+        for a in &mut attempts {
+            if a.submitted_at.is_some() || a.deadline.is_none() {
+                continue;
+            }
+            let test = match tests.entry(a.test_id) {
+                Entry::Occupied(t) => t.into_mut(),
+                Entry::Vacant(v) => v.insert(self.test_row(a.test_id).await?),
+            };
+            if let Some((deadline, s)) = self.expired_score(test, a) {
+                a.submitted_at = Some(deadline);
+                a.score = Some(s.score);
+                a.correct = Some(i32::try_from(s.correct).unwrap_or(i32::MAX));
+                a.total = Some(i32::try_from(s.total).unwrap_or(i32::MAX));
+            }
+        }
+        Ok(attempts)
+    }
+
+    /// Closes every attempt whose time ran out unsubmitted, each scored with its own test, so
+    /// that grades count it without anyone opening the test again. Run periodically by `edu
+    /// serve`; returns how many were closed.
+    pub async fn close_expired_attempts(&self) -> Result<usize> {
+        let open = self
+            .store()
+            .attempts(&AttemptFilter {
+                open_with_deadline: true,
+                ..AttemptFilter::default()
+            })
+            .await?;
+        let now = self.now();
+        let mut by_test: HashMap<TestId, Vec<Attempt>> = HashMap::new();
+        for a in open {
+            if a.deadline.is_some_and(|d| now > d + grace()) {
+                by_test.entry(a.test_id).or_default().push(a);
+            }
+        }
+        let mut closed = 0;
+        for (test, attempts) in by_test {
+            let test = match self.test_row(test).await {
+                Ok(t) => t,
+                // Deleted meanwhile, with its attempts.
+                Err(Error::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            closed += self.close_expired(&test, &attempts).await?;
+        }
+        Ok(closed)
     }
 
     /// Starts (or resumes) the caller's attempt: a student who may see the test, within the limit.
@@ -484,15 +551,16 @@ impl<S: Store> Platform<S> {
         self.close_attempt(who, attempt, &test, answers).await
     }
 
-    /// The caller's attempts at a test, newest first.
+    /// The caller's attempts at a test, newest first (one whose time ran out shown as closed).
     pub async fn my_results(&self, who: &Principal, id: TestId) -> Result<Vec<Attempt>> {
         let test = self.visible_test(who, id).await?;
         let mine = self.my_attempts_of(who, &test).await?;
-        self.close_expired(&test, &mine).await?;
-        self.my_attempts_of(who, &test).await
+        self.as_they_stand(mine).await
     }
 
-    /// Results of the test of a lesson, with student names (the subject's teacher or an admin).
+    /// Results of the tests taken in a lesson, with student names (the subject's teacher or an
+    /// admin). Every attempt is scored with its own test: after the lesson is linked to another
+    /// test, earlier attempts keep the key of the test they answered.
     pub async fn lesson_results(&self, who: &Principal, lesson: LessonId) -> Result<Vec<Attempt>> {
         let (lesson, _) = self.taught_lesson(who, lesson).await?;
         let filter = AttemptFilter {
@@ -500,10 +568,7 @@ impl<S: Store> Platform<S> {
             ..AttemptFilter::default()
         };
         let all = self.store().attempts(&filter).await?;
-        for test in self.store().tests(None, None, Some(lesson.id)).await? {
-            self.close_expired(&test, &all).await?;
-        }
-        Ok(self.store().attempts(&filter).await?)
+        self.as_they_stand(all).await
     }
 
     /// Deletes a result (the subject's teacher or an admin).

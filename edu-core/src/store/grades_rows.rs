@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::GradebookPage;
-use crate::domain::grades::{GradebookLesson, GradebookStudent, GradebookWork};
+use crate::domain::grades::{GradebookLesson, GradebookStudent, GradebookWork, Place};
 use crate::domain::{GradeItem, Iin, LessonId, LessonKind, ModuleId, Source, SubjectId, TestId, UserId};
 use crate::error::StoreError;
 
@@ -38,6 +38,8 @@ pub(crate) struct GradeItemRow {
     test_id: Option<i64>,
     grade: Option<f64>,
     submitted_at: DateTime<Utc>,
+    place_lesson_id: Option<i64>,
+    lesson_has_test: bool,
 }
 
 impl TryFrom<GradeItemRow> for GradeItem {
@@ -58,6 +60,10 @@ impl TryFrom<GradeItemRow> for GradeItem {
             test_id: r.test_id.map(TestId),
             grade: r.grade,
             submitted_at: r.submitted_at,
+            place: Place {
+                lesson: r.place_lesson_id.map(LessonId),
+                lesson_has_test: r.lesson_has_test,
+            },
         })
     }
 }
@@ -96,9 +102,9 @@ pub(crate) struct GradebookRowOut {
     source: Option<String>,
     work_id: Option<i64>,
     lesson_id: Option<i64>,
-    test_id: Option<i64>,
     grade: Option<f64>,
     submitted_at: Option<DateTime<Utc>>,
+    lesson_has_test: Option<bool>,
     total: i64,
 }
 
@@ -122,8 +128,10 @@ pub(crate) fn assemble_page(rows: Vec<GradebookRowOut>) -> Result<GradebookPage,
                 student_id: student,
                 source: source(&kind)?,
                 id,
-                lesson_id: r.lesson_id.map(LessonId),
-                test_id: r.test_id.map(TestId),
+                place: Place {
+                    lesson: r.lesson_id.map(LessonId),
+                    lesson_has_test: r.lesson_has_test.unwrap_or(false),
+                },
                 grade: r.grade,
                 submitted_at,
             });

@@ -12,13 +12,15 @@ macro_rules! grades_methods {
                 "COALESCE(l.type_label, l.kind) AS lesson_type, l.kind AS lesson_kind, ",
                 "sj.id AS subject_id, sj.title AS subject_title, m.id AS module_id, ",
                 "m.title AS module_title, CAST(NULL AS BIGINT) AS test_id, ",
-                "CAST(s.grade AS DOUBLE PRECISION) AS grade, s.submitted_at ",
+                "CAST(s.grade AS DOUBLE PRECISION) AS grade, s.submitted_at, s.lesson_id AS place_lesson_id, ",
+                $crate::store::grades_sql::lesson_has_test!(),
+                " AS lesson_has_test ",
                 "FROM submissions s JOIN lessons l ON l.id = s.lesson_id ",
                 "JOIN subjects sj ON sj.id = l.subject_id JOIN modules m ON m.id = sj.module_id ",
                 "WHERE s.student_id = $1 ",
                 "UNION ALL ",
                 "SELECT 'test', a.id, l.id, l.title, 'тест', l.kind, sj.id, sj.title, m.id, m.title, a.test_id, ",
-                "a.score, a.submitted_at ",
+                "a.score, a.submitted_at, t.lesson_id, FALSE ",
                 "FROM attempts a JOIN tests t ON t.id = a.test_id ",
                 "JOIN subjects sj ON sj.id = t.subject_id JOIN modules m ON m.id = sj.module_id ",
                 "LEFT JOIN lessons l ON l.id = COALESCE(a.lesson_id, t.lesson_id) ",
@@ -67,21 +69,23 @@ macro_rules! grades_methods {
                 // without statistics on fresh tables would otherwise choose).
                 "work AS MATERIALIZED (",
                 "SELECT 'homework' AS source, s.student_id, s.id, s.lesson_id, CAST(NULL AS BIGINT) AS test_id, ",
-                "CAST(s.grade AS DOUBLE PRECISION) AS grade, s.submitted_at ",
+                "CAST(s.grade AS DOUBLE PRECISION) AS grade, s.submitted_at, ",
+                $crate::store::grades_sql::lesson_has_test!(),
+                " AS lesson_has_test ",
                 // From the page's students outwards: their own rows, by index, not the module's.
                 "FROM page pg CROSS JOIN submissions s JOIN lessons l ON l.id = s.lesson_id ",
                 "JOIN subjects sj ON sj.id = l.subject_id ",
                 "WHERE s.student_id = pg.id AND sj.module_id = $2 ",
                 "AND ($3 IS NULL OR sj.teacher_id = $3) ",
                 "UNION ALL ",
-                "SELECT 'test', a.student_id, a.id, COALESCE(a.lesson_id, t.lesson_id), a.test_id, a.score, ",
-                "a.submitted_at ",
+                // A result counts in the lesson its test is linked to now (see domain::grades).
+                "SELECT 'test', a.student_id, a.id, t.lesson_id, a.test_id, a.score, a.submitted_at, FALSE ",
                 "FROM page pg CROSS JOIN attempts a JOIN tests t ON t.id = a.test_id ",
                 "JOIN subjects sj ON sj.id = t.subject_id ",
                 "WHERE a.student_id = pg.id AND a.submitted_at IS NOT NULL ",
                 "AND sj.module_id = $2 AND ($3 IS NULL OR sj.teacher_id = $3)) ",
                 "SELECT p.id AS student_id, p.iin, p.full_name, w.source, w.id AS work_id, w.lesson_id, ",
-                "w.test_id, w.grade, w.submitted_at, (SELECT COUNT(*) FROM members) AS total ",
+                "w.grade, w.submitted_at, w.lesson_has_test, (SELECT COUNT(*) FROM members) AS total ",
                 "FROM page p LEFT JOIN work w ON w.student_id = p.id ",
                 "ORDER BY COALESCE(p.full_name, ''), p.id"
             ))
@@ -111,4 +115,11 @@ macro_rules! grades_methods {
     };
 }
 
-pub(crate) use grades_methods;
+/// Whether the lesson of submission `s` has a test linked now: its cell is then the test's.
+macro_rules! lesson_has_test {
+    () => {
+        "EXISTS (SELECT 1 FROM tests lt WHERE lt.lesson_id = s.lesson_id)"
+    };
+}
+
+pub(crate) use {grades_methods, lesson_has_test};

@@ -106,6 +106,8 @@ pub struct AttemptFilter {
     pub test: Option<crate::domain::TestId>,
     pub lesson: Option<LessonId>,
     pub student: Option<UserId>,
+    /// Only attempts still open that have a deadline (those a time limit may have closed).
+    pub open_with_deadline: bool,
 }
 
 /// Metadata of a stored file, as recorded beside it.

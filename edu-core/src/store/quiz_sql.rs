@@ -217,12 +217,15 @@ macro_rules! quiz_methods {
             let rows: Vec<$crate::store::quiz_rows::AttemptRow> = sqlx::query_as(concat!(
                 $crate::store::quiz_sql::attempt_select!(),
                 "WHERE ($1 IS NULL OR a.id = $1) AND ($2 IS NULL OR a.test_id = $2) AND ($3 IS NULL OR a.lesson_id = $3) ",
-                "AND ($4 IS NULL OR a.student_id = $4) ORDER BY a.started_at DESC, a.id DESC"
+                "AND ($4 IS NULL OR a.student_id = $4) ",
+                "AND ($5 = FALSE OR (a.submitted_at IS NULL AND a.deadline IS NOT NULL)) ",
+                "ORDER BY a.started_at DESC, a.id DESC"
             ))
             .bind(filter.id.map(|i| i.0))
             .bind(filter.test.map(|t| t.0))
             .bind(filter.lesson.map(|l| l.0))
             .bind(filter.student.map(|s| s.0))
+            .bind(filter.open_with_deadline)
             .fetch_all(&self.pool)
             .await?;
             rows.into_iter().map(TryInto::try_into).collect()

@@ -236,6 +236,7 @@ pub(crate) async fn upload_file<S: Store>(
     request_body(content = HomeworkForm, content_type = "multipart/form-data"),
     responses((status = 200, body = Submitted), (status = 400, body = ErrorBody, description = "Neither files nor a comment"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The lesson is a test (or has one linked): it takes no homework"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn submit<S: Store>(
     id: i64,
