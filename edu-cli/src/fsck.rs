@@ -71,7 +71,10 @@ impl Job for Fsck {
 
 fn print(files: &edu_core::files::FileStore, report: &FsckReport) {
     match &report.marker {
-        Some(m) => println!("file store: {files:?} (store id {}, since {})", m.store_id, m.created_at),
+        Some(m) => println!(
+            "file store: {files:?} (store id {}, since {})",
+            m.store_id, m.created_at
+        ),
         None => println!("file store: {files:?} (no marker)"),
     }
     println!(

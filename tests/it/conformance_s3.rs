@@ -186,7 +186,10 @@ async fn the_marker_lives_in_the_bucket_and_is_never_listed() {
     assert!(!store.holds_files().await.expect("list"), "the marker is not a file");
     let (_, body) = pdf(1000, 100);
     let staged = store.stage("a.pdf", DOCUMENTS, 10_000, body).await.expect("staged");
-    assert!(!store.holds_files().await.expect("list"), "a temporary upload is not a file");
+    assert!(
+        !store.holds_files().await.expect("list"),
+        "a temporary upload is not a file"
+    );
     store.commit(&staged, Area::Lessons).await.expect("committed");
     assert!(store.holds_files().await.expect("list"));
 }

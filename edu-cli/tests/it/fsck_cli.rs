@@ -82,7 +82,10 @@ async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
     let mut keys = Vec::new();
     for _ in 0..6 {
         let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(PDF))]);
-        let uploaded = p.upload_lesson_file(&admin, "конспект.pdf", body).await.expect("upload");
+        let uploaded = p
+            .upload_lesson_file(&admin, "конспект.pdf", body)
+            .await
+            .expect("upload");
         keys.push(format!("lessons/{}", uploaded.url.rsplit('/').next().expect("name")));
     }
     // A crash's leftovers: a file without its row, and a row whose file went.
@@ -109,7 +112,10 @@ async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
     let mistyped = d.fsck(&typo, &["--repair"]);
     assert_eq!(mistyped.status.code(), Some(1), "{}", text(&mistyped));
     let err = stderr(&mistyped);
-    assert!(err.contains("is the store mounted") && err.contains("EDU_FILES_DIR"), "{err}");
+    assert!(
+        err.contains("is the store mounted") && err.contains("EDU_FILES_DIR"),
+        "{err}"
+    );
     assert!(!typo.exists(), "fsck never creates the store");
 
     // An unmounted volume's empty mount point: no marker, so no repair.
@@ -122,7 +128,11 @@ async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
     let vouched = d.fsck(&mount_point, &["--init-marker", "--repair"]);
     assert_eq!(vouched.status.code(), Some(1), "{}", text(&vouched));
     assert!(stderr(&vouched).contains("mounted"), "{}", text(&vouched));
-    assert_eq!(p.store().referenced_keys().await.expect("rows").len(), 6, "no row was dropped");
+    assert_eq!(
+        p.store().referenced_keys().await.expect("rows").len(),
+        6,
+        "no row was dropped"
+    );
 
     // The real store, repaired: the orphan removed, the row of the lost file dropped.
     let repaired = d.fsck(&d.files, &["--repair"]);

@@ -65,7 +65,6 @@ impl FileStore {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,7 +74,10 @@ mod tests {
         let root = std::env::temp_dir().join(format!("edu-marker-{}", uuid::Uuid::new_v4().simple()));
         let err = FileStore::existing_local(&root).expect_err("the directory does not exist");
         let text = err.to_string();
-        assert!(text.contains("is the store mounted") && text.contains("EDU_FILES_DIR"), "{text}");
+        assert!(
+            text.contains("is the store mounted") && text.contains("EDU_FILES_DIR"),
+            "{text}"
+        );
         assert!(!root.exists(), "checking must not create the directory");
 
         let files = FileStore::local(&root).expect("created for serving");

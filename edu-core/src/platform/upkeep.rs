@@ -213,7 +213,10 @@ impl<S: Store> Platform<S> {
                 format!("document {:?}, not yet in a lesson", meta.name)
             }
             Some((FileOwner::Homework { lesson, student }, meta)) => {
-                format!("homework file {:?} of student {} in lesson {}", meta.name, student.0, lesson.0)
+                format!(
+                    "homework file {:?} of student {} in lesson {}",
+                    meta.name, student.0, lesson.0
+                )
             }
             None if key.starts_with("photos/") => "a user's photo".to_owned(),
             None => "a file row".to_owned(),

@@ -58,17 +58,28 @@ pub async fn fsck_repair_needs_the_marker_and_a_plausible_store<S: Store>(fx: Fi
     assert!(why.contains(".edu-store") && why.contains("--init-marker"), "{why}");
     assert!(!refused.repaired);
     let after = p.fsck(false, Duration::ZERO).await.expect("fsck");
-    assert_eq!(after.missing, [documents[0].clone()], "the row is still there");
+    assert_eq!(
+        after.missing,
+        std::slice::from_ref(&documents[0]),
+        "the row is still there"
+    );
     assert_eq!(after.orphans, [stray.key.to_string()], "the file is still there");
     assert_eq!(after.missing_rows.len(), 1);
-    assert!(after.missing_rows[0].row.contains("конспект.pdf"), "{:?}", after.missing_rows);
+    assert!(
+        after.missing_rows[0].row.contains("конспект.pdf"),
+        "{:?}",
+        after.missing_rows
+    );
 
     // The store is the database's (it holds files the rows refer to): marking it is allowed.
     let marked = p.mark_file_store().await.expect("mark");
     let Marking::Created(marker) = marked else {
         panic!("a store holding the database's files is marked: {marked:?}")
     };
-    assert_eq!(p.mark_file_store().await.expect("mark"), Marking::Present(marker.clone()));
+    assert_eq!(
+        p.mark_file_store().await.expect("mark"),
+        Marking::Present(marker.clone())
+    );
     assert_eq!(files.list().await.expect("list").len(), 6, "the marker is never listed");
 
     // Every file missing, as with an unmounted volume: refused unless forced.
@@ -80,7 +91,11 @@ pub async fn fsck_repair_needs_the_marker_and_a_plausible_store<S: Store>(fx: Fi
     assert_eq!(unmounted.missing.len(), 6);
     let why = unmounted.refused.expect("most files missing: refused");
     assert!(why.contains("6 of the 6") && why.contains("mounted"), "{why}");
-    assert_eq!(p.store().referenced_keys().await.expect("keys").len(), 6, "no row dropped");
+    assert_eq!(
+        p.store().referenced_keys().await.expect("keys").len(),
+        6,
+        "no row dropped"
+    );
     assert!(exists(p, stray.key.as_str()).await, "no file removed");
 
     let forced = p.fsck_with(repair(true)).await.expect("fsck");
@@ -135,7 +150,11 @@ pub async fn a_store_is_marked_only_when_it_is_the_databases<S: Store>(fx: Fixtu
     // Until an operator vouches for it.
     let vouched = p.init_file_store_marker().await.expect("init");
     assert_eq!(files.marker().await.expect("marker"), Some(vouched.clone()));
-    assert_eq!(p.init_file_store_marker().await.expect("init"), vouched, "kept once there");
+    assert_eq!(
+        p.init_file_store_marker().await.expect("init"),
+        vouched,
+        "kept once there"
+    );
 }
 
 pub async fn stale_files_are_swept_after_the_grace_period<S: Store>(fx: Fixture<S>) {
@@ -184,7 +203,7 @@ pub async fn stale_files_are_swept_after_the_grace_period<S: Store>(fx: Fixture<
     assert!(exists(p, &crashed).await, "younger than the grace period");
 
     let swept = p.sweep_stale_files(all).await.expect("sweep");
-    assert_eq!(swept.orphans, [crashed.clone()]);
+    assert_eq!(swept.orphans, std::slice::from_ref(&crashed));
     assert_eq!(swept.interrupted.len(), 1, "{swept:?}");
     assert!(swept.held_back.is_none());
     assert!(!exists(p, &crashed).await);
