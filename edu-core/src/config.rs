@@ -526,7 +526,13 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let secret = ("SECRET_KEY", "0123456789abcdef0123");
         let missing = format!("sqlite://{}", dir.join("typo").join("edu.db").display());
-        for bad in ["sqlite://", "sqlite://?mode=rwc", "postgres://[broken", "postgresql://u@h:notaport/db", &missing] {
+        for bad in [
+            "sqlite://",
+            "sqlite://?mode=rwc",
+            "postgres://[broken",
+            "postgresql://u@h:notaport/db",
+            &missing,
+        ] {
             let err = read(&[("DATABASE_URL", bad), secret]).expect_err(bad);
             assert_eq!(err.0.len(), 1, "{bad}: {err}");
             assert_eq!(err.0[0].variable, "DATABASE_URL", "{bad}");
@@ -540,7 +546,11 @@ mod tests {
         assert_eq!(c.database.sqlite_file(), Some(dir.join("edu.db")));
         let data = dir.join("new-data");
         let in_data = format!("sqlite://{}", data.join("edu.db").display());
-        read(&[("DATABASE_URL", &in_data), ("EDU_DATA_DIR", &data.display().to_string())]).expect("the data directory");
+        read(&[
+            ("DATABASE_URL", &in_data),
+            ("EDU_DATA_DIR", &data.display().to_string()),
+        ])
+        .expect("the data directory");
         read(&[("DATABASE_URL", "sqlite::memory:")]).expect_err("no ://");
         let c = read(&[("DATABASE_URL", "sqlite://:memory:")]).expect("in memory");
         assert_eq!(c.database.sqlite_file(), None);
@@ -558,11 +568,17 @@ mod tests {
             let c = read(&[("DATABASE_URL", url), ("SECRET_KEY", "0123456789abcdef0123")]).expect(url);
             for shown in [format!("{c:?}"), format!("{:?}", c.database), c.database.to_string()] {
                 assert!(!shown.contains("pw-secret-1"), "{shown}");
-                assert!(shown.contains("h/db") || shown.contains("@h"), "the host is kept: {shown}");
+                assert!(
+                    shown.contains("h/db") || shown.contains("@h"),
+                    "the host is kept: {shown}"
+                );
             }
         }
-        let err = read(&[("DATABASE_URL", "postgres://u:pw-secret-1@[broken/db"), ("SECRET_KEY", "0123456789abcdef0123")])
-            .expect_err("malformed");
+        let err = read(&[
+            ("DATABASE_URL", "postgres://u:pw-secret-1@[broken/db"),
+            ("SECRET_KEY", "0123456789abcdef0123"),
+        ])
+        .expect_err("malformed");
         assert!(!err.to_string().contains("pw-secret-1"), "{err}");
         let err = read(&[("EDU_FILES_URL", "s3://u:pw-secret-1@bucket/x")]).expect_err("userinfo in S3");
         assert!(!err.to_string().contains("pw-secret-1"), "{err}");

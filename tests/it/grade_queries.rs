@@ -158,7 +158,7 @@ async fn scenario<S: Store>(
     let teacher = login(p, &teacher_iin, PASSWORD).await;
     let student = login(p, &student_iin, PASSWORD).await;
     let group = p.create_group(&admin, "Группа", None).await.expect("group");
-    p.add_group_members(&admin, group.id, &[student.id])
+    p.add_group_members(&admin, group.id, &[student.id()])
         .await
         .expect("member");
     let module = NewModule {
@@ -194,8 +194,8 @@ async fn check<S: Store>(small: Fixture<S>, large: Fixture<S>) {
         let (teacher, student, group, module) = scenario(fx, homework, tests).await;
         let p = &fx.platform;
         // A first call opens the pool's connections; what is measured is a warm call.
-        p.summarize(&student, student.id).await.expect("warm");
-        let (summary, s) = statements(p.summarize(&student, student.id)).await;
+        p.summarize(&student, student.id()).await.expect("warm");
+        let (summary, s) = statements(p.summarize(&student, student.id())).await;
         let s = s.expect("summary");
         assert_eq!(s.items.len(), homework + tests, "every item is listed");
         let (flat, f) = statements(p.my_grades(&student)).await;

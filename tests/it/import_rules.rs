@@ -134,7 +134,7 @@ fn never_an_account_for_an_invalid_iin<S: Store>(rt: &tokio::runtime::Runtime, f
                     };
                     for candidate in [shown.to_owned(), format!("{shown:0>12}")] {
                         let Ok(iin) = Iin::parse(&candidate) else { continue };
-                        let exists = fx.platform.store().user_by_iin(&iin).await.expect("lookup").is_some();
+                        let exists = fx.store().user_by_iin(&iin).await.expect("lookup").is_some();
                         if wanted.contains(&candidate) {
                             prop_assert!(exists, "{candidate} was not imported: {:?}", report.errors);
                         }

@@ -155,7 +155,7 @@ async fn assert_imported<S: Store + Raw>(fx: &Fixture<S>, sample: &Sample, lesso
     let platform = &fx.platform;
     let student = login(platform, sample.student_iin, sample.student_password).await;
     let restored = login(platform, sample.restored_iin, sample.restored_password).await;
-    assert_ne!(student.id, restored.id);
+    assert_ne!(student.id(), restored.id());
 
     // The same lessons, under the same ids (or the mapped ones).
     let modules = platform.modules(&student).await.expect("modules");
@@ -450,7 +450,7 @@ async fn merges_into_a_target_with_data<S: Store + LegacyStore + Raw + Sync>(fx:
         lessons.iter().all(|(old, new)| new - old == offset),
         "one run, consecutive ids"
     );
-    assert_eq!(admin.id.0, 1, "the target's admin has the old admin's id and IIN");
+    assert_eq!(admin.id().0, 1, "the target's admin has the old admin's id and IIN");
     assert!(
         !report.id_map["users"].contains_key(&1),
         "the old admin is the target's admin"

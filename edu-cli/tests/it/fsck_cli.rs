@@ -60,7 +60,7 @@ fn stderr(out: &Output) -> String {
 }
 
 /// The whole story on one backend; `p` is a platform over the deployment's database.
-async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
+async fn scenario<S: Store>(d: &Deployment, p: Platform<S>, store: S) {
     // A new deployment: `edu migrate` creates the store and marks it.
     let migrated = d.edu(&d.files, &["migrate"]);
     assert!(migrated.status.success(), "{}", text(&migrated));
@@ -129,7 +129,7 @@ async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
     assert_eq!(vouched.status.code(), Some(1), "{}", text(&vouched));
     assert!(stderr(&vouched).contains("mounted"), "{}", text(&vouched));
     assert_eq!(
-        p.store().referenced_keys().await.expect("rows").len(),
+        store.referenced_keys().await.expect("rows").len(),
         6,
         "no row was dropped"
     );
@@ -138,7 +138,7 @@ async fn scenario<S: Store>(d: &Deployment, p: Platform<S>) {
     let repaired = d.fsck(&d.files, &["--repair"]);
     assert!(repaired.status.success(), "{}", text(&repaired));
     assert!(!d.files.join(orphan).exists());
-    assert_eq!(p.store().referenced_keys().await.expect("rows").len(), 5);
+    assert_eq!(store.referenced_keys().await.expect("rows").len(), 5);
     let clean = d.fsck(&d.files, &[]);
     assert!(clean.status.success(), "{}", text(&clean));
 
@@ -174,9 +174,9 @@ async fn fsck_on_sqlite_never_repairs_a_missing_or_unmounted_store() {
     let store = SqliteStore::connect(&d.database_url, PoolSettings::default())
         .await
         .expect("database");
-    let p = platform(store, &d.files);
+    let p = platform(store.clone(), &d.files);
     std::fs::remove_dir_all(&d.files).expect("start without a store");
-    scenario(&d, p).await;
+    scenario(&d, p, store).await;
 }
 
 #[tokio::test]
@@ -212,9 +212,9 @@ async fn fsck_on_postgres_never_repairs_a_missing_or_unmounted_store() {
     let store = PgStore::connect(&d.database_url, PoolSettings::default())
         .await
         .expect("database");
-    let p = platform(store, &d.files);
+    let p = platform(store.clone(), &d.files);
     std::fs::remove_dir_all(&d.files).expect("start without a store");
-    scenario(&d, p).await;
+    scenario(&d, p, store).await;
     admin
         .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
         .await

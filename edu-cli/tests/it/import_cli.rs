@@ -219,12 +219,11 @@ async fn mistyped_iins_test_accounts_and_renames() {
 
     // A new name: reported and kept, then replaced with --update-names.
     roster(&dir.path("renamed.xlsx"), &[["ИС-21", "061211600012", "Ли Анна"]]);
-    let platform = dir.platform().await;
-    let name = async |platform: &edu_core::Platform<edu_core::SqliteStore>| {
+    let name = async |dir: &Workdir| {
         let iin = edu_core::Iin::parse("061211600012").expect("iin");
         use edu_core::Store;
-        platform
-            .store()
+        dir.store()
+            .await
             .user_by_iin(&iin)
             .await
             .expect("lookup")
@@ -240,7 +239,7 @@ async fn mistyped_iins_test_accounts_and_renames() {
         text(&run)
     );
     assert!(out.contains("--update-names"), "{}", text(&run));
-    assert_eq!(name(&platform).await, "Ким Анна");
+    assert_eq!(name(&dir).await, "Ким Анна");
     let run = dir.edu(&[
         "import",
         "groups",
@@ -255,5 +254,5 @@ async fn mistyped_iins_test_accounts_and_renames() {
         "{}",
         text(&run)
     );
-    assert_eq!(name(&platform).await, "Ли Анна");
+    assert_eq!(name(&dir).await, "Ли Анна");
 }

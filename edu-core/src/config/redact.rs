@@ -64,16 +64,31 @@ mod tests {
     #[test]
     fn passwords_are_masked_wherever_a_url_carries_them() {
         let cases = [
-            ("postgres://u:s3cret@db.example:5432/edu", "postgres://u:***@db.example:5432/edu"),
-            ("postgresql+asyncpg://app:p@ss@old/platform", "postgresql+asyncpg://app:***@old/platform"),
-            ("postgres://db/edu?user=u&password=s3cret", "postgres://db/edu?user=u&password=***"),
+            (
+                "postgres://u:s3cret@db.example:5432/edu",
+                "postgres://u:***@db.example:5432/edu",
+            ),
+            (
+                "postgresql+asyncpg://app:p@ss@old/platform",
+                "postgresql+asyncpg://app:***@old/platform",
+            ),
+            (
+                "postgres://db/edu?user=u&password=s3cret",
+                "postgres://db/edu?user=u&password=***",
+            ),
             (
                 "postgres://u@db/edu?sslmode=verify-full&sslpassword=s3cret&PASSWORD=x",
                 "postgres://u@db/edu?sslmode=verify-full&sslpassword=***&PASSWORD=***",
             ),
-            ("s3://bucket/prefix?aws_secret_access_key=s3cret", "s3://bucket/prefix?aws_secret_access_key=***"),
+            (
+                "s3://bucket/prefix?aws_secret_access_key=s3cret",
+                "s3://bucket/prefix?aws_secret_access_key=***",
+            ),
             ("postgres://u@db/edu", "postgres://u@db/edu"),
-            ("sqlite://./edu-data/edu.db?mode=rwc", "sqlite://./edu-data/edu.db?mode=rwc"),
+            (
+                "sqlite://./edu-data/edu.db?mode=rwc",
+                "sqlite://./edu-data/edu.db?mode=rwc",
+            ),
             ("postgres://u:pw/x@db/edu", "postgres://u:***@db/edu"),
             ("not a url", "not a url"),
         ];

@@ -121,12 +121,9 @@ pub async fn sqlite_fixture() -> Option<Fixture<SqliteStore>> {
         let file = file.clone();
         Box::pin(async move {
             let options = SqliteConnectOptions::new().filename(&file);
-            SqliteStore::connect_with(
-                options,
-                TEST_POOL,
-            )
-            .await
-            .expect("open test SQLite database")
+            SqliteStore::connect_with(options, TEST_POOL)
+                .await
+                .expect("open test SQLite database")
         }) as Pin<Box<dyn Future<Output = SqliteStore> + Send>>
     };
     let store = connect().await;
@@ -177,12 +174,9 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
             let options = PgConnectOptions::from_str(&crate::store::normalize_url(&base))
                 .expect("valid EDU_TEST_DATABASE_URL")
                 .options([("search_path", schema.as_str())]);
-            PgStore::connect_with(
-                options,
-                TEST_POOL,
-            )
-            .await
-            .expect("connect to the test schema")
+            PgStore::connect_with(options, TEST_POOL)
+                .await
+                .expect("connect to the test schema")
         }) as Pin<Box<dyn Future<Output = PgStore> + Send>>
     };
     let store = connect().await;
