@@ -126,7 +126,7 @@ async fn seed<S: Store>(p: &Platform<S>) -> Seeded {
     for n in 0..STUDENTS {
         students.push(user(p, &admin, n, Role::Student).await);
     }
-    let ids: Vec<_> = students.iter().map(|s| s.id).collect();
+    let ids: Vec<_> = students.iter().map(|s| s.id()).collect();
     p.add_group_members(&admin, group, &ids).await.expect("members");
     let work = students.iter().enumerate().map(|(n, student)| {
         let (admin, homework, tests) = (&admin, &homework, &tests);
@@ -164,7 +164,7 @@ fn measure<S: Store>(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &
     let p = fx.platform.clone();
     let seeded = rt.block_on(seed(&p));
     let summary = rt
-        .block_on(p.summarize(&seeded.student, seeded.student.id))
+        .block_on(p.summarize(&seeded.student, seeded.student.id()))
         .expect("summary");
     assert_eq!(summary.items.len(), REPEATS * (HOMEWORK_LESSONS + TEST_LESSONS));
     let page = Page::new(STUDENTS as i64, 0);
@@ -179,7 +179,7 @@ fn measure<S: Store>(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &
     let mut g = c.benchmark_group("grades");
     g.sample_size(30).measurement_time(Duration::from_secs(5));
     g.bench_function(BenchmarkId::new("summary, 500 items", backend), |b| {
-        b.to_async(rt).iter(|| p.summarize(&seeded.student, seeded.student.id))
+        b.to_async(rt).iter(|| p.summarize(&seeded.student, seeded.student.id()))
     });
     g.bench_function(BenchmarkId::new("gradebook, 30 x 100", backend), |b| {
         b.to_async(rt)
