@@ -179,7 +179,8 @@ fn measure<S: Store>(c: &mut Criterion, rt: &tokio::runtime::Runtime, backend: &
     let mut g = c.benchmark_group("grades");
     g.sample_size(30).measurement_time(Duration::from_secs(5));
     g.bench_function(BenchmarkId::new("summary, 500 items", backend), |b| {
-        b.to_async(rt).iter(|| p.summarize(&seeded.student, seeded.student.id()))
+        b.to_async(rt)
+            .iter(|| p.summarize(&seeded.student, seeded.student.id()))
     });
     g.bench_function(BenchmarkId::new("gradebook, 30 x 100", backend), |b| {
         b.to_async(rt)
