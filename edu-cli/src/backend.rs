@@ -30,9 +30,12 @@ pub async fn with_existing_platform<J: Job>(config: &Config, job: J) -> anyhow::
 
 async fn run_on<J: Job>(config: &Config, migrate: bool, create: bool, job: J) -> anyhow::Result<()> {
     if create {
-        config
-            .prepare_data_dir()
-            .with_context(|| format!("could not create the data directory {} (EDU_DATA_DIR)", config.data_dir.display()))?;
+        config.prepare_data_dir().with_context(|| {
+            format!(
+                "could not create the data directory {} (EDU_DATA_DIR)",
+                config.data_dir.display()
+            )
+        })?;
     }
     let secret = config
         .resolve_secret()
@@ -55,7 +58,8 @@ async fn run_on<J: Job>(config: &Config, migrate: bool, create: bool, job: J) ->
             } else {
                 SqliteStore::connect_existing(url, config.pool).await
             };
-            let store = store.with_context(|| format!("could not open the SQLite database {} (DATABASE_URL)", config.database))?;
+            let store = store
+                .with_context(|| format!("could not open the SQLite database {} (DATABASE_URL)", config.database))?;
             prepare(&store, migrate).await?;
             job.run(Platform::new(store, platform_config)).await
         }

@@ -51,7 +51,10 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> C
     };
     let forwarded_https = match joined(headers, "x-forwarded-proto") {
         // The last value is the one our own proxy wrote.
-        Some(proto) => proto.rsplit(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")),
+        Some(proto) => proto
+            .rsplit(',')
+            .next()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")),
         None => match forwarded {
             // The hop that names the client says how the client came; failing that, our proxy's.
             Some(Some(elements)) => {
@@ -84,10 +87,7 @@ fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `[2001:db8::1]:4711`, optionally quoted. Anything else (`unknown`, `_hidden`) is `None`.
 fn parse_node(text: &str) -> Option<IpAddr> {
     let text = text.trim();
-    let text = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or(text);
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(ip.to_canonical());
     }
@@ -96,7 +96,10 @@ fn parse_node(text: &str) -> Option<IpAddr> {
         if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
             return None;
         }
-        return ip.parse::<std::net::Ipv6Addr>().ok().map(|ip| IpAddr::V6(ip).to_canonical());
+        return ip
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|ip| IpAddr::V6(ip).to_canonical());
     }
     let (ip, port) = text.split_once(':')?;
     if !is_port(port) {
@@ -263,7 +266,10 @@ mod tests {
         let proxy = ip("10.0.0.1");
         let at = |pairs: &[(&'static str, &str)]| resolve(proxy, &headers(pairs), &trusted()).address;
         assert_eq!(at(&[("x-forwarded-for", "203.0.113.7")]), ip("203.0.113.7"));
-        assert_eq!(at(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")]), ip("203.0.113.7"));
+        assert_eq!(
+            at(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")]),
+            ip("203.0.113.7")
+        );
         // Several header lines are one list, in order.
         assert_eq!(
             at(&[("x-forwarded-for", "6.6.6.6"), ("x-forwarded-for", "203.0.113.7")]),
@@ -271,7 +277,14 @@ mod tests {
         );
         assert_eq!(at(&[("x-forwarded-for", "[2001:db8::1]:443")]), ip("2001:db8::1"));
         assert_eq!(at(&[("x-forwarded-for", "203.0.113.7:5555")]), ip("203.0.113.7"));
-        for bad in ["", "garbage", "1.2.3.4.5", "203.0.113.7, ???", "[::1", "1.2.3.4:99999999"] {
+        for bad in [
+            "",
+            "garbage",
+            "1.2.3.4.5",
+            "203.0.113.7, ???",
+            "[::1",
+            "1.2.3.4:99999999",
+        ] {
             assert_eq!(at(&[("x-forwarded-for", bad)]), proxy, "{bad:?}");
         }
         assert_eq!(at(&[]), proxy);
@@ -289,7 +302,13 @@ mod tests {
         );
         assert!(!at("for=6.6.6.6;proto=https, for=203.0.113.7;proto=http").forwarded_https);
         assert!(at("for=203.0.113.7;proto=https").forwarded_https);
-        for obfuscated in ["for=unknown", "for=_hidden", "for=\"_x:_y\"", "proto=https", "for=\"[::1\""] {
+        for obfuscated in [
+            "for=unknown",
+            "for=_hidden",
+            "for=\"_x:_y\"",
+            "proto=https",
+            "for=\"[::1\"",
+        ] {
             assert_eq!(at(obfuscated).address, proxy, "{obfuscated}");
         }
         for malformed in ["for", "for=\"203.0.113.7", "for=1.2.3.4;x", "for=a\"b"] {

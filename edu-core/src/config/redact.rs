@@ -50,6 +50,21 @@ fn redact_userinfo(base: &str) -> String {
     }
 }
 
+/// The names of the query parameters of `url` that hold secrets.
+pub(crate) fn secret_parameters(url: &str) -> Vec<&str> {
+    let query = url
+        .split('#')
+        .next()
+        .unwrap_or_default()
+        .split_once('?')
+        .map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').map(|(key, _)| key))
+        .filter(|key| is_secret_key(key))
+        .collect()
+}
+
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["pass", "secret", "token", "pwd"].iter().any(|s| key.contains(s))
@@ -64,16 +79,31 @@ mod tests {
     #[test]
     fn passwords_are_masked_wherever_a_url_carries_them() {
         let cases = [
-            ("postgres://u:s3cret@db.example:5432/edu", "postgres://u:***@db.example:5432/edu"),
-            ("postgresql+asyncpg://app:p@ss@old/platform", "postgresql+asyncpg://app:***@old/platform"),
-            ("postgres://db/edu?user=u&password=s3cret", "postgres://db/edu?user=u&password=***"),
+            (
+                "postgres://u:s3cret@db.example:5432/edu",
+                "postgres://u:***@db.example:5432/edu",
+            ),
+            (
+                "postgresql+asyncpg://app:p@ss@old/platform",
+                "postgresql+asyncpg://app:***@old/platform",
+            ),
+            (
+                "postgres://db/edu?user=u&password=s3cret",
+                "postgres://db/edu?user=u&password=***",
+            ),
             (
                 "postgres://u@db/edu?sslmode=verify-full&sslpassword=s3cret&PASSWORD=x",
                 "postgres://u@db/edu?sslmode=verify-full&sslpassword=***&PASSWORD=***",
             ),
-            ("s3://bucket/prefix?aws_secret_access_key=s3cret", "s3://bucket/prefix?aws_secret_access_key=***"),
+            (
+                "s3://bucket/prefix?aws_secret_access_key=s3cret",
+                "s3://bucket/prefix?aws_secret_access_key=***",
+            ),
             ("postgres://u@db/edu", "postgres://u@db/edu"),
-            ("sqlite://./edu-data/edu.db?mode=rwc", "sqlite://./edu-data/edu.db?mode=rwc"),
+            (
+                "sqlite://./edu-data/edu.db?mode=rwc",
+                "sqlite://./edu-data/edu.db?mode=rwc",
+            ),
             ("postgres://u:pw/x@db/edu", "postgres://u:***@db/edu"),
             ("not a url", "not a url"),
         ];

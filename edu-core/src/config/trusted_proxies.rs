@@ -32,7 +32,11 @@ impl Network {
             None => width,
             Some(p) => match p.parse::<u8>() {
                 Ok(n) if n <= width => n,
-                _ => return Err(format!("{text:?}: the prefix length must be a number from 0 to {width}")),
+                _ => {
+                    return Err(format!(
+                        "{text:?}: the prefix length must be a number from 0 to {width}"
+                    ));
+                }
             },
         };
         Ok(Network { address, prefix })
@@ -40,7 +44,9 @@ impl Network {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.address, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                same_prefix(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32)
+            }
             (IpAddr::V6(net), IpAddr::V6(ip)) => same_prefix(u128::from(net), u128::from(ip), self.prefix, 128),
             _ => false,
         }
@@ -150,7 +156,15 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        for bad in ["10.0.0.0/33", "::/129", "nginx", "10.0.0.0/", "10.0.0.0/x", "1.2.3.4:80", "10.0.0/8"] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "nginx",
+            "10.0.0.0/",
+            "10.0.0.0/x",
+            "1.2.3.4:80",
+            "10.0.0/8",
+        ] {
             let err = TrustedProxies::parse(&format!("127.0.0.1, {bad}")).expect_err(bad);
             assert!(err.contains(bad.trim()), "{bad}: {err}");
         }
@@ -163,7 +177,10 @@ mod tests {
         let chain = |s: &[&str]| s.iter().map(|h| h.parse().ok()).collect::<Vec<Option<IpAddr>>>();
         // A client that writes its own header gets it extended, and only the appended hop counts.
         assert_eq!(t.client(proxy, &chain(&["6.6.6.6", "1.2.3.4"])), ip("1.2.3.4"));
-        assert_eq!(t.client(proxy, &chain(&["6.6.6.6", "1.2.3.4", "10.0.0.2"])), ip("1.2.3.4"));
+        assert_eq!(
+            t.client(proxy, &chain(&["6.6.6.6", "1.2.3.4", "10.0.0.2"])),
+            ip("1.2.3.4")
+        );
         assert_eq!(t.client(proxy, &chain(&["10.0.0.3", "10.0.0.2"])), ip("10.0.0.3"));
         assert_eq!(t.client(proxy, &chain(&[])), proxy);
         assert_eq!(t.client(proxy, &chain(&["1.2.3.4", "unknown"])), proxy);
@@ -183,7 +200,10 @@ mod tests {
     fn any_network() -> impl Strategy<Value = Network> {
         (any_ip(), any::<u8>()).prop_map(|(address, p)| {
             let width = if address.is_ipv4() { 33 } else { 129 };
-            Network { address, prefix: p % width }
+            Network {
+                address,
+                prefix: p % width,
+            }
         })
     }
 
