@@ -53,6 +53,16 @@ impl DatabaseUrl {
 
     fn postgres(url: String) -> Result<Self, String> {
         use std::str::FromStr;
+        // The driver logs the value of every parameter it does not know, so a secret it would
+        // ignore anyway must not reach it.
+        if let Some(key) = redact::secret_parameters(&url)
+            .into_iter()
+            .find(|k| !k.eq_ignore_ascii_case("password"))
+        {
+            return Err(format!(
+                "the parameter {key} is not supported by the PostgreSQL driver; remove it"
+            ));
+        }
         match sqlx::postgres::PgConnectOptions::from_str(&url) {
             Ok(_) => Ok(Self::Postgres(url)),
             Err(e) => Err(format!("{} is not a PostgreSQL URL: {e}", redact_url(&url))),
@@ -560,10 +570,21 @@ mod tests {
 
     #[test]
     fn database_passwords_never_print() {
+        let err = read(&[
+            (
+                "DATABASE_URL",
+                "postgresql://u@h/db?sslmode=require&sslpassword=pw-secret-1",
+            ),
+            ("SECRET_KEY", "0123456789abcdef0123"),
+        ])
+        .expect_err("the driver does not read sslpassword and would log it");
+        assert!(
+            err.to_string().contains("sslpassword") && !err.to_string().contains("pw-secret-1"),
+            "{err}"
+        );
         for url in [
             "postgres://u:pw-secret-1@h/db",
             "postgres://h/db?user=u&password=pw-secret-1",
-            "postgresql://u@h/db?sslmode=require&sslpassword=pw-secret-1",
         ] {
             let c = read(&[("DATABASE_URL", url), ("SECRET_KEY", "0123456789abcdef0123")]).expect(url);
             for shown in [format!("{c:?}"), format!("{:?}", c.database), c.database.to_string()] {

@@ -17,6 +17,7 @@ mod http_i18n;
 mod http_import;
 mod http_legacy_admin;
 mod http_lessons_compat;
+mod http_proxies;
 mod http_security;
 mod http_structure;
 mod http_tests;

@@ -4,6 +4,7 @@
 //! not declared below.
 
 mod common;
+mod config_cli;
 mod crash;
 mod export_cli;
 mod fsck_cli;

@@ -50,6 +50,21 @@ fn redact_userinfo(base: &str) -> String {
     }
 }
 
+/// The names of the query parameters of `url` that hold secrets.
+pub(crate) fn secret_parameters(url: &str) -> Vec<&str> {
+    let query = url
+        .split('#')
+        .next()
+        .unwrap_or_default()
+        .split_once('?')
+        .map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').map(|(key, _)| key))
+        .filter(|key| is_secret_key(key))
+        .collect()
+}
+
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["pass", "secret", "token", "pwd"].iter().any(|s| key.contains(s))

@@ -1,0 +1,197 @@
+//! Configuration that would start an empty school, or show a secret, stops the real binary with
+//! a message naming the variable; what edu creates on disk is readable by its user only.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common::{Workdir, text};
+
+/// `edu args…` in `wd` with exactly these variables.
+fn edu(wd: &Workdir, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edu"))
+        .args(args)
+        .current_dir(wd.path(""))
+        .env_clear()
+        .env("BCRYPT_COST", "4")
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the edu binary runs")
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn stops_naming(out: &Output, variable: &str) -> String {
+    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains(variable), "{}", text(out));
+    stderr
+}
+
+#[test]
+fn a_sqlite_url_without_a_path_stops() {
+    let wd = Workdir::new("cfg-no-path");
+    for args in [
+        &["migrate"][..],
+        &["serve", "--bind", "127.0.0.1:0"],
+        &["users", "list"],
+    ] {
+        let out = edu(&wd, &[("DATABASE_URL", "sqlite://")], args);
+        stops_naming(&out, "DATABASE_URL");
+    }
+    assert!(
+        entries(&wd.path("")).is_empty(),
+        "nothing created: {:?}",
+        entries(&wd.path(""))
+    );
+}
+
+#[test]
+fn a_sqlite_file_in_a_missing_directory_stops_and_no_directory_is_made() {
+    let wd = Workdir::new("cfg-missing-dir");
+    let url = format!("sqlite://{}", wd.path("typo/edu.db").display());
+    for args in [&["migrate"][..], &["serve", "--bind", "127.0.0.1:0"]] {
+        let out = edu(&wd, &[("DATABASE_URL", &url)], args);
+        let stderr = stops_naming(&out, "DATABASE_URL");
+        assert!(stderr.contains("does not exist"), "{stderr}");
+    }
+    assert!(!wd.path("typo").exists());
+    assert!(entries(&wd.path("")).is_empty(), "{:?}", entries(&wd.path("")));
+    // The data directory itself is created, as before.
+    let data = wd.path("data").display().to_string();
+    let out = edu(&wd, &[("EDU_DATA_DIR", &data)], &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(wd.path("data/edu.db").is_file());
+}
+
+#[test]
+fn a_malformed_postgres_url_stops_at_configuration() {
+    let wd = Workdir::new("cfg-bad-pg");
+    let out = edu(
+        &wd,
+        &[
+            ("DATABASE_URL", "postgres://[broken"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ],
+        &["migrate"],
+    );
+    stops_naming(&out, "DATABASE_URL");
+    let out = edu(&wd, &[("DATABASE_URL", "mysql://db/edu")], &["migrate"]);
+    let stderr = stops_naming(&out, "DATABASE_URL");
+    assert!(
+        stderr.contains("postgresql://"),
+        "the accepted schemes are listed: {stderr}"
+    );
+    assert!(entries(&wd.path("")).is_empty(), "{:?}", entries(&wd.path("")));
+}
+
+#[test]
+fn commands_that_read_do_not_create_a_database() {
+    let wd = Workdir::new("cfg-readonly");
+    let url = format!("sqlite://{}", wd.path("edu.db").display());
+    let data = wd.path("data").display().to_string();
+    let vars = [("DATABASE_URL", url.as_str()), ("EDU_DATA_DIR", data.as_str())];
+    for args in [
+        &["users", "list"][..],
+        &["fsck"],
+        &["export", "gradebook", "--group", "1", "--module", "1", "-o", "out.xlsx"],
+    ] {
+        let out = edu(&wd, &vars, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no database at") && stderr.contains("edu migrate") && stderr.contains("DATABASE_URL"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            entries(&wd.path("")).is_empty(),
+            "{args:?}: {:?}",
+            entries(&wd.path(""))
+        );
+    }
+    // Once it exists, they work.
+    let out = edu(&wd, &vars, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = edu(&wd, &vars, &["users", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn passwords_in_database_urls_are_never_shown() {
+    let wd = Workdir::new("cfg-redact");
+    for (url, code) in [
+        ("postgres://edu:Sup3rSecretPw@127.0.0.1:1/edu", 1),
+        ("postgres://127.0.0.1:1/edu?user=edu&password=Sup3rSecretPw", 1),
+        // The driver would ignore it, and log its value while doing so: refused at start.
+        ("postgresql://edu@127.0.0.1:1/edu?sslpassword=Sup3rSecretPw", 2),
+    ] {
+        let out = edu(
+            &wd,
+            &[
+                ("DATABASE_URL", url),
+                ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+                ("DB_POOL_TIMEOUT", "1"),
+                ("RUST_LOG", "debug"),
+            ],
+            &["users", "list"],
+        );
+        assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+        let all = text(&out);
+        assert!(all.contains("DATABASE_URL"), "{all}");
+        assert!(!all.contains("Sup3rSecretPw"), "{all}");
+        if code == 1 {
+            assert!(all.contains("127.0.0.1:1"), "the host is shown: {all}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let wd = Workdir::new("cfg-private");
+    // The defaults: ./edu-data with the database and a generated key.
+    let out = edu(&wd, &[], &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(mode(&wd.path("edu-data")), 0o700);
+    assert_eq!(mode(&wd.path("edu-data/edu.db")), 0o600);
+    assert_eq!(mode(&wd.path("edu-data/secret.key")), 0o600);
+
+    // SQLite makes -wal and -shm with the database's mode; they exist while it is open.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        use edu_core::Store;
+        let url = format!("sqlite://{}", wd.path("edu-data/edu.db").display());
+        let store = edu_core::SqliteStore::connect(&url, edu_core::PoolSettings::default())
+            .await
+            .expect("open");
+        store.migrate().await.expect("migrate");
+        for name in ["edu.db-wal", "edu.db-shm"] {
+            let path = wd.path("edu-data").join(name);
+            assert!(path.exists(), "{name} while open");
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    });
+
+    // A database an earlier version left readable is tightened; an operator's directory is kept
+    // as it is, with a warning.
+    std::fs::set_permissions(wd.path("edu-data/edu.db"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::set_permissions(wd.path("edu-data"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = edu(&wd, &[], &["users", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(mode(&wd.path("edu-data/edu.db")), 0o600);
+    assert_eq!(mode(&wd.path("edu-data")), 0o755);
+    let out = edu(&wd, &[], &["migrate"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("chmod 700"),
+        "a warning about the open directory: {}",
+        text(&out)
+    );
+}
