@@ -5,9 +5,13 @@
 //! against the limit at once, so requests in flight cannot all be checked: when the recent
 //! failures plus the reservations in flight reach the limit, the next attempt is refused before
 //! any password is looked at. A reservation that fails becomes a failure (the one that reaches
-//! the limit locks the key); one that succeeds is taken back and, when nothing else is in flight,
-//! forgives the earlier failures. The store applies [`Attempt::reserve`] and [`Attempt::settle`]
-//! to every key of an attempt in one transaction ([`crate::store::Store::throttle_update`]).
+//! the limit locks the key). One that succeeds alone is taken back and forgives the earlier
+//! failures; one that succeeds while other attempts are in flight keeps its place until they
+//! are all settled, so a right password among wrong guesses opens no room for more of them. A
+//! reservation whose check could not run, or whose request went away, is taken back without
+//! counting: nobody learnt its result. The store applies [`Attempt::reserve`] and
+//! [`Attempt::settle`] to every key of an attempt in one transaction
+//! ([`crate::store::Store::throttle_update`]).
 
 use std::time::Duration;
 
@@ -37,7 +41,7 @@ impl ThrottlePolicy {
     };
 }
 
-/// A reservation whose attempt has not been settled yet.
+/// A reservation whose attempt has not been settled yet, or a success that keeps its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub id: u64,
@@ -45,12 +49,20 @@ pub struct Pending {
     /// Another attempt on the key was in flight at the same time.
     #[serde(default)]
     pub contended: bool,
+    /// Settled as a success while other attempts were still in flight: it keeps its place until
+    /// they are settled too.
+    #[serde(default)]
+    pub held: bool,
 }
 
-/// How long a reservation may stay unsettled before it counts as a failure: a password check
-/// takes well under a second, so one this old belongs to a request that was dropped or a process
-/// that died, and the password may have been checked.
-pub const PENDING_TTL: Duration = Duration::from_secs(60);
+/// The longest a password check may take, settling included, before its answer is given up
+/// (the caller gets "unavailable" instead): a check takes well under a second.
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a reservation may stay unsettled before it is dropped. Longer than
+/// [`CHECK_DEADLINE`], so one this old belongs to a request whose answer was given up, or to a
+/// process that died: nobody learnt its result, and it does not count.
+pub const PENDING_TTL: Duration = Duration::from_secs(30);
 
 /// Recent failures (only those inside the window matter), attempts in flight, and the lock.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,41 +100,52 @@ impl ThrottleState {
         for other in &mut self.pending {
             other.contended = true;
         }
-        self.pending.push(Pending { id, at: now, contended });
+        self.pending.push(Pending {
+            id,
+            at: now,
+            contended,
+            held: false,
+        });
         Ok(())
     }
 
     /// Settles reservation `id` as a failure; the failure that reaches the limit locks the key.
-    /// Without a reservation (it expired into a failure already) nothing more is counted.
+    /// A failure counts even when its reservation was dropped meanwhile: its result was given.
     pub fn fail(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>, id: u64) {
-        let reserved = self.take(id);
+        self.take(id);
         self.expire(policy, now);
-        if reserved.is_some() {
-            self.failures.push(now);
-        }
+        self.failures.push(now);
         self.lock_if_full(policy, now);
     }
 
     /// Settles reservation `id` as a success. An attempt that was alone while in flight is taken
     /// back, and with `forgive` the earlier failures are forgiven too. One that raced other
-    /// attempts keeps its place as one of the policy's attempts: a right password among wrong
-    /// guesses opens no room for more of them.
+    /// attempts forgives nothing, and while some of them are still in flight it keeps its place
+    /// among the policy's attempts: a right password among wrong guesses opens no room for more
+    /// of them.
     pub fn succeed(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>, id: u64, forgive: bool) {
         let reserved = self.take(id);
         self.expire(policy, now);
         match reserved {
-            Some(Pending { contended: true, .. }) => {
-                self.failures.push(now);
-                self.lock_if_full(policy, now);
+            Some(p) if p.contended || !self.pending.is_empty() => {
+                self.pending.push(Pending { held: true, ..p });
+                self.end_race_if_over();
             }
             Some(_) if forgive && self.locked_for(now).is_none() => self.failures.clear(),
             _ => {}
         }
     }
 
-    /// Takes reservation `id` back without counting it: its check could not run.
+    /// Takes reservation `id` back without counting it: its check could not run, or its answer
+    /// was never given.
     pub fn release(&mut self, id: u64) {
         self.take(id);
+        self.end_race_if_over();
+    }
+
+    /// Attempts still in flight, successes keeping their place aside.
+    pub fn in_flight(&self) -> usize {
+        self.pending.iter().filter(|p| !p.held).count()
     }
 
     /// True when nothing is left worth keeping: no failure, nothing in flight, no lock.
@@ -131,16 +154,25 @@ impl ThrottleState {
     }
 
     fn take(&mut self, id: u64) -> Option<Pending> {
-        let at = self.pending.iter().position(|p| p.id == id)?;
-        Some(self.pending.swap_remove(at))
+        let at = self.pending.iter().position(|p| p.id == id && !p.held)?;
+        let taken = self.pending.swap_remove(at);
+        self.end_race_if_over();
+        Some(taken)
     }
 
-    /// Drops what left the window; abandoned reservations become failures at their own time.
+    /// Successes keep their place only while attempts they raced are in flight.
+    fn end_race_if_over(&mut self) {
+        if self.pending.iter().all(|p| p.held) {
+            self.pending.clear();
+        }
+    }
+
+    /// Drops what left the window, and reservations abandoned long enough that no answer can
+    /// have come from them.
     fn expire(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>) {
         let stale_before = now - chrono::Duration::from_std(PENDING_TTL).unwrap_or_default();
-        let (stale, live): (Vec<Pending>, Vec<Pending>) = self.pending.iter().partition(|p| p.at <= stale_before);
-        self.pending = live;
-        self.failures.extend(stale.into_iter().map(|p| p.at));
+        self.pending.retain(|p| p.at > stale_before);
+        self.end_race_if_over();
         let since = now - window(policy);
         self.failures.retain(|t| *t > since);
         self.failures.sort_unstable();
@@ -181,7 +213,7 @@ pub struct ThrottleKey {
 }
 
 /// One password check, counted under every one of its keys at once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     id: u64,
     keys: Vec<ThrottleKey>,
@@ -317,13 +349,12 @@ mod tests {
         }
         s.fail(&P, t0(), 0);
         s.succeed(&P, t0(), 1, true);
-        assert_eq!(
-            s.recent_failures(&P, t0()),
-            2,
-            "it raced attempt 2: the success keeps its place"
-        );
+        assert_eq!(s.recent_failures(&P, t0()), 1, "a raced success forgives nothing");
+        assert_eq!(s.pending.len(), 2, "it keeps its place while attempt 2 is in flight");
+        assert_eq!(s.in_flight(), 1);
         s.fail(&P, t0(), 2);
-        assert_eq!(s.recent_failures(&P, t0()), 3);
+        assert_eq!(s.recent_failures(&P, t0()), 2);
+        assert!(s.pending.is_empty(), "the race is over: {s:?}");
         let id = 3;
         s.reserve(&P, t0(), id).expect("room");
         s.succeed(&P, t0(), id, true);
@@ -331,14 +362,57 @@ mod tests {
     }
 
     #[test]
-    fn abandoned_reservations_count_as_failures() {
+    fn abandoned_reservations_are_dropped_without_counting() {
         let mut s = ThrottleState::default();
         for id in 0..5 {
             s.reserve(&P, t0(), id).expect("room");
         }
+        assert!(s.reserve(&P, t0(), 9).is_err(), "five in flight fill the policy");
         let later = t0() + chrono::Duration::from_std(PENDING_TTL).expect("ttl") + chrono::Duration::seconds(1);
-        assert!(s.reserve(&P, later, 9).is_err(), "five abandoned checks lock the key");
-        assert!(s.locked_for(later).is_some());
+        s.reserve(&P, later, 9).expect("nobody learnt the abandoned results");
+        assert_eq!(s.recent_failures(&P, later), 0);
+        assert_eq!(s.locked_for(later), None);
+        assert_eq!(s.in_flight(), 1);
+    }
+
+    #[test]
+    fn a_failure_settled_after_its_reservation_was_dropped_still_counts() {
+        let mut s = ThrottleState::default();
+        s.reserve(&P, t0(), 1).expect("room");
+        let later = t0() + chrono::Duration::from_std(PENDING_TTL).expect("ttl") + chrono::Duration::seconds(1);
+        s.fail(&P, later, 1);
+        assert_eq!(s.recent_failures(&P, later), 1);
+    }
+
+    #[test]
+    fn released_reservations_leave_nothing_behind() {
+        let mut s = ThrottleState::default();
+        s.reserve(&P, t0(), 1).expect("room");
+        s.reserve(&P, t0(), 2).expect("room");
+        s.succeed(&P, t0(), 2, true);
+        assert_eq!(s.pending.len(), 2, "held while 1 is in flight");
+        s.release(1);
+        assert!(s.is_clear(t0()), "{s:?}");
+    }
+
+    #[test]
+    fn successes_next_to_an_abandoned_reservation_never_lock_the_account() {
+        let mut s = ThrottleState::default();
+        s.reserve(&P, t0(), 0).expect("room");
+        let mut granted = 0;
+        for i in 1..100u64 {
+            let now = t0() + chrono::Duration::milliseconds(500 * i as i64);
+            if s.reserve(&P, now, i).is_ok() {
+                granted += 1;
+                s.succeed(&P, now, i, true);
+            }
+            assert_eq!(s.recent_failures(&P, now), 0, "{s:?}");
+            assert_eq!(s.locked_for(now), None, "{s:?}");
+        }
+        // Four successes fill the room left beside the abandoned one until it is dropped; then
+        // every success is alone again.
+        let after_ttl = 100 - 2 * PENDING_TTL.as_secs() as usize;
+        assert!(granted >= 4 + after_ttl - 1, "{granted} logins got through");
     }
 
     #[test]

@@ -659,6 +659,60 @@ pub async fn racing_guesses_check_no_more_passwords_than_the_policy<S: Store>(fx
     }
 }
 
+/// A login whose request goes away while its password is being checked gave nobody an answer:
+/// its place under the throttle is taken back, so clients that hang up, or a database that goes
+/// away mid-check, never lock the account. Wrong guesses answered still count.
+pub async fn abandoned_password_checks_do_not_lock_the_account<S: Store>(fx: Fixture<S>) {
+    let p = &fx.platform;
+    let admin = admin(p).await;
+    let iin = nth_iin(150);
+    create(p, &admin, &iin, Role::Student).await;
+    let max = fx.config.iin_throttle.max_failures;
+    let mut cut = 0;
+    for _ in 0..200 {
+        if cut > max {
+            break;
+        }
+        let checks = p.hasher().checks();
+        let mut login = std::pin::pin!(p.login(&iin, WRONG_PASSWORD, no_client()));
+        // Poll the login until its password is being checked, then let it go.
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut login => {
+                    expect_err!(done, Error::Unauthorized(_));
+                    break;
+                }
+                () = tokio::task::yield_now() => {}
+            }
+            if p.hasher().checks() > checks {
+                cut += 1;
+                break;
+            }
+        }
+    }
+    assert!(cut > max, "{cut} logins were cut off while their password was checked");
+    p.login(&iin, PASSWORD, no_client())
+        .await
+        .expect("cut-off checks did not count against the account");
+    // Nothing is left behind in the database: another process has the whole policy.
+    let other = fx.second_process().await;
+    for _ in 1..max {
+        expect_err!(
+            other.login(&iin, WRONG_PASSWORD, no_client()).await,
+            Error::Unauthorized(_)
+        );
+    }
+    other
+        .login(&iin, PASSWORD, no_client())
+        .await
+        .expect("four wrong guesses leave room for the right password");
+    for _ in 0..max {
+        let _ = other.login(&iin, WRONG_PASSWORD, no_client()).await;
+    }
+    expect_err!(p.login(&iin, PASSWORD, no_client()).await, Error::Locked { .. });
+}
+
 /// The current password of a password change is a guess like a login's: it locks the account.
 pub async fn change_password_guesses_are_throttled<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
@@ -1430,6 +1484,17 @@ async fn submit<S: Store>(
     draft.finish(comment).await.expect("submitted")
 }
 
+/// A spreadsheet of one student in one group, as an import reads it.
+fn one_row_roster(group: &str, iin: &str) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (col, text) in ["Группа", "ИИН", "ФИО", group, iin, "Новый Ученик"].iter().enumerate() {
+        let (row, col) = ((col / 3) as u32, (col % 3) as u16);
+        ws.write_string(row, col, *text).expect("a cell");
+    }
+    book.save_to_buffer().expect("a workbook")
+}
+
 async fn assert_store_consistent<S: Store>(p: &Platform<S>) {
     let report = p.fsck(false, Duration::ZERO).await.expect("fsck");
     assert!(report.is_clean(), "file store and rows agree: {report:?}");
@@ -1460,7 +1525,21 @@ pub async fn audit_records_commit_with_their_changes<S: Store>(fx: Fixture<S>) {
     assert!(p.delete_module(&c.admin, module).await.is_err());
     assert!(p.delete_lesson(&c.teacher, lesson.id).await.is_err());
     assert!(p.create_group(&c.admin, "Аудит-2", None).await.is_err());
+    let newcomer = nth_iin(41);
+    let roster = one_row_roster("Аудит-3", &newcomer);
+    let import = async || {
+        let options = crate::import::ImportOptions {
+            allow_invalid_iin: true,
+            ..crate::import::ImportOptions::default()
+        };
+        p.import_groups(&c.admin, &roster, options, &|_| {}).await
+    };
+    assert!(import().await.is_err(), "an import is one change with its record");
     fx.execute("ALTER TABLE audit_log_away RENAME TO audit_log").await;
+    assert!(
+        p.user_ref(&c.admin, &newcomer).await.is_err(),
+        "the import made nothing without its record"
+    );
 
     // Nothing of it happened.
     let mine = p.my_submissions(&c.student, lesson.id).await.expect("submissions");
@@ -1480,6 +1559,26 @@ pub async fn audit_records_commit_with_their_changes<S: Store>(fx: Fixture<S>) {
     p.grade_submission(&c.admin, work.id, 80, None).await.expect("regrade");
     p.delete_group(&c.admin, group.id).await.expect("delete group");
     p.delete_user(&c.admin, &victim).await.expect("delete user");
+    let report = import().await.expect("import");
+    assert_eq!(report.users_created, 1);
+    p.user_ref(&c.admin, &newcomer).await.expect("imported");
+    let (imports, _) = p
+        .audit_log(
+            &c.admin,
+            &AuditFilter {
+                action: Some("groups.import".into()),
+                ..AuditFilter::default()
+            },
+            Page::default(),
+        )
+        .await
+        .expect("audit log");
+    assert_eq!(imports.len(), 1);
+    assert_eq!(imports[0].actor_id, Some(c.admin.id()));
+    assert_eq!(
+        imports[0].after.as_ref().map(|a| a["users_created"].clone()),
+        Some(serde_json::json!(1))
+    );
 
     let target = format!("submission:{}", work.id);
     let admin = &c.admin;

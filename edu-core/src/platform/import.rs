@@ -12,7 +12,7 @@ use crate::import::{
     Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, NAME_KEPT, NAME_UPDATED,
     NameChange, RosterEntry, RosterRules, parse_roster, read_grid,
 };
-use crate::store::{RosterRow, Store};
+use crate::store::{AuditEntry, RosterOutcome, RosterRow, Store};
 
 impl<S: Store> Platform<S> {
     /// Imports a spreadsheet (admin only): each row's student into the group named in that row.
@@ -135,9 +135,27 @@ impl<S: Store> Platform<S> {
             })
             .collect();
         progress(ImportProgress::Writing);
+        let name_changes = &report.name_changes;
+        let rows_valid = report.rows_valid;
+        let audit = |outcome: &RosterOutcome| AuditEntry {
+            actor,
+            action: "groups.import",
+            target: format!("{rows_valid} rows"),
+            before: None,
+            after: Some(serde_json::json!({
+                "users_created": outcome.users_created.len(),
+                "groups_created": outcome.groups_created,
+                // Only what this transaction changed (another import may have been first).
+                "names_updated": name_changes.iter()
+                    .filter(|c| outcome.names_updated.iter().any(|i| i.as_str() == c.iin))
+                    .map(|c| serde_json::json!({"iin": c.iin, "old": c.old_name, "new": c.new_name}))
+                    .collect::<Vec<_>>(),
+            })),
+            at: self.now(),
+        };
         let outcome = self
             .store()
-            .apply_roster(&rows, self.now())
+            .apply_roster(&rows, self.now(), &audit)
             .await
             .map_err(|e| match e {
                 crate::error::StoreError::Conflict { constraint } if constraint.contains("phone") => {
@@ -161,22 +179,6 @@ impl<S: Store> Platform<S> {
                 password: password.expose().to_owned(),
             })
             .collect();
-        self.audit_as(
-            actor,
-            "groups.import",
-            format!("{} rows", report.rows_valid),
-            None,
-            Some(serde_json::json!({
-                "users_created": report.users_created,
-                "groups_created": report.groups_created,
-                // Only what this transaction changed (another import may have been first).
-                "names_updated": report.name_changes.iter()
-                    .filter(|c| outcome.names_updated.iter().any(|i| i.as_str() == c.iin))
-                    .map(|c| serde_json::json!({"iin": c.iin, "old": c.old_name, "new": c.new_name}))
-                    .collect::<Vec<_>>(),
-            })),
-        )
-        .await?;
         Ok(report)
     }
 

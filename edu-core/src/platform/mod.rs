@@ -103,6 +103,9 @@ struct Inner<S> {
     tokens: TokenKeys,
     config: PlatformConfig,
     clock: Box<dyn Clock>,
+    /// Throttle reservations this process could not settle (the database was away, or the
+    /// request went away mid-check); taken back before the next password check.
+    abandoned: std::sync::Mutex<Vec<crate::auth::Attempt>>,
 }
 
 impl<S> Clone for Platform<S> {
@@ -127,6 +130,7 @@ impl<S: Store> Platform<S> {
                 tokens,
                 config,
                 clock: Box::new(clock),
+                abandoned: std::sync::Mutex::default(),
             }),
         }
     }
@@ -147,6 +151,13 @@ impl<S: Store> Platform<S> {
 
     pub(crate) fn tokens(&self) -> &TokenKeys {
         &self.inner.tokens
+    }
+
+    pub(crate) fn abandoned_attempts(&self) -> std::sync::MutexGuard<'_, Vec<crate::auth::Attempt>> {
+        self.inner
+            .abandoned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The file store, or an internal error if none was configured.

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::Platform;
+use crate::auth::throttle::CHECK_DEADLINE;
 use crate::auth::token::{new_refresh_token, refresh_token_digest};
 use crate::auth::{Attempt, KeyKind, Principal, SessionRef, ThrottleKey};
 use crate::domain::{Iin, Password, User, UserProfile};
@@ -36,6 +37,27 @@ pub struct Session {
 }
 
 const WRONG_CREDENTIALS: &str = "incorrect IIN or password";
+
+/// A reservation whose check has not been settled; dropped unsettled, it goes to the platform's
+/// list of reservations to take back.
+struct Unsettled<'a, S: Store> {
+    platform: &'a Platform<S>,
+    attempt: Option<Attempt>,
+}
+
+impl<S: Store> Unsettled<'_, S> {
+    fn settled(mut self) {
+        self.attempt = None;
+    }
+}
+
+impl<S: Store> Drop for Unsettled<'_, S> {
+    fn drop(&mut self) {
+        if let Some(attempt) = self.attempt.take() {
+            self.platform.abandoned_attempts().push(attempt);
+        }
+    }
+}
 
 fn iin_key(iin: &Iin) -> String {
     format!("iin:{iin}")
@@ -95,11 +117,16 @@ impl<S: Store> Platform<S> {
     /// Runs a password check under the throttle: reserved first, refused while the keys are full,
     /// settled after. Answers `Ok(value)` when the check found one, otherwise `Err` with the lock
     /// this failure caused, if any.
+    ///
+    /// A check that cannot finish (the database went away, the request was dropped, it ran past
+    /// [`CHECK_DEADLINE`]) gives no answer and leaves its reservation to be taken back: it does
+    /// not count against the account.
     async fn throttled<T>(
         &self,
         attempt: &Attempt,
         check: impl Future<Output = Result<Option<T>>>,
     ) -> Result<std::result::Result<T, Option<std::time::Duration>>> {
+        self.take_back_abandoned().await;
         let keys = attempt.keys();
         let now = self.now();
         let reserved = self
@@ -113,27 +140,44 @@ impl<S: Store> Platform<S> {
                 KeyKind::Address => Error::TooManyRequests { retry_after },
             });
         }
-        let found = match check.await {
-            Ok(found) => found,
-            Err(e) => {
-                // The password may not have been checked: the attempt does not count.
-                let released = self
-                    .store()
-                    .throttle_update(&keys, self.now(), |states| attempt.release(states))
-                    .await;
-                if let Err(release) = released {
-                    tracing::warn!(error = %release, "a throttle reservation is left to expire");
-                }
-                return Err(e);
-            }
+        let unsettled = Unsettled {
+            platform: self,
+            attempt: Some(attempt.clone()),
         };
-        let now = self.now();
-        let succeeded = found.is_some();
-        let locked = self
-            .store()
-            .throttle_update(&keys, now, |states| attempt.settle(states, now, succeeded))
-            .await?;
-        Ok(found.ok_or(locked))
+        let checked = tokio::time::timeout(CHECK_DEADLINE, async {
+            let found = check.await?;
+            let now = self.now();
+            let succeeded = found.is_some();
+            let locked = self
+                .store()
+                .throttle_update(&keys, now, |states| attempt.settle(states, now, succeeded))
+                .await?;
+            Ok(found.ok_or(locked))
+        })
+        .await
+        .map_err(|_| Error::Unavailable("the password check did not finish in time".into()))
+        .and_then(|checked| checked);
+        if checked.is_ok() {
+            unsettled.settled();
+        }
+        checked
+    }
+
+    /// Takes back the reservations this process left unsettled, each in its own transaction;
+    /// those the store cannot take yet wait for the next check. (Taking one back twice is
+    /// harmless, so concurrent checks may both try.)
+    async fn take_back_abandoned(&self) {
+        let abandoned = self.abandoned_attempts().clone();
+        for attempt in abandoned {
+            let released = self
+                .store()
+                .throttle_update(&attempt.keys(), self.now(), |states| attempt.release(states))
+                .await;
+            match released {
+                Ok(()) => self.abandoned_attempts().retain(|a| *a != attempt),
+                Err(e) => tracing::debug!(error = %e, "a throttle reservation waits to be taken back"),
+            }
+        }
     }
 
     /// Issues an access token and a refresh token, starting a new family unless one is given.

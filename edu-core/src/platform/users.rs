@@ -79,7 +79,6 @@ impl<S: Store> Platform<S> {
                 phone,
                 req.role.unwrap_or(Role::Student),
                 &password,
-                false,
                 self.audit_entry(
                     Some(who),
                     "user.create",
@@ -99,7 +98,6 @@ impl<S: Store> Platform<S> {
         phone: Option<Phone>,
         role: Role,
         password: &Password,
-        must_change_password: bool,
         audit: AuditEntry,
     ) -> Result<User> {
         let password_hash = self.hasher().hash(password).await?;
@@ -109,7 +107,7 @@ impl<S: Store> Platform<S> {
             phone,
             role,
             password_hash,
-            must_change_password,
+            must_change_password: false,
         };
         self.store()
             .insert_user(&new, self.now(), &audit)
@@ -137,7 +135,6 @@ impl<S: Store> Platform<S> {
                 admin.phone,
                 Role::Admin,
                 &admin.password,
-                false,
                 entry,
             )
             .await
@@ -264,15 +261,7 @@ impl<S: Store> Platform<S> {
             Some(serde_json::json!({"role": role})),
         );
         let user = self
-            .insert_user_with_password(
-                iin,
-                full_name,
-                phone.map_err(validation)?,
-                role,
-                &password,
-                false,
-                entry,
-            )
+            .insert_user_with_password(iin, full_name, phone.map_err(validation)?, role, &password, entry)
             .await?;
         Ok(user.profile())
     }
@@ -301,27 +290,6 @@ impl<S: Store> Platform<S> {
             after,
             at: self.now(),
         }
-    }
-
-    /// An audit record; `actor` is `None` for operator tasks run from the command line.
-    pub(crate) async fn audit_as(
-        &self,
-        actor: Option<UserId>,
-        action: &'static str,
-        target: String,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> Result<()> {
-        let entry = AuditEntry {
-            actor,
-            action,
-            target,
-            before,
-            after,
-            at: self.now(),
-        };
-        self.store().audit(&entry).await?;
-        Ok(())
     }
 
     /// A page of the audit log, newest first, and how many records match ("A").

@@ -521,6 +521,7 @@ macro_rules! academic_methods {
             &self,
             rows: &[$crate::store::RosterRow],
             now: chrono::DateTime<chrono::Utc>,
+            audit: &(dyn Fn(&$crate::store::RosterOutcome) -> $crate::store::AuditEntry + Send + Sync),
         ) -> $crate::store::StoreResult<$crate::store::RosterOutcome> {
             let mut out = $crate::store::RosterOutcome::default();
             let mut group_ids: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
@@ -586,6 +587,7 @@ macro_rules! academic_methods {
                 .await?;
                 out.memberships_added += added.rows_affected();
             }
+            $crate::store::sql::write_audit!(&mut *tx, &audit(&out))?;
             tx.commit().await?;
             Ok(out)
         }

@@ -367,10 +367,13 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an import in one transaction: groups created as needed, new students created (with
     /// `must_change_password`), names replaced where a row asks, everyone added to their row's
     /// group. Idempotent.
+    /// Applies an import's rows in one transaction, with the audit record `audit` makes of what
+    /// they changed.
     fn apply_roster(
         &self,
         rows: &[RosterRow],
         now: DateTime<Utc>,
+        audit: &(dyn Fn(&RosterOutcome) -> AuditEntry + Send + Sync),
     ) -> impl Future<Output = StoreResult<RosterOutcome>> + Send;
 
     // ---- lessons, stored files, homework ----
