@@ -6,8 +6,8 @@
 //! failures plus the reservations in flight reach the limit, the next attempt is refused before
 //! any password is looked at. A reservation that fails becomes a failure (the one that reaches
 //! the limit locks the key). One that succeeds alone is taken back and forgives the earlier
-//! failures; one that succeeds while other attempts are in flight keeps its place until they
-//! are all settled, so a right password among wrong guesses opens no room for more of them. A
+//! failures; one that succeeds while other attempts were in flight keeps its place as one of the
+//! policy's attempts, so a right password among wrong guesses opens no room for more of them. A
 //! reservation whose check could not run, or whose request went away, is taken back without
 //! counting: nobody learnt its result. The store applies [`Attempt::reserve`] and
 //! [`Attempt::settle`] to every key of an attempt in one transaction
@@ -41,7 +41,7 @@ impl ThrottlePolicy {
     };
 }
 
-/// A reservation whose attempt has not been settled yet, or a success that keeps its place.
+/// A reservation whose attempt has not been settled yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub id: u64,
@@ -49,10 +49,6 @@ pub struct Pending {
     /// Another attempt on the key was in flight at the same time.
     #[serde(default)]
     pub contended: bool,
-    /// Settled as a success while other attempts were still in flight: it keeps its place until
-    /// they are settled too.
-    #[serde(default)]
-    pub held: bool,
 }
 
 /// The longest a password check may take, settling included, before its answer is given up
@@ -61,8 +57,10 @@ pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
 
 /// How long a reservation may stay unsettled before it is dropped. Longer than
 /// [`CHECK_DEADLINE`], so one this old belongs to a request whose answer was given up, or to a
-/// process that died: nobody learnt its result, and it does not count.
-pub const PENDING_TTL: Duration = Duration::from_secs(30);
+/// process that died: nobody learnt its result, it does not count, and it contends with nobody.
+pub const PENDING_TTL: Duration = Duration::from_secs(15);
+
+const _: () = assert!(CHECK_DEADLINE.as_secs() < PENDING_TTL.as_secs());
 
 /// Recent failures (only those inside the window matter), attempts in flight, and the lock.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,12 +98,7 @@ impl ThrottleState {
         for other in &mut self.pending {
             other.contended = true;
         }
-        self.pending.push(Pending {
-            id,
-            at: now,
-            contended,
-            held: false,
-        });
+        self.pending.push(Pending { id, at: now, contended });
         Ok(())
     }
 
@@ -120,19 +113,20 @@ impl ThrottleState {
 
     /// Settles reservation `id` as a success. An attempt that was alone while in flight is taken
     /// back, and with `forgive` the earlier failures are forgiven too. One that raced other
-    /// attempts forgives nothing, and while some of them are still in flight it keeps its place
-    /// among the policy's attempts: a right password among wrong guesses opens no room for more
-    /// of them.
+    /// attempts (or whose reservation was dropped meanwhile) keeps its place as one of the
+    /// policy's attempts: a right password among wrong guesses opens no room for more of them.
     pub fn succeed(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>, id: u64, forgive: bool) {
         let reserved = self.take(id);
         self.expire(policy, now);
         match reserved {
-            Some(p) if p.contended || !self.pending.is_empty() => {
-                self.pending.push(Pending { held: true, ..p });
-                self.end_race_if_over();
+            Some(Pending { contended: false, .. }) if forgive && self.locked_for(now).is_none() => {
+                self.failures.clear()
             }
-            Some(_) if forgive && self.locked_for(now).is_none() => self.failures.clear(),
-            _ => {}
+            Some(Pending { contended: false, .. }) => {}
+            _ => {
+                self.failures.push(now);
+                self.lock_if_full(policy, now);
+            }
         }
     }
 
@@ -140,12 +134,6 @@ impl ThrottleState {
     /// was never given.
     pub fn release(&mut self, id: u64) {
         self.take(id);
-        self.end_race_if_over();
-    }
-
-    /// Attempts still in flight, successes keeping their place aside.
-    pub fn in_flight(&self) -> usize {
-        self.pending.iter().filter(|p| !p.held).count()
     }
 
     /// True when nothing is left worth keeping: no failure, nothing in flight, no lock.
@@ -154,17 +142,8 @@ impl ThrottleState {
     }
 
     fn take(&mut self, id: u64) -> Option<Pending> {
-        let at = self.pending.iter().position(|p| p.id == id && !p.held)?;
-        let taken = self.pending.swap_remove(at);
-        self.end_race_if_over();
-        Some(taken)
-    }
-
-    /// Successes keep their place only while attempts they raced are in flight.
-    fn end_race_if_over(&mut self) {
-        if self.pending.iter().all(|p| p.held) {
-            self.pending.clear();
-        }
+        let at = self.pending.iter().position(|p| p.id == id)?;
+        Some(self.pending.swap_remove(at))
     }
 
     /// Drops what left the window, and reservations abandoned long enough that no answer can
@@ -172,7 +151,6 @@ impl ThrottleState {
     fn expire(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>) {
         let stale_before = now - chrono::Duration::from_std(PENDING_TTL).unwrap_or_default();
         self.pending.retain(|p| p.at > stale_before);
-        self.end_race_if_over();
         let since = now - window(policy);
         self.failures.retain(|t| *t > since);
         self.failures.sort_unstable();
@@ -192,6 +170,16 @@ impl ThrottleState {
 
 fn window(policy: &ThrottlePolicy) -> chrono::Duration {
     chrono::Duration::from_std(policy.window).unwrap_or_default()
+}
+
+/// The throttle key of an account.
+pub fn account_key(iin: &str) -> String {
+    format!("iin:{iin}")
+}
+
+/// The throttle key of a client address.
+pub fn address_key(address: std::net::IpAddr) -> String {
+    format!("ip:{address}")
 }
 
 /// What a throttled key stands for, which decides the error a refusal becomes.
@@ -349,12 +337,13 @@ mod tests {
         }
         s.fail(&P, t0(), 0);
         s.succeed(&P, t0(), 1, true);
-        assert_eq!(s.recent_failures(&P, t0()), 1, "a raced success forgives nothing");
-        assert_eq!(s.pending.len(), 2, "it keeps its place while attempt 2 is in flight");
-        assert_eq!(s.in_flight(), 1);
+        assert_eq!(
+            s.recent_failures(&P, t0()),
+            2,
+            "it raced attempt 2: the success keeps its place"
+        );
         s.fail(&P, t0(), 2);
-        assert_eq!(s.recent_failures(&P, t0()), 2);
-        assert!(s.pending.is_empty(), "the race is over: {s:?}");
+        assert_eq!(s.recent_failures(&P, t0()), 3);
         let id = 3;
         s.reserve(&P, t0(), id).expect("room");
         s.succeed(&P, t0(), id, true);
@@ -372,7 +361,8 @@ mod tests {
         s.reserve(&P, later, 9).expect("nobody learnt the abandoned results");
         assert_eq!(s.recent_failures(&P, later), 0);
         assert_eq!(s.locked_for(later), None);
-        assert_eq!(s.in_flight(), 1);
+        s.succeed(&P, later, 9, true);
+        assert!(s.is_clear(later), "a dropped reservation contends with nobody: {s:?}");
     }
 
     #[test]
@@ -388,31 +378,10 @@ mod tests {
     fn released_reservations_leave_nothing_behind() {
         let mut s = ThrottleState::default();
         s.reserve(&P, t0(), 1).expect("room");
+        s.release(1);
         s.reserve(&P, t0(), 2).expect("room");
         s.succeed(&P, t0(), 2, true);
-        assert_eq!(s.pending.len(), 2, "held while 1 is in flight");
-        s.release(1);
-        assert!(s.is_clear(t0()), "{s:?}");
-    }
-
-    #[test]
-    fn successes_next_to_an_abandoned_reservation_never_lock_the_account() {
-        let mut s = ThrottleState::default();
-        s.reserve(&P, t0(), 0).expect("room");
-        let mut granted = 0;
-        for i in 1..100u64 {
-            let now = t0() + chrono::Duration::milliseconds(500 * i as i64);
-            if s.reserve(&P, now, i).is_ok() {
-                granted += 1;
-                s.succeed(&P, now, i, true);
-            }
-            assert_eq!(s.recent_failures(&P, now), 0, "{s:?}");
-            assert_eq!(s.locked_for(now), None, "{s:?}");
-        }
-        // Four successes fill the room left beside the abandoned one until it is dropped; then
-        // every success is alone again.
-        let after_ttl = 100 - 2 * PENDING_TTL.as_secs() as usize;
-        assert!(granted >= 4 + after_ttl - 1, "{granted} logins got through");
+        assert!(s.is_clear(t0()), "the released one raced nothing: {s:?}");
     }
 
     #[test]
