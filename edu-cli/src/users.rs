@@ -7,7 +7,7 @@ use crate::backend::{Job, with_existing_platform};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// List users (id, IIN, role, name).
+    /// List users (id, IIN, role, whether suspended, name).
     List {
         #[arg(long, default_value_t = 100)]
         limit: i64,
@@ -33,9 +33,18 @@ impl Job for List {
             }
             return Ok(());
         }
-        println!("{:>6}  {:12}  {:8}  name", "id", "iin", "role");
+        // Padded as text: the IIN's and the role's own formatting ignore widths.
+        println!("{:>6}  {:12}  {:8}  {:9}  name", "id", "iin", "role", "status");
         for u in &users {
-            println!("{:>6}  {:12}  {:8}  {}", u.id, u.iin, u.role, u.full_name);
+            let status = if u.suspended { "suspended" } else { "active" };
+            println!(
+                "{:>6}  {:12}  {:8}  {:9}  {}",
+                u.id.0,
+                u.iin.as_str(),
+                u.role.as_str(),
+                status,
+                u.full_name
+            );
         }
         println!("({} of {total})", users.len());
         Ok(())

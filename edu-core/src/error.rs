@@ -67,9 +67,19 @@ pub enum Error {
     /// No valid credentials: missing, expired or tampered token, wrong password.
     #[error("{0}")]
     Unauthorized(String),
+    /// A genuine access token past its expiry: the client should refresh it, not log out.
+    #[error("the access token has expired")]
+    TokenExpired,
     /// Authenticated, but this principal may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The account must change its password before anything but the password change, its own
+    /// profile and logging out.
+    #[error("change your password to continue")]
+    PasswordChangeRequired,
+    /// The account is suspended by an administrator.
+    #[error("this account is suspended; contact an administrator")]
+    Suspended,
     #[error("{0}")]
     NotFound(String),
     /// The input is well-formed but breaks a rule (wrong length, unknown role, …).
@@ -119,7 +129,10 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Unauthorized(_) => "unauthorized",
+            Error::TokenExpired => "token_expired",
             Error::Forbidden(_) => "forbidden",
+            Error::PasswordChangeRequired => "password_change_required",
+            Error::Suspended => "account_suspended",
             Error::NotFound(_) => "not_found",
             Error::Validation(_) => "validation_error",
             Error::BadRequest(_) => "bad_request",

@@ -88,7 +88,8 @@ fn core_error(e: Error) -> Response {
     let code = e.code();
     let (status, retry_after) = match &e {
         Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
-        Error::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+        Error::TokenExpired => (StatusCode::UNAUTHORIZED, None),
+        Error::Forbidden(_) | Error::PasswordChangeRequired | Error::Suspended => (StatusCode::FORBIDDEN, None),
         Error::NotFound(_) => (StatusCode::NOT_FOUND, None),
         Error::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, None),
         Error::BadRequest(_) => (StatusCode::BAD_REQUEST, None),

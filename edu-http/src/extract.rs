@@ -68,14 +68,24 @@ pub fn query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
     warp::query::raw().or(warp::any().map(String::new)).unify()
 }
 
-/// Resolves the bearer token to the calling principal, or 401.
+/// Resolves the bearer token to the calling principal, or 401 (403 while the account must change
+/// its password).
 pub async fn authenticate<S: Store>(p: &Platform<S>, header: Option<&str>) -> Result<Principal, ApiError> {
-    let token = header
+    Ok(p.authenticate(bearer_token(header)?).await?)
+}
+
+/// Resolves the bearer token for a route of the caller's own account (guard `account`), which a
+/// user who must change their password may still use.
+pub async fn authenticate_own_account<S: Store>(p: &Platform<S>, header: Option<&str>) -> Result<Principal, ApiError> {
+    Ok(p.authenticate_own_account(bearer_token(header)?).await?)
+}
+
+fn bearer_token(header: Option<&str>) -> Result<&str, ApiError> {
+    Ok(header
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| edu_core::Error::Unauthorized("not authenticated".into()))?;
-    Ok(p.authenticate(token).await?)
+        .ok_or_else(|| edu_core::Error::Unauthorized("not authenticated".into()))?)
 }
 
 /// Reads the whole body, refusing it as soon as it passes `limit` bytes.
@@ -140,7 +150,26 @@ pub async fn authed<S: Store>(
     header: Option<String>,
     f: impl AsyncFnOnce(Platform<S>, Principal) -> Result<warp::reply::Response, ApiError>,
 ) -> warp::reply::Response {
-    let result = match authenticate(&p, header.as_deref()).await {
+    let who = authenticate(&p, header.as_deref()).await;
+    run_authed(p, who, f).await
+}
+
+/// [`authed`] for a route of the caller's own account (see [`authenticate_own_account`]).
+pub async fn authed_own_account<S: Store>(
+    p: Platform<S>,
+    header: Option<String>,
+    f: impl AsyncFnOnce(Platform<S>, Principal) -> Result<warp::reply::Response, ApiError>,
+) -> warp::reply::Response {
+    let who = authenticate_own_account(&p, header.as_deref()).await;
+    run_authed(p, who, f).await
+}
+
+async fn run_authed<S: Store>(
+    p: Platform<S>,
+    who: Result<Principal, ApiError>,
+    f: impl AsyncFnOnce(Platform<S>, Principal) -> Result<warp::reply::Response, ApiError>,
+) -> warp::reply::Response {
+    let result = match who {
         Ok(who) => f(p, who).await,
         Err(e) => Err(e),
     };

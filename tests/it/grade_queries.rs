@@ -153,7 +153,7 @@ async fn scenario<S: Store>(
             full_name: format!("Пользователь {iin}"),
             phone: None,
         };
-        p.create_user(&admin, user).await.expect("user");
+        p.provision_user(user).await.expect("user");
     }
     let teacher = login(p, &teacher_iin, PASSWORD).await;
     let student = login(p, &student_iin, PASSWORD).await;

@@ -879,7 +879,10 @@ async fn admin_creates_users<S: Store>(app: TestApp<S>) {
     assert_eq!(user["iin"], iin.as_str());
     assert_eq!(user["role"], "student", "student unless a role is given");
     assert_eq!(user["short_name"], "Петров П.");
-    assert_eq!(user["must_change_password"], false);
+    assert_eq!(
+        user["must_change_password"], true,
+        "the administrator chose the password: the user changes it first"
+    );
     assert!(!user.to_string().contains("$2b$"), "no hash in the response");
     login(&app, &iin, "initial-pass-1").await.expect(200);
 

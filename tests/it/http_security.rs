@@ -272,7 +272,7 @@ async fn expired_tokens_are_refused<S: Store>(app: TestApp<S>) {
     with_token(&app, "/auth/check", &made_ago(29)).await.expect(200);
     for minutes in [31, 120, 60 * 24 * 365] {
         let r = with_token(&app, "/auth/check", &made_ago(minutes)).await;
-        r.expect_error(401, "unauthorized");
+        r.expect_error(401, "token_expired");
         let r = send(
             app.client
                 .post(app.url("/user/update-phone"))
@@ -280,7 +280,7 @@ async fn expired_tokens_are_refused<S: Store>(app: TestApp<S>) {
                 .json(&json!({"phone": null})),
         )
         .await;
-        r.expect_error(401, "unauthorized");
+        r.expect_error(401, "token_expired");
     }
 }
 
@@ -833,20 +833,24 @@ const DOCUMENTED: &[(&str, &str, &str)] = &[
     ("get", "/", "public"),
     ("post", "/auth/login", "public"),
     ("post", "/auth/token", "public"),
-    ("get", "/auth/check", "auth"),
+    ("get", "/auth/check", "account"),
     ("post", "/auth/refresh", "public"),
-    ("post", "/auth/logout", "auth"),
+    ("post", "/auth/logout", "account"),
     ("get", "/user/by-iin/{iin}", "auth"),
-    ("post", "/user/update-phone", "auth"),
-    ("patch", "/user/change-password", "auth"),
+    ("post", "/user/update-phone", "account"),
+    ("patch", "/user/change-password", "account"),
     ("post", "/admin/users/", "admin"),
     ("get", "/admin/users/", "admin"),
     ("delete", "/admin/users/{iin}", "admin"),
     ("patch", "/admin/users/reset_password", "admin"),
+    ("patch", "/admin/users/{iin}", "admin"),
+    ("post", "/admin/users/{iin}/suspend", "admin"),
+    ("post", "/admin/users/{iin}/reactivate", "admin"),
+    ("post", "/admin/users/{iin}/unlock", "admin"),
     ("get", "/healthz", "public"),
     ("get", "/readyz", "public"),
     ("get", "/openapi.json", "public"),
-    ("post", "/user/upload-photo", "auth"),
+    ("post", "/user/upload-photo", "account"),
     ("get", "/static/photos/{file}", "public"),
     ("post", "/lessons/add/subjects/{subject_id}", "teacher(own)"),
     ("get", "/lessons/{id}", "auth(own)"),
@@ -987,7 +991,7 @@ async fn openapi_is_off_unless_enabled<S: Store>(app: TestApp<S>) {
 async fn upload_photo_is_served_and_documented<S: Store>(app: TestApp<S>) {
     let doc = openapi_document(&app).await;
     let op = &doc["paths"]["/user/upload-photo"]["post"];
-    assert_eq!(op["x-guard"], "auth", "{op}");
+    assert_eq!(op["x-guard"], "account", "{op}");
     assert!(
         op["requestBody"]["content"]["multipart/form-data"].is_object(),
         "documented as a multipart form: {op}"

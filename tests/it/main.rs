@@ -8,6 +8,7 @@ mod conformance_postgres;
 mod conformance_s3;
 mod conformance_sqlite;
 mod grade_queries;
+mod http_accounts;
 mod http_audit;
 mod http_auth;
 mod http_contract;

@@ -96,9 +96,13 @@ impl TokenKeys {
     pub fn verify(&self, token: &str) -> Result<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|e| {
-                tracing::debug!(error = %e, "rejected access token");
-                Error::Unauthorized("could not validate credentials".into())
+            .map_err(|e| match e.kind() {
+                // Claims are validated after the signature: only a token we signed gets here.
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::TokenExpired,
+                _ => {
+                    tracing::debug!(error = %e, "rejected access token");
+                    Error::Unauthorized("could not validate credentials".into())
+                }
             })
     }
 }

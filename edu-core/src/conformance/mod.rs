@@ -29,6 +29,7 @@ macro_rules! conformance_tests {
             parallel_failures_are_all_counted,
             racing_guesses_check_no_more_passwords_than_the_policy,
             abandoned_password_checks_do_not_lock_the_account,
+            a_password_an_admin_chose_must_be_changed_first,
             change_password_guesses_are_throttled,
             refresh_rotates_and_reuse_revokes_family,
             logout_revokes_access_and_refresh_tokens,

@@ -242,6 +242,25 @@ pub struct ModulePatch {
     pub description: Option<Option<String>>,
 }
 
+/// A partial update of a group: absent fields are kept, a `null` description clears it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+/// A partial update of a subject.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
 /// Accepts `"2"`, `2` or `null` for a text field.
 fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
@@ -259,10 +278,7 @@ fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
     })
 }
 
-/// A field that was present (possibly `null`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::<String>::deserialize(d)?))
-}
+use super::text::present;
 
 fn present_text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Ok(Some(text_or_number(d)?))

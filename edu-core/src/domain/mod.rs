@@ -14,8 +14,8 @@ pub mod text;
 mod user;
 
 pub use academic::{
-    Group, LabelKind, Lesson, LessonKind, LessonResult, Module, ModulePatch, ModuleScope, ModuleTree, NewModule,
-    Subject, SubjectTree, TeacherRef, UnknownLessonKind, parse_lesson_label, title_key,
+    Group, GroupPatch, LabelKind, Lesson, LessonKind, LessonResult, Module, ModulePatch, ModuleScope, ModuleTree,
+    NewModule, Subject, SubjectPatch, SubjectTree, TeacherRef, UnknownLessonKind, parse_lesson_label, title_key,
 };
 pub use audit::{AuditFilter, AuditRecord, parse_moment};
 pub use grades::{GradeItem, GradeSummary, Gradebook, Source};

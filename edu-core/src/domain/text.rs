@@ -14,6 +14,12 @@ pub enum TextError {
     Control { what: &'static str },
 }
 
+/// For `#[serde(default, deserialize_with = …)]`: a field that was present (possibly `null`)
+/// is `Some`, an absent one `None`.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(serde::Deserialize::deserialize(d)?))
+}
+
 /// A required single line: trimmed, 1 to `max` characters, no control characters.
 pub fn line(value: &str, what: &'static str, max: usize) -> Result<String, TextError> {
     let v = value.trim();

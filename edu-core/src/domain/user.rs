@@ -16,6 +16,8 @@ pub struct User {
     pub must_change_password: bool,
     pub token_version: i64,
     pub created_at: DateTime<Utc>,
+    /// When an administrator suspended the account; `None` while it is active.
+    pub suspended_at: Option<DateTime<Utc>>,
 }
 
 /// The public face of a user, as the frontend reads it.
@@ -33,6 +35,9 @@ pub struct UserProfile {
     pub photo: Option<String>,
     pub must_change_password: bool,
     pub created_at: DateTime<Utc>,
+    /// Suspended accounts cannot sign in; their history stays.
+    pub suspended: bool,
+    pub suspended_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -47,6 +52,8 @@ impl User {
             photo: self.photo.as_deref().map(crate::files::legacy::photo_path),
             must_change_password: self.must_change_password,
             created_at: self.created_at,
+            suspended: self.suspended_at.is_some(),
+            suspended_at: self.suspended_at,
         }
     }
 }

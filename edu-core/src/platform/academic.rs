@@ -6,8 +6,8 @@ use serde::Serialize;
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::{
-    Group, GroupId, Iin, Lesson, LessonId, Module, ModuleId, ModulePatch, ModuleScope, ModuleTree, NewModule, Page,
-    Role, Subject, SubjectId, SubjectTree, TeacherRef, User, UserId, UserProfile, text,
+    Group, GroupId, GroupPatch, Iin, Lesson, LessonId, Module, ModuleId, ModulePatch, ModuleScope, ModuleTree,
+    NewModule, Page, Role, Subject, SubjectId, SubjectPatch, SubjectTree, TeacherRef, User, UserId, UserProfile, text,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::store::Store;
@@ -129,6 +129,30 @@ impl<S: Store> Platform<S> {
                 other => other.into(),
             })?;
         Ok(group)
+    }
+
+    /// Renames a group or changes its description (admin only); members and history stay.
+    pub async fn update_group(&self, who: &Principal, id: GroupId, patch: GroupPatch) -> Result<Group> {
+        who.require_admin()?;
+        let group = self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
+        let name = match &patch.name {
+            Some(name) => text(name, "group name", 100)?,
+            None => group.name.clone(),
+        };
+        let description = match patch.description {
+            Some(description) => description_text(description.as_deref())?,
+            None => group.description.clone(),
+        };
+        let before = serde_json::json!({"name": group.name, "description": group.description});
+        let entry = self.audit_entry(Some(who), "group.update", format!("group:{id}"), Some(before), None);
+        self.store()
+            .update_group(id, &name, description.as_deref(), &entry)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
+                other => other.into(),
+            })?
+            .ok_or_else(|| Error::not_found("group"))
     }
 
     pub async fn group(&self, who: &Principal, id: GroupId) -> Result<Group> {
@@ -306,6 +330,30 @@ impl<S: Store> Platform<S> {
             StoreError::Conflict { .. } => Error::Conflict(format!("the module already has a subject {title:?}")),
             other => other.into(),
         })
+    }
+
+    /// Renames a subject (admin only); its lessons, teacher and links stay.
+    pub async fn update_subject(&self, who: &Principal, id: SubjectId, patch: SubjectPatch) -> Result<Subject> {
+        who.require_admin()?;
+        let subject = self
+            .store()
+            .subject(id)
+            .await?
+            .ok_or_else(|| Error::not_found("subject"))?;
+        let Some(title) = patch.title else {
+            return Ok(subject);
+        };
+        let title = text(&title, "title", 200)?;
+        let before = serde_json::json!({"title": subject.title});
+        let entry = self.audit_entry(Some(who), "subject.update", format!("subject:{id}"), Some(before), None);
+        self.store()
+            .rename_subject(id, &title, &entry)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::Conflict(format!("the module already has a subject {title:?}")),
+                other => other.into(),
+            })?
+            .ok_or_else(|| Error::not_found("subject"))
     }
 
     pub async fn delete_subject(&self, who: &Principal, id: SubjectId) -> Result<()> {

@@ -28,7 +28,7 @@ pub use grades::{gradebook_table, summary_table};
 pub use quiz::{Answers, AttemptView, DEADLINE_GRACE, TestResult};
 pub use session::{ClientInfo, Session, TokenPair};
 pub use upkeep::{FsckOptions, FsckReport, Marking, MissingRow, SweepAges, SweepReport};
-pub use users::{BootstrapAdmin, CreateUser, UserRef};
+pub use users::{BootstrapAdmin, CreateUser, UpdateUser, UserRef};
 
 /// Settings of the core, independent of how they were read.
 #[derive(Clone)]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::Platform;
-use crate::auth::throttle::CHECK_DEADLINE;
+use crate::auth::throttle::{CHECK_DEADLINE, account_key, address_key};
 use crate::auth::token::{new_refresh_token, refresh_token_digest};
 use crate::auth::{Attempt, KeyKind, Principal, SessionRef, ThrottleKey};
 use crate::domain::{Iin, Password, User, UserProfile};
@@ -60,11 +60,7 @@ impl<S: Store> Drop for Unsettled<'_, S> {
 }
 
 fn iin_key(iin: &Iin) -> String {
-    format!("iin:{iin}")
-}
-
-fn address_key(addr: IpAddr) -> String {
-    format!("ip:{addr}")
+    account_key(iin.as_str())
 }
 
 impl<S: Store> Platform<S> {
@@ -95,6 +91,8 @@ impl<S: Store> Platform<S> {
             })
             .await?;
         match checked {
+            // Only the right password learns that the account is suspended.
+            Ok(user) if user.suspended_at.is_some() => Err(Error::Suspended),
             Ok(user) => self.open_session(&user, None).await,
             Err(locked) => {
                 tracing::info!(iin = %iin.masked(), "failed login");
@@ -211,14 +209,34 @@ impl<S: Store> Platform<S> {
     }
 
     /// Resolves an access token to its principal: the signature, expiry, user and token version must
-    /// all hold. An earlier version is accepted only for the session a password change kept.
+    /// all hold. An earlier version is accepted only for the session a password change kept. A
+    /// user who must change their password gets [`Error::PasswordChangeRequired`]: see
+    /// [`Platform::authenticate_own_account`] for the few things they may still do.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let (principal, must_change_password) = self.resolve(token).await?;
+        if must_change_password {
+            return Err(Error::PasswordChangeRequired);
+        }
+        Ok(principal)
+    }
+
+    /// Resolves an access token for the caller's own account only: reading their profile,
+    /// changing their password or phone or photo, and logging out. Unlike
+    /// [`Platform::authenticate`], a user who must change their password passes.
+    pub async fn authenticate_own_account(&self, token: &str) -> Result<Principal> {
+        Ok(self.resolve(token).await?.0)
+    }
+
+    async fn resolve(&self, token: &str) -> Result<(Principal, bool)> {
         let claims = self.tokens().verify(token)?;
         let rejected = || Error::Unauthorized("could not validate credentials".into());
         let iin = Iin::parse(&claims.sub).map_err(|_| rejected())?;
         let user = self.store().user_by_iin(&iin).await?.ok_or_else(rejected)?;
         if user.id.0 != claims.uid {
             return Err(rejected());
+        }
+        if user.suspended_at.is_some() {
+            return Err(Error::Suspended);
         }
         if user.token_version != claims.ver {
             // The rare path, so the common one stays one query.
@@ -234,7 +252,7 @@ impl<S: Store> Platform<S> {
                 return Err(rejected());
             }
         }
-        Ok(Principal {
+        let principal = Principal {
             id: user.id,
             iin: user.iin,
             role: user.role,
@@ -242,7 +260,8 @@ impl<S: Store> Platform<S> {
                 family,
                 version: claims.ver,
             }),
-        })
+        };
+        Ok((principal, user.must_change_password))
     }
 
     /// Spends a refresh token and issues the next pair of its family.
@@ -262,7 +281,7 @@ impl<S: Store> Platform<S> {
             return Err(rejected());
         }
         let user = self.store().user_by_id(spent.user_id).await?.ok_or_else(rejected)?;
-        if user.token_version != spent.token_version {
+        if user.token_version != spent.token_version || user.suspended_at.is_some() {
             return Err(rejected());
         }
         self.open_session(&user, Some(spent.family)).await

@@ -8,7 +8,7 @@ use crate::domain::{
     AuditFilter, AuditRecord, Iin, NewUser, Page, Password, Phone, Role, User, UserId, UserProfile, text,
 };
 use crate::error::{Error, Result, StoreError};
-use crate::store::{AuditEntry, Store};
+use crate::store::{AuditEntry, Store, UserChange};
 
 /// An account to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -26,6 +26,22 @@ pub struct CreateUser {
     pub password: String,
 }
 
+/// An administrator's change to an account (`PATCH /admin/users/{iin}`): only the fields given
+/// change, each checked as on creation.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// A new number; `null` or `""` clears it.
+    #[serde(default, deserialize_with = "crate::domain::text::present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// The last administrator cannot be demoted.
+    #[serde(default)]
+    pub role: Option<Role>,
+}
+
 /// The minimal view of a user that any logged-in user may look up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserRef {
@@ -41,6 +57,27 @@ pub struct BootstrapAdmin {
     pub password: Password,
     pub full_name: String,
     pub phone: Option<Phone>,
+}
+
+/// A new account as `req` describes it, checked as on every creation; the hash is made later.
+fn new_account(req: &CreateUser) -> Result<(NewUser, Password)> {
+    let user = NewUser {
+        iin: Iin::parse(&req.iin).map_err(validation)?,
+        full_name: text::line(&req.full_name, "full_name", 200).map_err(validation)?,
+        phone: optional_phone(req.phone.as_deref())?,
+        role: req.role.unwrap_or(Role::Student),
+        password_hash: String::new(),
+        must_change_password: false,
+    };
+    Ok((user, Password::new(&req.password).map_err(validation)?))
+}
+
+/// A phone as typed: absent or blank is none.
+fn optional_phone(phone: Option<&str>) -> Result<Option<Phone>> {
+    match phone.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => Phone::parse(p).map(Some).map_err(validation),
+    }
 }
 
 fn validation(e: impl std::fmt::Display) -> Error {
@@ -61,53 +98,33 @@ fn user_conflict(e: StoreError) -> Error {
 }
 
 impl<S: Store> Platform<S> {
-    /// Creates an account (admin only).
+    /// Creates an account (admin only). The administrator chose its password, so the user must
+    /// change it before doing anything else.
     pub async fn create_user(&self, who: &Principal, req: CreateUser) -> Result<UserProfile> {
         who.require_admin()?;
-        let iin = Iin::parse(&req.iin).map_err(validation)?;
-        let full_name = text::line(&req.full_name, "full_name", 200).map_err(validation)?;
-        let phone = match req.phone.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(p) => Some(Phone::parse(p).map_err(validation)?),
-        };
-        let password = Password::new(&req.password).map_err(validation)?;
-        let iin_target = iin.clone();
-        let user = self
-            .insert_user_with_password(
-                iin,
-                full_name,
-                phone,
-                req.role.unwrap_or(Role::Student),
-                &password,
-                self.audit_entry(
-                    Some(who),
-                    "user.create",
-                    iin_target.masked(),
-                    None,
-                    Some(serde_json::json!({"role": req.role.unwrap_or(Role::Student)})),
-                ),
-            )
-            .await?;
+        let (mut user, password) = new_account(&req)?;
+        user.must_change_password = true;
+        let entry = self.audit_entry(
+            Some(who),
+            "user.create",
+            user.iin.masked(),
+            None,
+            Some(serde_json::json!({"role": user.role})),
+        );
+        let user = self.insert_user_with_password(user, &password, entry).await?;
         Ok(user.profile())
     }
 
+    /// Stores `user` with the hash of `password`.
     pub(crate) async fn insert_user_with_password(
         &self,
-        iin: Iin,
-        full_name: String,
-        phone: Option<Phone>,
-        role: Role,
+        user: NewUser,
         password: &Password,
         audit: AuditEntry,
     ) -> Result<User> {
-        let password_hash = self.hasher().hash(password).await?;
         let new = NewUser {
-            iin,
-            full_name,
-            phone,
-            role,
-            password_hash,
-            must_change_password: false,
+            password_hash: self.hasher().hash(password).await?,
+            ..user
         };
         self.store()
             .insert_user(&new, self.now(), &audit)
@@ -128,17 +145,15 @@ impl<S: Store> Platform<S> {
             None,
             Some(serde_json::json!({"role": Role::Admin})),
         );
-        match self
-            .insert_user_with_password(
-                admin.iin,
-                admin.full_name,
-                admin.phone,
-                Role::Admin,
-                &admin.password,
-                entry,
-            )
-            .await
-        {
+        let user = NewUser {
+            iin: admin.iin,
+            full_name: admin.full_name,
+            phone: admin.phone,
+            role: Role::Admin,
+            password_hash: String::new(),
+            must_change_password: false,
+        };
+        match self.insert_user_with_password(user, &admin.password, entry).await {
             Ok(_) => Ok(true),
             // Another process created it in the meantime.
             Err(Error::Conflict(_)) => Ok(false),
@@ -205,6 +220,93 @@ impl<S: Store> Platform<S> {
         Ok(())
     }
 
+    /// Changes an account's name, phone or role (admin only). The last administrator cannot be
+    /// demoted; a role change takes effect on the user's next request.
+    pub async fn update_user(&self, who: &Principal, iin: &str, req: UpdateUser) -> Result<UserProfile> {
+        who.require_admin()?;
+        let change = UserChange {
+            full_name: req
+                .full_name
+                .as_deref()
+                .map(|n| text::line(n, "full_name", 200))
+                .transpose()
+                .map_err(validation)?,
+            phone: req.phone.map(|p| optional_phone(p.as_deref())).transpose()?,
+            role: req.role,
+            suspended_at: None,
+        };
+        let user = self.user_by_iin_text(iin).await?;
+        self.change_user(who, &user, "user.update", &change).await
+    }
+
+    /// Suspends an account (admin only): it cannot sign in and its tokens stop working at once;
+    /// its history stays. Administrators cannot be suspended (demote them first), nor can the
+    /// caller's own account. Suspending a suspended account changes nothing.
+    pub async fn suspend_user(&self, who: &Principal, iin: &str) -> Result<UserProfile> {
+        who.require_admin()?;
+        let user = self.user_by_iin_text(iin).await?;
+        if user.role == Role::Admin {
+            return Err(Error::Forbidden("administrators cannot be suspended".into()));
+        }
+        let change = UserChange {
+            suspended_at: Some(Some(self.now())),
+            ..UserChange::default()
+        };
+        self.change_user(who, &user, "user.suspend", &change).await
+    }
+
+    /// Lets a suspended account sign in again (admin only).
+    pub async fn reactivate_user(&self, who: &Principal, iin: &str) -> Result<UserProfile> {
+        who.require_admin()?;
+        let user = self.user_by_iin_text(iin).await?;
+        let change = UserChange {
+            suspended_at: Some(None),
+            ..UserChange::default()
+        };
+        self.change_user(who, &user, "user.reactivate", &change).await
+    }
+
+    /// Clears the login throttle's lock and failures on an account (admin only).
+    pub async fn unlock_user(&self, who: &Principal, iin: &str) -> Result<UserProfile> {
+        who.require_admin()?;
+        let user = self.user_by_iin_text(iin).await?;
+        let entry = self.audit_entry(Some(who), "user.unlock", user.iin.masked(), None, None);
+        self.store()
+            .clear_throttle(&crate::auth::throttle::account_key(user.iin.as_str()), &entry)
+            .await?;
+        Ok(user.profile())
+    }
+
+    async fn user_by_iin_text(&self, iin: &str) -> Result<User> {
+        let iin = Iin::parse(iin).map_err(validation)?;
+        self.store()
+            .user_by_iin(&iin)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))
+    }
+
+    async fn change_user(
+        &self,
+        who: &Principal,
+        user: &User,
+        action: &'static str,
+        change: &UserChange,
+    ) -> Result<UserProfile> {
+        let entry = self.audit_entry(Some(who), action, user.iin.masked(), None, None);
+        let user = self
+            .store()
+            .update_user(user.id, change, self.now(), &entry)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { constraint } if constraint == "last_admin" => {
+                    Error::Conflict("the last administrator cannot be demoted".into())
+                }
+                StoreError::NotFound => Error::not_found("user"),
+                other => user_conflict(other),
+            })?;
+        Ok(user.profile())
+    }
+
     /// Sets a new password for a user (admin only); they must change it at next login and
     /// their earlier tokens stop working.
     pub async fn reset_password(&self, who: &Principal, iin: &str, new_password: &str) -> Result<UserProfile> {
@@ -227,10 +329,7 @@ impl<S: Store> Platform<S> {
 
     /// Sets or clears the caller's phone; a number in use by someone else is a conflict.
     pub async fn update_phone(&self, who: &Principal, phone: Option<&str>) -> Result<UserProfile> {
-        let phone = match phone.map(str::trim) {
-            None | Some("") => None,
-            Some(p) => Some(Phone::parse(p).map_err(validation)?),
-        };
+        let phone = optional_phone(phone)?;
         let user = self
             .store()
             .set_phone(who.id, phone.as_ref())
@@ -240,29 +339,19 @@ impl<S: Store> Platform<S> {
     }
 
     /// Operator task: creates an account with any role. The command line runs with the
-    /// database's own authority, so there is no principal to check.
+    /// database's own authority, so there is no principal to check. The operator who typed the
+    /// password is the account's owner (the first administrator, a service account): no change is
+    /// required.
     pub async fn provision_user(&self, req: CreateUser) -> Result<UserProfile> {
-        let iin = Iin::parse(&req.iin).map_err(validation)?;
-        let full_name = text::line(&req.full_name, "full_name", 200).map_err(validation)?;
-        let phone = req
-            .phone
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(Phone::parse)
-            .transpose();
-        let password = Password::new(&req.password).map_err(validation)?;
-        let role = req.role.unwrap_or(Role::Student);
+        let (user, password) = new_account(&req)?;
         let entry = self.audit_entry(
             None,
             "user.provision",
-            iin.masked(),
+            user.iin.masked(),
             None,
-            Some(serde_json::json!({"role": role})),
+            Some(serde_json::json!({"role": user.role})),
         );
-        let user = self
-            .insert_user_with_password(iin, full_name, phone.map_err(validation)?, role, &password, entry)
-            .await?;
+        let user = self.insert_user_with_password(user, &password, entry).await?;
         Ok(user.profile())
     }
 

@@ -39,6 +39,32 @@ macro_rules! academic_methods {
             Ok(row.map(Into::into))
         }
 
+        async fn update_group(
+            &self,
+            id: $crate::domain::GroupId,
+            name: &str,
+            description: Option<&str>,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Group>> {
+            let mut tx = self.pool.begin_with($begin).await?;
+            let done = sqlx::query("UPDATE groups SET name = $2, description = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(name)
+                .bind(description)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let entry = $crate::store::AuditEntry {
+                after: Some(serde_json::json!({"name": name, "description": description})),
+                ..audit.clone()
+            };
+            $crate::store::sql::write_audit!(&mut *tx, &entry)?;
+            tx.commit().await?;
+            self.group(id).await
+        }
+
         async fn group_by_name(&self, name: &str) -> $crate::store::StoreResult<Option<$crate::domain::Group>> {
             let row: Option<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
                 "SELECT g.id, g.name, g.description, g.created_at, ",
@@ -147,7 +173,7 @@ macro_rules! academic_methods {
         ) -> $crate::store::StoreResult<Vec<$crate::domain::User>> {
             let rows: Vec<$crate::store::rows::UserRow> = sqlx::query_as(concat!(
                 "SELECT u.id, u.iin, u.full_name, u.phone, u.role, u.password_hash, u.photo, ",
-                "u.must_change_password, u.token_version, u.created_at ",
+                "u.must_change_password, u.token_version, u.created_at, u.suspended_at ",
                 "FROM users u JOIN user_group ug ON ug.user_id = u.id WHERE ug.group_id = $1 ORDER BY u.full_name, u.id"
             ))
             .bind(group.0)
@@ -276,6 +302,31 @@ macro_rules! academic_methods {
             .fetch_optional(&self.pool)
             .await?;
             Ok(row.map(Into::into))
+        }
+
+        async fn rename_subject(
+            &self,
+            id: $crate::domain::SubjectId,
+            title: &str,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<Option<$crate::domain::Subject>> {
+            let mut tx = self.pool.begin_with($begin).await?;
+            let done = sqlx::query("UPDATE subjects SET title = $2, title_key = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(title)
+                .bind($crate::domain::title_key(title))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let entry = $crate::store::AuditEntry {
+                after: Some(serde_json::json!({"title": title})),
+                ..audit.clone()
+            };
+            $crate::store::sql::write_audit!(&mut *tx, &entry)?;
+            tx.commit().await?;
+            self.subject(id).await
         }
 
         async fn delete_subject(

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::auth::ThrottleState;
 use crate::domain::{
     FileOwner, FilesOf, Group, GroupId, Iin, Lesson, LessonId, LessonKind, Module, ModuleId, ModuleScope, ModuleTree,
-    NewModule, NewUser, Page, Phone, Subject, SubjectId, Submission, SubmissionFilter, SubmissionId, User, UserId,
+    NewModule, NewUser, Page, Phone, Role, Subject, SubjectId, Submission, SubmissionFilter, SubmissionId, User,
+    UserId,
 };
 use crate::error::StoreError;
 use crate::files::StoredFile;
@@ -165,6 +166,73 @@ pub struct RosterOutcome {
     pub memberships_added: u64,
 }
 
+/// What an administrator changes on an account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserChange {
+    pub full_name: Option<String>,
+    /// `Some(None)` clears the phone.
+    pub phone: Option<Option<Phone>>,
+    pub role: Option<Role>,
+    /// `Some(Some(at))` suspends the account (an account already suspended keeps its time),
+    /// `Some(None)` reactivates it.
+    pub suspended_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// An account's fields after a [`UserChange`].
+pub(crate) struct ChangedUser {
+    pub(crate) full_name: String,
+    pub(crate) phone: Option<String>,
+    pub(crate) role: Role,
+    pub(crate) suspended_at: Option<DateTime<Utc>>,
+}
+
+impl UserChange {
+    pub(crate) fn apply(&self, user: &User) -> ChangedUser {
+        ChangedUser {
+            full_name: self.full_name.clone().unwrap_or_else(|| user.full_name.clone()),
+            phone: match &self.phone {
+                Some(phone) => phone.as_ref().map(|p| p.as_str().to_owned()),
+                None => user.phone.clone(),
+            },
+            role: self.role.unwrap_or(user.role),
+            suspended_at: match self.suspended_at {
+                Some(Some(at)) => user.suspended_at.or(Some(at)),
+                Some(None) => None,
+                None => user.suspended_at,
+            },
+        }
+    }
+
+    /// `audit` with what changed between `before` and `after`, or `None` when nothing did.
+    pub(crate) fn record(before: &User, after: &User, audit: &AuditEntry) -> Option<AuditEntry> {
+        let mut was = serde_json::Map::new();
+        let mut now = serde_json::Map::new();
+        let mut note = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+            if old != new {
+                was.insert(field.to_owned(), old);
+                now.insert(field.to_owned(), new);
+            }
+        };
+        note(
+            "full_name",
+            before.full_name.clone().into(),
+            after.full_name.clone().into(),
+        );
+        note("phone", before.phone.clone().into(), after.phone.clone().into());
+        note("role", before.role.as_str().into(), after.role.as_str().into());
+        note(
+            "suspended",
+            before.suspended_at.is_some().into(),
+            after.suspended_at.is_some().into(),
+        );
+        (!was.is_empty()).then(|| AuditEntry {
+            before: Some(was.into()),
+            after: Some(now.into()),
+            ..audit.clone()
+        })
+    }
+}
+
 /// One line of the audit log. The store writes it in the same transaction as the change it
 /// records, so that a change is never made without its record, nor recorded without being made.
 #[derive(Debug, Clone)]
@@ -219,6 +287,21 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: Option<&AuditEntry>,
     ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Applies an administrator's `change` to the account, with `audit` (the store adds what each
+    /// changed field was and became; a change that changes nothing is not recorded). Suspending
+    /// revokes every token. Demoting the last administrator is refused (`Conflict` on
+    /// `last_admin`), with the administrators' rows locked so that two demotions cannot race
+    /// past the rule. `NotFound` without the account.
+    fn update_user(
+        &self,
+        id: UserId,
+        change: &UserChange,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Clears the login throttle's state of `key` (an administrator's unlock), with its record;
+    /// answers whether there was any.
+    fn clear_throttle(&self, key: &str, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Bumps the token version and revokes refresh tokens: every earlier token stops working.
     fn revoke_tokens(&self, id: UserId, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
 
@@ -272,6 +355,15 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     fn group(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    /// Renames the group and sets its description (a name in use is a conflict); `None` without
+    /// the group. The audit entry gets the new values as its `after`.
+    fn update_group(
+        &self,
+        id: GroupId,
+        name: &str,
+        description: Option<&str>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     fn group_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<Group>, i64)>> + Send;
     /// Deletes the group; its members stay.
@@ -303,6 +395,14 @@ pub trait Store: Send + Sync + 'static {
     /// A title already used in the module (case-insensitively) is a conflict.
     fn insert_subject(&self, module: ModuleId, title: &str) -> impl Future<Output = StoreResult<Subject>> + Send;
     fn subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
+    /// Renames the subject (a title used in its module, in any case, is a conflict); `None`
+    /// without the subject. The audit entry gets the new title as its `after`.
+    fn rename_subject(
+        &self,
+        id: SubjectId,
+        title: &str,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
     fn delete_subject(&self, id: SubjectId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     fn set_subject_teacher(
         &self,

@@ -17,6 +17,13 @@ pub(crate) struct UserRow {
     must_change_password: bool,
     token_version: i64,
     created_at: DateTime<Utc>,
+    suspended_at: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    pub(crate) fn iin(&self) -> &str {
+        &self.iin
+    }
 }
 
 impl TryFrom<UserRow> for User {
@@ -34,6 +41,7 @@ impl TryFrom<UserRow> for User {
             must_change_password: r.must_change_password,
             token_version: r.token_version,
             created_at: r.created_at,
+            suspended_at: r.suspended_at,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 macro_rules! user_columns {
     () => {
-        "id, iin, full_name, phone, role, password_hash, photo, must_change_password, token_version, created_at"
+        "id, iin, full_name, phone, role, password_hash, photo, must_change_password, token_version, created_at, suspended_at"
     };
 }
 pub(crate) use user_columns;
@@ -182,11 +182,95 @@ macro_rules! impl_sql_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                // A new password makes the guesses at the old one moot: a reset unlocks the account.
+                sqlx::query("DELETE FROM login_attempts WHERE throttle_key = $1")
+                    .bind($crate::auth::throttle::account_key(&row.iin()))
+                    .execute(&mut *tx)
+                    .await?;
                 if let Some(audit) = audit {
                     $crate::store::sql::write_audit!(&mut *tx, audit)?;
                 }
                 tx.commit().await?;
                 row.try_into()
+            }
+
+            async fn update_user(
+                &self,
+                id: $crate::domain::UserId,
+                change: &$crate::store::UserChange,
+                now: chrono::DateTime<chrono::Utc>,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<$crate::domain::User> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                if change.role.is_some() {
+                    // The administrators first, always in this order: two demotions wait for
+                    // each other instead of both counting the other as the one left.
+                    let _: Vec<(i64,)> =
+                        sqlx::query_as(concat!("SELECT id FROM users WHERE role = 'admin' ORDER BY id", $for_update))
+                            .fetch_all(&mut *tx)
+                            .await?;
+                }
+                let row: Option<$crate::store::rows::UserRow> = sqlx::query_as(concat!(
+                    "SELECT ", $crate::store::sql::user_columns!(), " FROM users WHERE id = $1", $for_update
+                ))
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let before: $crate::domain::User = row.ok_or($crate::error::StoreError::NotFound)?.try_into()?;
+                let next = change.apply(&before);
+                if before.role == $crate::domain::Role::Admin && next.role != $crate::domain::Role::Admin {
+                    let (others,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin' AND id <> $1")
+                        .bind(id.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if others == 0 {
+                        return Err($crate::error::StoreError::Conflict {
+                            constraint: "last_admin".into(),
+                        });
+                    }
+                }
+                let suspends = before.suspended_at.is_none() && next.suspended_at.is_some();
+                let row: $crate::store::rows::UserRow = sqlx::query_as(concat!(
+                    "UPDATE users SET full_name = $2, phone = $3, role = $4, suspended_at = $5, ",
+                    "token_version = token_version + $6 WHERE id = $1 RETURNING ",
+                    $crate::store::sql::user_columns!()
+                ))
+                .bind(id.0)
+                .bind(&next.full_name)
+                .bind(next.phone.as_deref())
+                .bind(next.role.as_str())
+                .bind(next.suspended_at)
+                .bind(i64::from(suspends))
+                .fetch_one(&mut *tx)
+                .await?;
+                if suspends {
+                    sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                        .bind(id.0)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let after: $crate::domain::User = row.try_into()?;
+                if let Some(entry) = $crate::store::UserChange::record(&before, &after, audit) {
+                    $crate::store::sql::write_audit!(&mut *tx, &entry)?;
+                }
+                tx.commit().await?;
+                Ok(after)
+            }
+
+            async fn clear_throttle(
+                &self,
+                key: &str,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let done = sqlx::query("DELETE FROM login_attempts WHERE throttle_key = $1")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                $crate::store::sql::write_audit!(&mut *tx, audit)?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn revoke_tokens(

@@ -1,6 +1,6 @@
 //! `/admin/groups/*`: groups and their members (admin only).
 
-use edu_core::domain::{Group, GroupId, UserId};
+use edu_core::domain::{Group, GroupId, GroupPatch, UserId};
 use edu_core::{Page, Platform, Store, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -72,6 +72,11 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::delete())
         .and(w())
         .then(delete::<S>);
+    let update = warp::path!("admin" / "groups" / i64)
+        .and(warp::patch())
+        .and(w())
+        .and(body())
+        .then(update::<S>);
     let delete_all = warp::path!("admin" / "groups" / i64 / "with-users")
         .and(warp::delete())
         .and(w())
@@ -96,6 +101,8 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .or(read)
         .unify()
         .or(delete)
+        .unify()
+        .or(update)
         .unify()
         .or(delete_all)
         .unify()
@@ -151,6 +158,21 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
         let group = p.group(&who, GroupId(id)).await?;
         let users = p.group_members(&who, GroupId(id)).await?;
         Ok(ok(&GroupWithMembers { group, users }))
+    })
+    .await
+}
+
+/// Renames a group or changes its description; its members, links and history stay. A name in
+/// use is a conflict.
+#[utoipa::path(patch, operation_id = "update_group", path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = GroupPatch,
+    responses((status = 200, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_admin()?;
+        let patch: GroupPatch = json(body).await?;
+        Ok(ok(&p.update_group(&who, GroupId(id), patch).await?))
     })
     .await
 }

@@ -1,6 +1,8 @@
 //! `/admin/modules/*`: modules and their subjects.
 
-use edu_core::domain::{Module, ModuleId, ModulePatch, ModuleTree, NewModule, SubjectId, SubjectTree};
+use edu_core::domain::{
+    Module, ModuleId, ModulePatch, ModuleTree, NewModule, Subject, SubjectId, SubjectPatch, SubjectTree,
+};
 use edu_core::{ModuleDetails, Platform, Store};
 use serde::Deserialize;
 use warp::Filter;
@@ -40,6 +42,16 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(w())
         .and(body())
         .then(update::<S>);
+    let patch = warp::path!("admin" / "modules" / i64)
+        .and(warp::patch())
+        .and(w())
+        .and(body())
+        .then(patch::<S>);
+    let update_subject = warp::path!("admin" / "modules" / "subjects" / i64)
+        .and(warp::patch())
+        .and(w())
+        .and(body())
+        .then(update_subject::<S>);
     let delete = warp::path!("admin" / "modules" / i64)
         .and(warp::delete())
         .and(w())
@@ -61,6 +73,10 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .or(read)
         .unify()
         .or(update)
+        .unify()
+        .or(patch)
+        .unify()
+        .or(update_subject)
         .unify()
         .or(delete)
         .unify()
@@ -145,6 +161,30 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
         who.require_admin()?;
         let patch: ModulePatch = json(body).await?;
         Ok(ok(&p.update_module(&who, ModuleId(id), patch).await?))
+    })
+    .await
+}
+
+/// The same partial update as `PUT`, under the method every other partial update uses.
+#[utoipa::path(patch, operation_id = "patch_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = ModulePatch,
+    responses((status = 200, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn patch<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    update(id, p, auth, body).await
+}
+
+/// Renames a subject; its lessons, teacher and group links stay. A title the module already has
+/// (in any case) is a conflict.
+#[utoipa::path(patch, operation_id = "update_subject", path = "/admin/modules/subjects/{id}", tag = "admin: modules", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = SubjectPatch,
+    responses((status = 200, body = Subject), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn update_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_admin()?;
+        let patch: SubjectPatch = json(body).await?;
+        Ok(ok(&p.update_subject(&who, SubjectId(id), patch).await?))
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! `/admin/users/*`: account management by administrators.
 
-use edu_core::{CreateUser, Page, Platform, Store, UserProfile};
+use edu_core::{CreateUser, Page, Platform, Store, UpdateUser, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -46,10 +46,100 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .then(reset_password::<S>);
     let delete = warp::path!("admin" / "users" / String)
         .and(warp::delete())
-        .and(with_platform(p))
+        .and(with_platform(p.clone()))
         .and(bearer())
         .then(delete::<S>);
-    create.or(list).unify().or(reset).unify().or(delete).unify().boxed()
+    let update = warp::path!("admin" / "users" / String)
+        .and(warp::patch())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .and(body())
+        .then(update::<S>);
+    let suspend = warp::path!("admin" / "users" / String / "suspend")
+        .and(warp::post())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .then(suspend::<S>);
+    let reactivate = warp::path!("admin" / "users" / String / "reactivate")
+        .and(warp::post())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .then(reactivate::<S>);
+    let unlock = warp::path!("admin" / "users" / String / "unlock")
+        .and(warp::post())
+        .and(with_platform(p))
+        .and(bearer())
+        .then(unlock::<S>);
+    create
+        .or(list)
+        .unify()
+        .or(reset)
+        .unify()
+        .or(delete)
+        .unify()
+        .or(update)
+        .unify()
+        .or(suspend)
+        .unify()
+        .or(reactivate)
+        .unify()
+        .or(unlock)
+        .unify()
+        .boxed()
+}
+
+/// Changes a user's name, phone or role; only the fields given change. The last administrator
+/// cannot be demoted.
+#[utoipa::path(patch, operation_id = "update_user", path = "/admin/users/{iin}", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    params(("iin" = String, Path, description = "12 digits")),
+    request_body = UpdateUser,
+    responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Phone in use, or the last administrator would be demoted"),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn update<S: Store>(iin: String, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    respond(
+        async {
+            let who = authenticate(&p, auth.as_deref()).await?;
+            who.require_admin()?;
+            let req: UpdateUser = json(body).await?;
+            Ok::<_, ApiError>(ok(&p.update_user(&who, &iin, req).await?))
+        }
+        .await,
+    )
+}
+
+/// Suspends an account: it cannot sign in and its tokens stop working at once; its history stays.
+/// Administrators cannot be suspended.
+#[utoipa::path(post, operation_id = "suspend_user", path = "/admin/users/{iin}/suspend", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    params(("iin" = String, Path, description = "12 digits")),
+    responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin, or the target is an admin"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn suspend<S: Store>(iin: String, p: Platform<S>, auth: Option<String>) -> Response {
+    crate::extract::authed(p, auth, async |p, who| Ok(ok(&p.suspend_user(&who, &iin).await?))).await
+}
+
+/// Lets a suspended account sign in again.
+#[utoipa::path(post, operation_id = "reactivate_user", path = "/admin/users/{iin}/reactivate", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    params(("iin" = String, Path, description = "12 digits")),
+    responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn reactivate<S: Store>(iin: String, p: Platform<S>, auth: Option<String>) -> Response {
+    crate::extract::authed(p, auth, async |p, who| Ok(ok(&p.reactivate_user(&who, &iin).await?))).await
+}
+
+/// Clears the login throttle's lock and failures on an account (a password reset does too).
+#[utoipa::path(post, operation_id = "unlock_user", path = "/admin/users/{iin}/unlock", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))),
+    params(("iin" = String, Path, description = "12 digits")),
+    responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn unlock<S: Store>(iin: String, p: Platform<S>, auth: Option<String>) -> Response {
+    crate::extract::authed(p, auth, async |p, who| Ok(ok(&p.unlock_user(&who, &iin).await?))).await
 }
 
 /// Creates a user (student unless a role is given). Answers 200, as the old backend did.

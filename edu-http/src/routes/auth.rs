@@ -8,7 +8,7 @@ use warp::reply::Response;
 
 use super::{Detail, detail, ok};
 use crate::error::{ApiError, ErrorBody, respond};
-use crate::extract::{Body, authenticate, bearer, body, client, form, json, with_platform};
+use crate::extract::{Body, authenticate_own_account, bearer, body, client, form, json, with_platform};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
@@ -167,12 +167,12 @@ pub(crate) async fn token<S: Store>(p: Platform<S>, client: ClientInfo, body: Bo
 
 /// Checks the bearer token.
 #[utoipa::path(get, path = "/auth/check", tag = "auth", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))),
+    extensions(("x-guard" = json!("account"))),
     responses((status = 200, body = CheckResponse), (status = 401, body = ErrorBody)))]
 pub(crate) async fn check<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     respond(
         async {
-            let who = authenticate(&p, auth.as_deref()).await?;
+            let who = authenticate_own_account(&p, auth.as_deref()).await?;
             Ok::<_, ApiError>(ok(&CheckResponse {
                 status: "ok",
                 user: CheckedUser {
@@ -202,12 +202,12 @@ pub(crate) async fn refresh<S: Store>(p: Platform<S>, body: Body) -> Response {
 
 /// Revokes every access and refresh token of the caller.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))),
+    extensions(("x-guard" = json!("account"))),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody)))]
 pub(crate) async fn logout<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     respond(
         async {
-            let who = authenticate(&p, auth.as_deref()).await?;
+            let who = authenticate_own_account(&p, auth.as_deref()).await?;
             p.logout(&who).await?;
             Ok::<_, ApiError>(detail("logged out"))
         }

@@ -8,7 +8,9 @@ use warp::reply::Response;
 
 use super::ok;
 use crate::error::{ApiError, ErrorBody, respond};
-use crate::extract::{Body, authenticate, bearer, body, json, optional_header, with_platform};
+use crate::extract::{
+    Body, authenticate, authenticate_own_account, bearer, body, json, optional_header, with_platform,
+};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdatePhone {
@@ -80,7 +82,7 @@ pub struct PhotoForm {
 
 /// Replaces the caller's avatar; served publicly at the returned `user.photo` path.
 #[utoipa::path(post, path = "/user/upload-photo", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))), request_body(content = PhotoForm, content_type = "multipart/form-data"),
+    extensions(("x-guard" = json!("account"))), request_body(content = PhotoForm, content_type = "multipart/form-data"),
     responses((status = 200, body = UserEnvelope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn upload_photo<S: Store>(
@@ -92,7 +94,7 @@ pub(crate) async fn upload_photo<S: Store>(
 ) -> Response {
     use crate::upload::{Overrun, check_declared, form_error, multipart};
     use edu_core::PHOTO_LIMIT;
-    crate::extract::authed(p, auth, async |p, who| {
+    crate::extract::authed_own_account(p, auth, async |p, who| {
         check_declared(content_length.as_deref(), PHOTO_LIMIT)?;
         let mut form = multipart(content_type.as_deref(), body, PHOTO_LIMIT)?;
         while let Some(field) = form.next_field().await.map_err(|e| form_error(e, PHOTO_LIMIT))? {
@@ -130,7 +132,7 @@ pub(crate) async fn by_iin<S: Store>(iin: String, p: Platform<S>, auth: Option<S
 
 /// Sets or clears the caller's phone number.
 #[utoipa::path(post, path = "/user/update-phone", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))),
+    extensions(("x-guard" = json!("account"))),
     request_body = UpdatePhone,
     responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Number in use by another user"),
@@ -138,7 +140,7 @@ pub(crate) async fn by_iin<S: Store>(iin: String, p: Platform<S>, auth: Option<S
 pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     respond(
         async {
-            let who = authenticate(&p, auth.as_deref()).await?;
+            let who = authenticate_own_account(&p, auth.as_deref()).await?;
             let req: UpdatePhone = json(body).await?;
             let user = p.update_phone(&who, req.phone.as_deref()).await?;
             Ok::<_, ApiError>(ok(&UserEnvelope { user }))
@@ -150,7 +152,7 @@ pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>,
 /// Changes the caller's password: answers the old `message` and a new session; every other session
 /// and every refresh token stop working, the access token used here stays valid until it expires.
 #[utoipa::path(patch, path = "/user/change-password", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))),
+    extensions(("x-guard" = json!("account"))),
     request_body = ChangePassword,
     responses((status = 200, body = PasswordChanged),
         (status = 400, body = ErrorBody, description = "Current password is wrong"),
@@ -160,7 +162,7 @@ pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>,
 pub(crate) async fn change_password<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     respond(
         async {
-            let who = authenticate(&p, auth.as_deref()).await?;
+            let who = authenticate_own_account(&p, auth.as_deref()).await?;
             let req: ChangePassword = json(body).await?;
             let session = p.change_password(&who, &req.old_password, &req.new_password).await?;
             Ok::<_, ApiError>(crate::i18n::localized(

@@ -1,0 +1,2 @@
+-- A suspended account keeps its history but cannot sign in; NULL means active.
+ALTER TABLE users ADD COLUMN suspended_at TIMESTAMPTZ;
