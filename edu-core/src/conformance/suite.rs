@@ -668,7 +668,7 @@ pub async fn racing_guesses_check_no_more_passwords_than_the_policy<S: Store>(fx
         }
         let checked = p.hasher().checks() + other.hasher().checks() - checked_before;
         eprintln!(
-            "{GUESSES} racing guesses, the right one {right}th: {checked} passwords checked, admitted: {admitted}"
+            "{GUESSES} racing guesses, the right one sent as number {right}: {checked} passwords checked, admitted: {admitted}"
         );
         assert!(
             checked as usize <= max,
