@@ -36,9 +36,9 @@ pub use domain::{Iin, Page, Role, UserId, UserProfile};
 pub use error::{Error, Result, StoreError, minutes_left};
 pub use platform::{
     AccessOverview, Answers, AttemptView, BootstrapAdmin, ClientInfo, Clock, CreateUser, DEADLINE_GRACE, FsckReport,
-    HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonView, ModuleAccess, ModuleDetails,
-    NewLesson, PHOTO_LIMIT, Platform, PlatformConfig, Session, SubjectAccess, SystemClock, TestResult, TokenPair,
-    UpdateUser, UploadedUrl, UserRef, gradebook_table, summary_table,
+    HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonPatch, LessonView, ModuleAccess,
+    ModuleDetails, NewLesson, PHOTO_LIMIT, Platform, PlatformConfig, Session, SubjectAccess, SystemClock, TestResult,
+    TokenPair, UpdateUser, UploadedUrl, UserRef, gradebook_table, summary_table,
 };
 pub use platform::{FsckOptions, Marking, MissingRow, SweepAges, SweepReport};
 pub use store::{PgStore, PoolSettings, SqliteStore, Store};

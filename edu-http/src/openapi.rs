@@ -32,7 +32,7 @@ use crate::routes::{
         access::admin_modules, access::admin_module, access::my_modules, access::my_module,
         access::teacher_modules, access::teacher_module, access::teacher_subjects, access::subject_lessons,
         access::link_subject_group, access::unlink_subject_group, access::lesson,
-        lessons::create, lessons::read, lessons::delete, lessons::upload_file, lessons::submit,
+        lessons::create, lessons::read, lessons::update, lessons::delete, lessons::upload_file, lessons::submit,
         lessons::my_submissions, lessons::submissions, lessons::delete_submission, lessons::grade,
         lessons::download, lessons::photo, lessons::static_document, lessons::static_homework,
         tests::create, tests::read, tests::update, tests::delete, tests::by_subject, tests::submit, tests::start,

@@ -25,6 +25,7 @@ edu_tests::on_both_backends!(
     lesson_documents_reach_linked_groups_only,
     hidden_lessons_answer_404,
     deleting_a_lesson_checks_the_teacher_and_removes_its_files,
+    lessons_are_edited_in_place_keeping_their_homework,
     students_cannot_upload_lesson_files,
     disallowed_extensions_are_415,
     content_that_is_not_what_the_name_says_is_415,
@@ -115,6 +116,10 @@ async fn world<S: Store>(app: &TestApp<S>) -> World {
 
 // ---------------------------------------------------------------------------------------------
 // Requests
+
+async fn edit_lesson<S: Store>(app: &TestApp<S>, who: &Actor, lesson: i64, body: Value) -> Reply {
+    call(app, Method::PATCH, &format!("/lessons/{lesson}"), Some(who), Some(body)).await
+}
 
 async fn create_lesson<S: Store>(app: &TestApp<S>, who: &Actor, subject: i64, body: Value) -> Reply {
     call(
@@ -2063,4 +2068,104 @@ async fn stalled_bodies_are_408_and_leave_nothing<S: Store>(app: TestApp<S>) {
         .await
         .expect(200);
     assert_store_clean(&app).await;
+}
+
+/// Fixing a lesson no longer means deleting it: `PATCH /lessons/{id}` changes what is given,
+/// checked as on creation, and the students' homework and its files stay. A new document replaces
+/// the old one, whose file goes; a lesson with homework cannot become a test.
+async fn lessons_are_edited_in_place_keeping_their_homework<S: Store>(app: TestApp<S>) {
+    let w = world(&app).await;
+    submit(&app, &w.student, w.lesson, &[("work.pdf", PDF)], Some("готово"))
+        .await
+        .expect(200);
+    let files_before = stored_files(&app);
+
+    // Only the subject's teacher or an admin, and nobody learns of other subjects' lessons.
+    for who in [&w.student, &w.other_teacher] {
+        let r = edit_lesson(&app, who, w.lesson, json!({"title": "Взлом"})).await;
+        assert!(matches!(r.status, 403 | 404), "{}", r.body);
+    }
+    let r = edit_lesson(
+        &app,
+        &w.teacher,
+        w.lesson,
+        json!({"title": "  Владение и заимствование "}),
+    )
+    .await;
+    let lesson = r.expect(200);
+    assert_eq!(lesson["title"], "Владение и заимствование");
+    assert_eq!(lesson["type"], "video", "fields not given are kept");
+    assert_eq!(lesson["content_url"], "https://video.example/ownership");
+
+    // Validated like creation, and a refused edit changes nothing.
+    for bad in [
+        json!({"title": ""}),
+        json!({"type": "роман"}),
+        json!({"content_url": "javascript:alert(1)"}),
+        json!({"content_url": "/static/lesson_docs/none.pdf"}),
+        json!({"colour": "red"}),
+    ] {
+        let r = edit_lesson(&app, &w.teacher, w.lesson, bad.clone()).await;
+        assert!(matches!(r.status, 400 | 422), "{bad} → {} {}", r.status, r.body);
+    }
+    edit_lesson(&app, &w.teacher, 999_999, json!({"title": "Нет"}))
+        .await
+        .expect_error(404, "not_found");
+
+    // A document in place of the address; then another document, and the first one's file goes.
+    let first = upload_lesson_file(&app, &w.teacher, "Лекция.pdf", PDF).await;
+    let first_url = first.expect(200)["url"].as_str().expect("url").to_owned();
+    let r = edit_lesson(
+        &app,
+        &w.teacher,
+        w.lesson,
+        json!({"type": "pdf", "content_url": first_url}),
+    )
+    .await;
+    assert_eq!(r.expect(200)["content_url"], first_url.as_str());
+    assert_eq!(r.expect(200)["kind"], "pdf");
+    get(&app, &first_url, Some(&w.student)).await.expect(200);
+    let second = upload_lesson_file(&app, &w.admin, "Лекция v2.pdf", PDF).await;
+    let second_url = second.expect(200)["url"].as_str().expect("url").to_owned();
+    edit_lesson(&app, &w.admin, w.lesson, json!({"content_url": second_url}))
+        .await
+        .expect(200);
+    get(&app, &first_url, Some(&w.student))
+        .await
+        .expect_error(404, "not_found");
+    get(&app, &second_url, Some(&w.student)).await.expect(200);
+    // Keeping the same document is fine; `null` removes it, and its file.
+    edit_lesson(
+        &app,
+        &w.teacher,
+        w.lesson,
+        json!({"content_url": second_url, "description": "Слайды"}),
+    )
+    .await
+    .expect(200);
+    let r = edit_lesson(&app, &w.teacher, w.lesson, json!({"content_url": null})).await;
+    assert_eq!(r.expect(200)["content_url"], "");
+    assert_eq!(r.expect(200)["description"], "Слайды");
+    get(&app, &second_url, Some(&w.teacher))
+        .await
+        .expect_error(404, "not_found");
+
+    // With homework handed in, it cannot become a test.
+    edit_lesson(&app, &w.teacher, w.lesson, json!({"type": "test"}))
+        .await
+        .expect_error(409, "conflict");
+
+    // The homework and its file are still there, and the store holds exactly what rows name.
+    let mine = my_submissions(&app, &w.student, w.lesson).await;
+    assert_eq!(mine.expect(200).as_array().map(Vec::len), Some(1));
+    assert_eq!(stored_files(&app), files_before, "only the replaced documents went");
+    assert_store_clean(&app).await;
+
+    let log = get(&app, "/admin/audit?action=lesson.update", Some(&w.admin)).await;
+    let records = log.expect(200).as_array().expect("records").clone();
+    assert_eq!(records.len(), 5, "{records:#?}");
+    assert_eq!(
+        records.last().map(|r| r["before"]["title"].clone()),
+        Some(json!("Владение"))
+    );
 }

@@ -30,6 +30,7 @@ edu_tests::on_both_backends!(
     my_modules_depend_on_the_role,
     lessons_of_hidden_subjects_are_404,
     concurrent_writes_never_answer_5xx,
+    groups_subjects_and_modules_are_edited_in_place,
 );
 
 /// A request with a raw body (for malformed JSON).
@@ -1248,4 +1249,95 @@ async fn concurrent_writes_never_answer_5xx<S: Store>(app: TestApp<S>) {
         "no link to a deleted group: {}",
         r.body
     );
+}
+
+/// Renaming a group, a subject or a module keeps everything hung on it: members, links, lessons.
+/// Each edit is checked as on creation, refused to anyone but an admin, and audited.
+async fn groups_subjects_and_modules_are_edited_in_place<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let teacher = app.teacher().await;
+    let student = app.student().await;
+    let group = new_group(&app, &admin, "ПО-23-1").await;
+    let taken = new_group(&app, &admin, "ПО-23-2").await;
+    let module = new_module(&app, &admin, "Алгоритмы").await;
+    let subject = new_subject(&app, &admin, module, "Сортировки").await;
+    new_subject(&app, &admin, module, "Графы").await;
+    add_members(&app, &admin, group, &[student.id]).await;
+    link(&app, &admin, group, module).await;
+    let edit = |path: String, who: &Actor, body: Value| {
+        let who = who.clone();
+        let app = &app;
+        async move { call(app, Method::PATCH, &path, Some(&who), Some(body)).await }
+    };
+    let group_path = format!("/admin/groups/{group}");
+    let subject_path = format!("/admin/modules/subjects/{subject}");
+    let module_path = format!("/admin/modules/{module}");
+
+    for who in [&teacher, &student] {
+        for path in [&group_path, &subject_path, &module_path] {
+            edit(path.clone(), who, json!({"title": "Взлом"}))
+                .await
+                .expect_error(403, "forbidden");
+        }
+    }
+
+    // Groups: the name and the description; the members and the module stay.
+    let r = edit(
+        group_path.clone(),
+        &admin,
+        json!({"name": " ПО-24-1 ", "description": "Выпуск 2028"}),
+    )
+    .await;
+    assert_eq!(r.expect(200)["name"], "ПО-24-1");
+    assert_eq!(r.expect(200)["description"], "Выпуск 2028");
+    let r = edit(group_path.clone(), &admin, json!({"description": null})).await;
+    assert_eq!(r.expect(200)["name"], "ПО-24-1", "a name not given is kept");
+    assert_eq!(r.expect(200)["description"], Value::Null);
+    edit(group_path.clone(), &admin, json!({"name": "ПО-23-2"}))
+        .await
+        .expect_error(409, "conflict");
+    edit(group_path.clone(), &admin, json!({"name": ""}))
+        .await
+        .expect_error(422, "validation_error");
+    edit(
+        format!("/admin/groups/{}", taken + 1000),
+        &admin,
+        json!({"name": "Нет"}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    let members = get(&app, &format!("/admin/groups/{group}/users"), Some(&admin)).await;
+    assert_eq!(members.expect(200).as_array().map(Vec::len), Some(1));
+
+    // Subjects: the title, unique in the module in any case.
+    let r = edit(subject_path.clone(), &admin, json!({"title": "Сортировки и поиск"})).await;
+    assert_eq!(r.expect(200)["title"], "Сортировки и поиск");
+    edit(subject_path.clone(), &admin, json!({"title": "графы"}))
+        .await
+        .expect_error(409, "conflict");
+    edit(subject_path.clone(), &admin, json!({"title": "  "}))
+        .await
+        .expect_error(422, "validation_error");
+
+    // Modules take PATCH as well as PUT.
+    let r = edit(
+        module_path.clone(),
+        &admin,
+        json!({"title": "Алгоритмы и структуры данных"}),
+    )
+    .await;
+    assert_eq!(r.expect(200)["title"], "Алгоритмы и структуры данных");
+
+    // The student still sees the renamed module and subject through the renamed group.
+    let mine = get(&app, "/access/my-modules", Some(&student)).await;
+    let text = mine.expect(200).to_string();
+    assert!(
+        text.contains("Алгоритмы и структуры данных") && text.contains("Сортировки и поиск"),
+        "{text}"
+    );
+
+    for (action, count) in [("group.update", 2), ("subject.update", 1), ("module.update", 1)] {
+        let log = get(&app, &format!("/admin/audit?action={action}"), Some(&admin)).await;
+        assert_eq!(log.expect(200).as_array().map(Vec::len), Some(count), "{action}");
+    }
 }

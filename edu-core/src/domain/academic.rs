@@ -246,7 +246,8 @@ pub struct ModulePatch {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupPatch {
-    #[serde(default)]
+    /// Also accepted as `title`, as on creation.
+    #[serde(default, alias = "title")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]

@@ -44,6 +44,33 @@ pub struct NewLesson {
     pub test_id: Option<i64>,
 }
 
+/// A partial update of a lesson (`PATCH /lessons/{id}`): absent fields are kept, each given one
+/// is checked as on creation.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LessonPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The type label, as on creation.
+    #[serde(default, rename = "type")]
+    pub label: Option<String>,
+    /// As on creation; `null` or `""` removes the content (and a document is deleted).
+    #[serde(default, deserialize_with = "text::present")]
+    #[schema(value_type = Option<String>)]
+    pub content_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "text::present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// A test of the subject to link instead; `null` unlinks the lesson's test.
+    #[serde(default, deserialize_with = "present_id")]
+    #[schema(value_type = Option<i64>)]
+    pub test_id: Option<Option<i64>>,
+}
+
+fn present_id<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<i64>>, D::Error> {
+    Ok(Some(Deserialize::deserialize(d)?))
+}
+
 /// An uploaded lesson document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UploadedUrl {
@@ -98,6 +125,45 @@ fn content(url: Option<&str>) -> Result<Content> {
     Ok(Content::Address(url))
 }
 
+/// A lesson's fields, checked, as the store takes them.
+struct CheckedLesson {
+    title: String,
+    kind: LessonKind,
+    label: String,
+    description: Option<String>,
+    url: Option<String>,
+    document: Option<FileKey>,
+    link_test: Option<crate::domain::TestId>,
+}
+
+impl CheckedLesson {
+    fn row(&self, subject: SubjectId) -> NewLessonRow<'_> {
+        NewLessonRow {
+            subject,
+            title: &self.title,
+            kind: self.kind,
+            label: &self.label,
+            description: self.description.as_deref(),
+            content_url: self.url.as_deref(),
+            attach: self.document.as_ref().map(FileKey::as_str),
+            link_test: self.link_test,
+        }
+    }
+}
+
+/// A test or a document taken by another lesson between the check and the write.
+fn lesson_conflict(e: crate::error::StoreError) -> Error {
+    match e {
+        crate::error::StoreError::Conflict { constraint } if constraint.contains("tests_lesson") => {
+            Error::Conflict("the test was linked to another lesson meanwhile".into())
+        }
+        crate::error::StoreError::Conflict { constraint } if constraint.contains("lesson_files") => {
+            Error::Conflict("the document was attached to another lesson meanwhile".into())
+        }
+        other => other.into(),
+    }
+}
+
 fn no_document() -> Error {
     Error::Validation("content_url refers to no uploaded lesson document".into())
 }
@@ -150,14 +216,75 @@ impl<S: Store> Platform<S> {
 
     // ---- lessons ----
 
-    /// Creates a lesson (the subject's teacher or an admin). Everything is checked, the linked
-    /// test included, before anything is written.
-    ///
-    /// The type label is kept as sent; the kind follows from it: a test label makes a `test`
-    /// lesson, `video` and `pdf` are taken as given, and "Лекция"/"Практика" become `pdf` with an
-    /// uploaded document and `video` otherwise.
+    /// Creates a lesson in a subject `who` teaches (any subject, for an admin).
     pub async fn create_lesson(&self, who: &Principal, subject: SubjectId, req: NewLesson) -> Result<Lesson> {
         let subject = self.taught_subject(who, subject).await?;
+        let checked = self.check_lesson(who, &subject, &req, None).await?;
+        let row = checked.row(subject.id);
+        let entry = self.audit_entry(Some(who), "lesson.create", "lesson:{id}".into(), None, None);
+        let lesson = self
+            .store()
+            .insert_lesson(&row, self.now(), &entry)
+            .await
+            .map_err(lesson_conflict)?;
+        Ok(lesson)
+    }
+
+    /// Changes a lesson in place (its subject's teacher, or an admin): the fields given replace
+    /// the lesson's, checked as on creation; its submissions and results stay. A new document
+    /// replaces the old one, which is deleted; `test_id: null` unlinks the test (its results stay
+    /// with it). A lesson with homework cannot become a test (409).
+    pub async fn update_lesson(&self, who: &Principal, id: LessonId, patch: LessonPatch) -> Result<Lesson> {
+        let (lesson, subject) = self.taught_lesson(who, id).await?;
+        let linked = self.store().tests(None, None, Some(id)).await?.first().map(|t| t.id.0);
+        let before = serde_json::json!({
+            "title": lesson.title, "type": lesson.label, "description": lesson.description,
+            "content_url": lesson.content_url, "test_id": linked,
+        });
+        let req = NewLesson {
+            title: patch.title.unwrap_or(lesson.title),
+            label: patch.label.unwrap_or(lesson.label),
+            content_url: patch.content_url.unwrap_or(lesson.content_url),
+            description: patch.description.unwrap_or(lesson.description),
+            test_id: patch.test_id.unwrap_or(linked),
+        };
+        let checked = self.check_lesson(who, &subject, &req, Some(id)).await?;
+        let row = checked.row(subject.id);
+        let after = serde_json::json!({
+            "title": row.title, "type": row.label, "description": row.description,
+            "content_url": row.content_url, "test_id": req.test_id,
+        });
+        let entry = self.audit_entry(
+            Some(who),
+            "lesson.update",
+            format!("lesson:{id}"),
+            Some(before),
+            Some(after),
+        );
+        let (lesson, replaced) = self
+            .store()
+            .update_lesson(id, &row, &entry)
+            .await
+            .map_err(|e| match e {
+                crate::error::StoreError::Conflict { constraint } if constraint == "homework" => {
+                    Error::Conflict("the lesson has homework: it cannot become a test".into())
+                }
+                crate::error::StoreError::NotFound => Error::not_found("lesson"),
+                other => lesson_conflict(other),
+            })?;
+        self.purge_files(&replaced).await;
+        Ok(lesson)
+    }
+
+    /// Checks a lesson as it is to be stored: `this` is the lesson being changed, whose own
+    /// document and test it may keep.
+    async fn check_lesson(
+        &self,
+        who: &Principal,
+        subject: &Subject,
+        req: &NewLesson,
+        this: Option<LessonId>,
+    ) -> Result<CheckedLesson> {
         let title = text::line(&req.title, "title", 200).map_err(validation)?;
         let by_label = parse_lesson_label(&req.label).map_err(validation)?;
         let label = req.label.trim().to_owned();
@@ -192,7 +319,7 @@ impl<S: Store> Platform<S> {
                         other => other,
                     })?,
                 };
-                self.check_unattached_document(who, &key).await?;
+                self.check_unattached_document(who, &key, this).await?;
                 (Some(legacy::document_url(&key)), Some(key))
             }
         };
@@ -210,42 +337,32 @@ impl<S: Store> Platform<S> {
                     .await?
                     .pop()
                     .ok_or_else(|| Error::NotFound(format!("test {id} not found in this subject")))?;
-                if test.lesson_id.is_some() {
+                if test.lesson_id.is_some() && test.lesson_id != this {
                     return Err(Error::Conflict(format!("test {id} already belongs to a lesson")));
                 }
                 Some(test.id)
             }
         };
-        let row = NewLessonRow {
-            subject: subject.id,
-            title: &title,
+        Ok(CheckedLesson {
+            title,
             kind,
-            label: &label,
-            description: description.as_deref(),
-            content_url: url.as_deref(),
-            attach: document.as_ref().map(FileKey::as_str),
+            label,
+            description,
+            url,
+            document,
             link_test,
-        };
-        let entry = self.audit_entry(Some(who), "lesson.create", "lesson:{id}".into(), None, None);
-        let lesson = self
-            .store()
-            .insert_lesson(&row, self.now(), &entry)
-            .await
-            .map_err(|e| match e {
-                crate::error::StoreError::Conflict { constraint } if constraint.contains("tests_lesson") => {
-                    Error::Conflict("the test was linked to another lesson meanwhile".into())
-                }
-                crate::error::StoreError::Conflict { constraint } if constraint.contains("lesson_files") => {
-                    Error::Conflict("the document was attached to another lesson meanwhile".into())
-                }
-                other => other.into(),
-            })?;
-        Ok(lesson)
+        })
     }
 
-    /// A document `who` uploaded (any, for an admin) that no lesson has yet.
-    async fn check_unattached_document(&self, who: &Principal, key: &FileKey) -> Result<()> {
+    /// A document `who` uploaded (any, for an admin) that no lesson has yet, or lesson `this`'s own.
+    async fn check_unattached_document(&self, who: &Principal, key: &FileKey, this: Option<LessonId>) -> Result<()> {
         match self.store().file_owner(key.as_str()).await? {
+            Some((
+                FileOwner::LessonDocument {
+                    lesson: Some(owner), ..
+                },
+                _,
+            )) if Some(owner) == this => Ok(()),
             Some((
                 FileOwner::LessonDocument {
                     lesson: None,

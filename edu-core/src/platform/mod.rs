@@ -22,7 +22,7 @@ mod users;
 
 pub use academic::{AccessOverview, LessonView, ModuleAccess, ModuleDetails, SubjectAccess};
 pub use files::{
-    HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, NewLesson, PHOTO_LIMIT, UploadedUrl,
+    HOMEWORK_FILES, HOMEWORK_LIMIT, HomeworkDraft, LESSON_FILE_LIMIT, LessonPatch, NewLesson, PHOTO_LIMIT, UploadedUrl,
 };
 pub use grades::{gradebook_table, summary_table};
 pub use quiz::{Answers, AttemptView, DEADLINE_GRACE, TestResult};

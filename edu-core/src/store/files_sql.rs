@@ -113,6 +113,84 @@ macro_rules! files_methods {
                 .ok_or($crate::error::StoreError::NotFound)
         }
 
+        async fn update_lesson(
+            &self,
+            id: $crate::domain::LessonId,
+            lesson: &$crate::store::NewLessonRow<'_>,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<($crate::domain::Lesson, Vec<String>)> {
+            let mut tx = self.pool.begin_with($begin).await?;
+            let done = sqlx::query(concat!(
+                "UPDATE lessons SET title = $2, kind = $3, type_label = $4, description = $5, content_url = $6 ",
+                "WHERE id = $1"
+            ))
+            .bind(id.0)
+            .bind(lesson.title)
+            .bind(lesson.kind.as_str())
+            .bind(lesson.label)
+            .bind(lesson.description)
+            .bind(lesson.content_url)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err($crate::error::StoreError::NotFound);
+            }
+            if lesson.kind == $crate::domain::LessonKind::Test || lesson.link_test.is_some() {
+                let (homework,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM submissions WHERE lesson_id = $1")
+                    .bind(id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if homework > 0 {
+                    return Err($crate::error::StoreError::Conflict {
+                        constraint: "homework".into(),
+                    });
+                }
+            }
+            sqlx::query("UPDATE tests SET lesson_id = NULL WHERE lesson_id = $1 AND id <> $2")
+                .bind(id.0)
+                .bind(lesson.link_test.map_or(0, |t| t.0))
+                .execute(&mut *tx)
+                .await?;
+            if let Some(test) = lesson.link_test {
+                let linked = sqlx::query(
+                    "UPDATE tests SET lesson_id = $2 WHERE id = $1 AND (lesson_id IS NULL OR lesson_id = $2)",
+                )
+                .bind(test.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                if linked.rows_affected() == 0 {
+                    return Err($crate::error::StoreError::Conflict {
+                        constraint: "tests_lesson_id_key".into(),
+                    });
+                }
+            }
+            let replaced: Vec<(String,)> =
+                sqlx::query_as("DELETE FROM lesson_files WHERE lesson_id = $1 AND storage_key <> $2 RETURNING storage_key")
+                    .bind(id.0)
+                    .bind(lesson.attach.unwrap_or(""))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if let Some(key) = lesson.attach {
+                let attached = sqlx::query(
+                    "UPDATE lesson_files SET lesson_id = $2 WHERE storage_key = $1 AND (lesson_id IS NULL OR lesson_id = $2)",
+                )
+                .bind(key)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+                if attached.rows_affected() == 0 {
+                    return Err($crate::error::StoreError::Conflict {
+                        constraint: "lesson_files_lesson_id".into(),
+                    });
+                }
+            }
+            $crate::store::sql::write_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            let updated = self.lesson(id).await?.ok_or($crate::error::StoreError::NotFound)?;
+            Ok((updated, replaced.into_iter().map(|(k,)| k).collect()))
+        }
+
         async fn delete_lesson(
             &self,
             id: $crate::domain::LessonId,

@@ -485,6 +485,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Lesson>> + Send;
+    /// Replaces the lesson's fields (its subject stays), its document and its test, atomically:
+    /// a document no longer named loses its row, and its key is answered for the caller to
+    /// delete; a test no longer named is unlinked. A lesson with homework is refused as a test
+    /// (`Conflict` on `homework`). `NotFound` without the lesson.
+    fn update_lesson(
+        &self,
+        id: LessonId,
+        lesson: &NewLessonRow<'_>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<(Lesson, Vec<String>)>> + Send;
     /// Deletes the lesson with its documents' rows and its submissions.
     fn delete_lesson(&self, id: LessonId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Storage keys of the files that deleting `of` takes with it.

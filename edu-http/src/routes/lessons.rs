@@ -1,7 +1,7 @@
 //! `/lessons/*`: lessons, lesson documents and homework; `/files/download/*` and `/static/photos/*`.
 
 use edu_core::domain::{Lesson, LessonId, SubjectId, Submission, SubmissionId};
-use edu_core::{HOMEWORK_LIMIT, LESSON_FILE_LIMIT, LessonView, NewLesson, Platform, Store, UploadedUrl};
+use edu_core::{HOMEWORK_LIMIT, LESSON_FILE_LIMIT, LessonPatch, LessonView, NewLesson, Platform, Store, UploadedUrl};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -68,6 +68,11 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::delete())
         .and(w())
         .then(delete::<S>);
+    let update = warp::path!("lessons" / i64)
+        .and(warp::patch())
+        .and(w())
+        .and(body())
+        .then(update::<S>);
     let upload = warp::path!("lessons" / "upload" / "lesson-file")
         .and(warp::post())
         .and(w())
@@ -133,6 +138,8 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(delete)
         .unify()
+        .or(update)
+        .unify()
         .or(upload)
         .unify()
         .or(submit)
@@ -177,6 +184,24 @@ pub(crate) async fn create<S: Store>(subject: i64, p: Platform<S>, auth: Option<
     responses((status = 200, body = LessonView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.lesson(&who, LessonId(id)).await?))).await
+}
+
+/// Changes a lesson in place: title, type, description, content (an address, a new document,
+/// which replaces and deletes the old one, or a test), or the linked test (`null` unlinks it).
+/// Submissions and results stay. A lesson with homework cannot become a test (409).
+#[utoipa::path(patch, operation_id = "update_lesson", path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
+    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)), request_body = LessonPatch,
+    responses((status = 200, body = Lesson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The test or document belongs to another lesson, or the lesson has homework and would become a test"),
+        (status = 422, body = ErrorBody)))]
+pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_staff()?;
+        let patch: LessonPatch = json(body).await?;
+        Ok(ok(&p.update_lesson(&who, LessonId(id), patch).await?))
+    })
+    .await
 }
 
 /// Deletes a lesson with its documents, submissions and their stored files.
