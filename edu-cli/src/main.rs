@@ -1,5 +1,17 @@
 //! `edu`: serve the API, migrate the database, and run administrative tasks.
 
+/// `println!` that ends the process quietly when standard output is closed early (`edu users
+/// list | head -1`), where the standard one panics. Defined before the modules so that theirs is
+/// this one.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::stdout_failed(&e);
+        }
+    }};
+}
+
 mod admin;
 mod audit;
 mod backend;
@@ -33,9 +45,25 @@ async fn main() -> ExitCode {
     };
     match cli.command.run(config).await {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped reading (`edu export … -o - | head`) is not a failure.
+        Err(e) if e.chain().any(is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Standard output failed: quietly done when its reader went away, an error otherwise.
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {e}");
+    std::process::exit(1);
 }

@@ -26,15 +26,21 @@ struct Serve {
 
 impl Job for Serve {
     async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
-        if let Some(admin) = self.config.admin.clone() {
-            let iin = admin.iin.masked();
-            if platform
-                .bootstrap_admin(admin)
-                .await
-                .context("could not create the bootstrap administrator")?
-            {
-                tracing::info!(iin = %iin, "created the bootstrap administrator");
+        match self.config.admin.clone() {
+            Some(admin) => {
+                let iin = admin.iin.masked();
+                if platform
+                    .bootstrap_admin(admin)
+                    .await
+                    .context("could not create the bootstrap administrator")?
+                {
+                    tracing::info!(iin = %iin, "created the bootstrap administrator");
+                }
             }
+            None if !platform.operator_administrators_exist().await? => {
+                tracing::warn!("there is no administrator: set ADMIN_IIN and ADMIN_PASSWORD, or run `edu admin create`")
+            }
+            None => {}
         }
         let files = platform.files().context("no file store is configured")?.clone();
         files
@@ -70,9 +76,6 @@ impl Job for Serve {
 }
 
 pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
-    for warning in &config.warnings {
-        tracing::warn!("{warning}");
-    }
     let migrate = !args.no_migrate;
     let job = Serve {
         bind: args.bind,

@@ -129,8 +129,6 @@ pub struct Config {
     /// `EDU_TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For`, `Forwarded` and
     /// `X-Forwarded-Proto` are believed. Empty: those headers are ignored.
     pub trusted_proxies: TrustedProxies,
-    /// Non-fatal remarks to log at start.
-    pub warnings: Vec<String>,
 }
 
 /// A secret that never prints.
@@ -260,7 +258,6 @@ impl Config {
         if let Some(msg) = missing_sqlite_directory(&database, &data_dir) {
             r.fail("DATABASE_URL", msg);
         }
-        let mut warnings = Vec::new();
         let secret_key = match r.value("SECRET_KEY") {
             Some(k) if k.len() < 16 => {
                 r.fail("SECRET_KEY", "must be at least 16 characters");
@@ -325,7 +322,7 @@ impl Config {
                 TrustedProxies::default()
             }),
         };
-        let admin = read_admin(&mut r, &mut warnings);
+        let admin = read_admin(&mut r);
 
         if !r.errors.is_empty() {
             return Err(ConfigErrors(r.errors));
@@ -348,7 +345,6 @@ impl Config {
             import_passwords,
             lang,
             trusted_proxies,
-            warnings,
         })
     }
 
@@ -388,11 +384,11 @@ impl Config {
     }
 }
 
-fn read_admin<F: Fn(&str) -> Option<String>>(r: &mut Reader<F>, warnings: &mut Vec<String>) -> Option<BootstrapAdmin> {
+fn read_admin<F: Fn(&str) -> Option<String>>(r: &mut Reader<F>) -> Option<BootstrapAdmin> {
     let iin = r.value("ADMIN_IIN");
     let password = (r.get)("ADMIN_PASSWORD").filter(|p| !p.is_empty());
     let (Some(iin), Some(password)) = (iin, password) else {
-        warnings.push("ADMIN_IIN or ADMIN_PASSWORD is not set: no administrator is created at start".into());
+        // Whether that matters (is there an administrator already?) is for `edu serve` to say.
         return None;
     };
     let iin = match Iin::parse(&iin) {
@@ -485,7 +481,6 @@ mod tests {
         assert_eq!(c.pool.max_connections, 15);
         assert_eq!(c.access_ttl, Duration::from_secs(1800));
         assert!(c.admin.is_none());
-        assert_eq!(c.warnings.len(), 1);
     }
 
     #[test]

@@ -195,3 +195,93 @@ fn the_data_directory_and_database_are_private() {
         text(&out)
     );
 }
+
+#[test]
+fn a_postgres_that_is_not_listening_is_named_in_one_line() {
+    let wd = Workdir::new("cfg-pg-down");
+    let out = edu(
+        &wd,
+        &[
+            ("DATABASE_URL", "postgres://edu:secret-pass@127.0.0.1:1/edu"),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ],
+        &["users", "list"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("connection refused at 127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+    assert!(!stderr.contains("secret-pass"), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.contains("error")).count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_missing_postgres_database_gets_one_line_with_a_createdb_hint() {
+    let Ok(base) = std::env::var("EDU_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs this with EDU_TEST_DATABASE_URL"
+        );
+        return;
+    };
+    let (server, _) = base.rsplit_once('/').expect("a database URL");
+    let url = format!("{server}/edu_no_such_database_7");
+    let wd = Workdir::new("cfg-pg-missing-db");
+    let out = edu(
+        &wd,
+        &[
+            ("DATABASE_URL", &url),
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ],
+        &["migrate"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"edu_no_such_database_7\" does not exist") && stderr.contains("createdb"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("at line"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "one line: {stderr}"
+    );
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::Read;
+    let wd = Workdir::new("cfg-broken-pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edu"))
+        .arg("openapi")
+        .current_dir(wd.path(""))
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the edu binary runs");
+    let mut first = [0u8; 10];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("the first bytes");
+    // The pipe is closed here, as `| head -c 10` closes it.
+    let out = child.wait_with_output().expect("edu ends");
+    assert_eq!(&first[..1], b"{");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn logs_written_to_a_file_have_no_colour_codes() {
+    let wd = Workdir::new("cfg-no-colour");
+    let data = wd.path("data").display().to_string();
+    let out = edu(&wd, &[("EDU_DATA_DIR", &data), ("RUST_LOG", "debug")], &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!out.stderr.is_empty(), "something was logged");
+    assert!(!out.stderr.contains(&0x1b), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -355,6 +355,11 @@ impl<S: Store> Platform<S> {
         Ok(user.profile())
     }
 
+    /// Operator task: whether any administrator exists.
+    pub async fn operator_administrators_exist(&self) -> Result<bool> {
+        Ok(self.store().administrators().await? > 0)
+    }
+
     /// Operator task: a page of users and the total, for the command line.
     pub async fn operator_list_users(&self, page: Page) -> Result<(Vec<UserProfile>, i64)> {
         let (users, total) = self.store().list_users(page).await?;

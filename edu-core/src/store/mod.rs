@@ -272,6 +272,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<User>> + Send;
     fn user_by_iin(&self, iin: &Iin) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     fn user_by_id(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// How many administrators there are.
+    fn administrators(&self) -> impl Future<Output = StoreResult<i64>> + Send;
     /// A page of users in id order, and the total count.
     fn list_users(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<User>, i64)>> + Send;
     /// Deletes the user; `false` if there was none.
