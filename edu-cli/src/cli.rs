@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use edu_core::config::Config;
 
-use crate::{admin, audit, export, fsck, import, openapi, seed, serve, users};
+use crate::{admin, audit, export, fsck, groups, import, openapi, seed, serve, users};
 
 /// The edu platform: API server and administration.
 ///
@@ -34,6 +34,15 @@ pub enum Command {
     /// User accounts.
     #[command(subcommand)]
     Users(users::Command),
+    /// Groups: list, rename, move members (year-end promotion).
+    #[command(subcommand)]
+    Groups(groups::GroupsCommand),
+    /// Modules: list.
+    #[command(subcommand)]
+    Modules(groups::ModulesCommand),
+    /// Subjects: list.
+    #[command(subcommand)]
+    Subjects(groups::SubjectsCommand),
     /// Import groups and students from a spreadsheet.
     #[command(subcommand)]
     Import(import::Command),
@@ -58,6 +67,9 @@ impl Command {
             Command::Migrate => crate::backend::migrate(&config).await,
             Command::Admin(cmd) => admin::run(cmd, config).await,
             Command::Users(cmd) => users::run(cmd, config).await,
+            Command::Groups(cmd) => groups::run_groups(cmd, config).await,
+            Command::Modules(cmd) => groups::run_modules(cmd, config).await,
+            Command::Subjects(cmd) => groups::run_subjects(cmd, config).await,
             Command::Import(cmd) => import::run(cmd, config).await,
             Command::Export(cmd) => export::run(cmd, config).await,
             Command::Audit(cmd) => audit::run(cmd, config).await,

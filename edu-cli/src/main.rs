@@ -18,6 +18,7 @@ mod backend;
 mod cli;
 mod export;
 mod fsck;
+mod groups;
 mod import;
 mod legacy;
 mod logging;

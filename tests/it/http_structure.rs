@@ -31,6 +31,7 @@ edu_tests::on_both_backends!(
     lessons_of_hidden_subjects_are_404,
     concurrent_writes_never_answer_5xx,
     groups_subjects_and_modules_are_edited_in_place,
+    members_move_between_groups_and_names_are_unique_in_any_case,
 );
 
 /// A request with a raw body (for malformed JSON).
@@ -1340,4 +1341,73 @@ async fn groups_subjects_and_modules_are_edited_in_place<S: Store>(app: TestApp<
         let log = get(&app, &format!("/admin/audit?action={action}"), Some(&admin)).await;
         assert_eq!(log.expect(200).as_array().map(Vec::len), Some(count), "{action}");
     }
+}
+
+/// Year-end promotion over HTTP: a group's members move into another (those already there stay
+/// once), the old group is left empty, and what the students see follows them. Group names are
+/// unique regardless of case.
+async fn members_move_between_groups_and_names_are_unique_in_any_case<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let (a, b, c) = (app.student().await, app.student().await, app.student().await);
+    let old = new_group(&app, &admin, "ПО-23-1").await;
+    let new = new_group(&app, &admin, "ПО-24-1").await;
+    add_members(&app, &admin, old, &[a.id, b.id]).await;
+    add_members(&app, &admin, new, &[b.id, c.id]).await;
+    let module = new_module(&app, &admin, "Второй курс").await;
+    link(&app, &admin, new, module).await;
+    let move_to = |from: i64, to: Value, who: &Actor| {
+        let who = who.clone();
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                &format!("/admin/groups/{from}/move-members"),
+                Some(&who),
+                Some(json!({"to_group_id": to})),
+            )
+            .await
+        }
+    };
+    move_to(old, json!(new), &a).await.expect_error(403, "forbidden");
+    move_to(old, json!(old), &admin)
+        .await
+        .expect_error(422, "validation_error");
+    move_to(old, json!(new + 1000), &admin)
+        .await
+        .expect_error(404, "not_found");
+    move_to(old, json!("ПО-24-1"), &admin)
+        .await
+        .expect_error(422, "validation_error");
+
+    let r = move_to(old, json!(new), &admin).await;
+    assert_eq!(r.expect(200)["moved"], 2);
+    let members = get(&app, &format!("/admin/groups/{new}/users"), Some(&admin)).await;
+    assert_eq!(members.expect(200).as_array().map(Vec::len), Some(3), "b is there once");
+    let emptied = get(&app, &format!("/admin/groups/{old}/users"), Some(&admin)).await;
+    assert_eq!(emptied.expect(200).as_array().map(Vec::len), Some(0));
+    let mine = get(&app, "/access/my-modules", Some(&a)).await;
+    assert!(mine.expect(200).to_string().contains("Второй курс"), "{}", mine.body);
+
+    // `по-24-1` is the same name as `ПО-24-1`.
+    call(
+        &app,
+        Method::POST,
+        "/admin/groups/",
+        Some(&admin),
+        Some(json!({"name": "по-24-1"})),
+    )
+    .await
+    .expect_error(409, "conflict");
+    call(
+        &app,
+        Method::PATCH,
+        &format!("/admin/groups/{old}"),
+        Some(&admin),
+        Some(json!({"name": "По-24-1"})),
+    )
+    .await
+    .expect_error(409, "conflict");
+    let log = get(&app, "/admin/audit?action=group.move_members", Some(&admin)).await;
+    assert_eq!(log.expect(200)[0]["after"]["moved"], 2);
 }

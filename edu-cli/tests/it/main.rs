@@ -8,6 +8,7 @@ mod config_cli;
 mod crash;
 mod export_cli;
 mod fsck_cli;
+mod groups_cli;
 mod import_cli;
 mod legacy_cli;
 mod seed_cli;

@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::domain::{
     Group, GroupId, GroupPatch, Iin, Lesson, LessonId, Module, ModuleId, ModulePatch, ModuleScope, ModuleTree,
     NewModule, Page, Role, Subject, SubjectId, SubjectPatch, SubjectTree, TeacherRef, User, UserId, UserProfile, text,
+    title_key,
 };
 use crate::error::{Error, Result, StoreError};
 use crate::store::Store;
@@ -113,6 +114,7 @@ impl<S: Store> Platform<S> {
     pub async fn create_group(&self, who: &Principal, name: &str, description: Option<&str>) -> Result<Group> {
         who.require_admin()?;
         let name = text(name, "group name", 100)?;
+        self.refuse_taken_group_name(&name, None).await?;
         let entry = self.audit_entry(
             Some(who),
             "group.create",
@@ -139,6 +141,7 @@ impl<S: Store> Platform<S> {
             Some(name) => text(name, "group name", 100)?,
             None => group.name.clone(),
         };
+        self.refuse_taken_group_name(&name, Some(id)).await?;
         let description = match patch.description {
             Some(description) => description_text(description.as_deref())?,
             None => group.description.clone(),
@@ -153,6 +156,75 @@ impl<S: Store> Platform<S> {
                 other => other.into(),
             })?
             .ok_or_else(|| Error::not_found("group"))
+    }
+
+    /// Moves every member of group `from` into group `to` (year-end promotion, or merging two
+    /// groups) and leaves `from` empty (admin only). The students' homework, results and grades
+    /// are theirs, so they stay; answers how many members moved.
+    pub async fn move_group_members(&self, who: &Principal, from: GroupId, to: GroupId) -> Result<u64> {
+        who.require_admin()?;
+        self.move_members_as(Some(who), from, to).await
+    }
+
+    /// Operator task (`edu groups move-members`): the same, with the database's authority.
+    pub async fn operator_move_group_members(&self, from: GroupId, to: GroupId) -> Result<u64> {
+        self.move_members_as(None, from, to).await
+    }
+
+    async fn move_members_as(&self, who: Option<&Principal>, from: GroupId, to: GroupId) -> Result<u64> {
+        if from == to {
+            return Err(Error::Validation(
+                "a group's members cannot move into the same group".into(),
+            ));
+        }
+        for id in [from, to] {
+            self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
+        }
+        let entry = self.audit_entry(who, "group.move_members", format!("group:{from}"), None, None);
+        self.store().move_members(from, to, &entry).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => Error::NotFound("a group was just deleted".into()),
+            other => other.into(),
+        })
+    }
+
+    /// Operator task (`edu groups rename`): renames a group, with the database's authority.
+    pub async fn operator_rename_group(&self, id: GroupId, name: &str) -> Result<Group> {
+        let group = self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
+        let name = text(name, "group name", 100)?;
+        self.refuse_taken_group_name(&name, Some(id)).await?;
+        let before = serde_json::json!({"name": group.name, "description": group.description});
+        let entry = self.audit_entry(None, "group.update", format!("group:{id}"), Some(before), None);
+        self.store()
+            .update_group(id, &name, group.description.as_deref(), &entry)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
+                other => other.into(),
+            })?
+            .ok_or_else(|| Error::not_found("group"))
+    }
+
+    /// Operator task (`edu groups list`): every group with its member count.
+    pub async fn operator_groups(&self) -> Result<Vec<Group>> {
+        Ok(self.store().list_groups(Page::default()).await?.0)
+    }
+
+    /// Operator task (`edu modules list`, `edu subjects list`): every module with its subjects.
+    pub async fn operator_modules(&self) -> Result<Vec<ModuleTree>> {
+        Ok(self.store().module_trees(ModuleScope::All, None).await?)
+    }
+
+    /// Group names are unique regardless of case: `ПО-23-1` and `по-23-1` name one group.
+    async fn refuse_taken_group_name(&self, name: &str, except: Option<GroupId>) -> Result<()> {
+        let key = title_key(name);
+        let (groups, _) = self.store().list_groups(Page::default()).await?;
+        match groups
+            .iter()
+            .find(|g| Some(g.id) != except && title_key(&g.name) == key)
+        {
+            Some(_) => Err(Error::Conflict(format!("a group named {name:?} already exists"))),
+            None => Ok(()),
+        }
     }
 
     pub async fn group(&self, who: &Principal, id: GroupId) -> Result<Group> {

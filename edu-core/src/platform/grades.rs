@@ -53,7 +53,16 @@ impl<S: Store> Platform<S> {
         {
             return Ok(Some(group.id));
         }
-        Ok(self.store().group_by_name(wanted).await?.map(|g| g.id))
+        if let Some(group) = self.store().group_by_name(wanted).await? {
+            return Ok(Some(group.id));
+        }
+        // Names match regardless of case (Cyrillic included) and of spacing.
+        let key = crate::domain::title_key(wanted);
+        let (groups, _) = self.store().list_groups(crate::domain::Page::default()).await?;
+        Ok(groups
+            .into_iter()
+            .find(|g| crate::domain::title_key(&g.name) == key)
+            .map(|g| g.id))
     }
 
     /// Operator lookup for the command line: the module with this id, else every module with
@@ -68,7 +77,7 @@ impl<S: Store> Platform<S> {
         let trees = self.store().module_trees(ModuleScope::All, None).await?;
         Ok(trees
             .iter()
-            .filter(|t| t.module.title.trim() == wanted)
+            .filter(|t| crate::domain::title_key(&t.module.title) == crate::domain::title_key(wanted))
             .map(|t| t.module.id)
             .collect())
     }

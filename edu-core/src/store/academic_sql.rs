@@ -65,6 +65,35 @@ macro_rules! academic_methods {
             self.group(id).await
         }
 
+        async fn move_members(
+            &self,
+            from: $crate::domain::GroupId,
+            to: $crate::domain::GroupId,
+            audit: &$crate::store::AuditEntry,
+        ) -> $crate::store::StoreResult<u64> {
+            let mut tx = self.pool.begin_with($begin).await?;
+            sqlx::query(concat!(
+                "INSERT INTO user_group (user_id, group_id) ",
+                "SELECT user_id, $2 FROM user_group WHERE group_id = $1 ON CONFLICT DO NOTHING"
+            ))
+            .bind(from.0)
+            .bind(to.0)
+            .execute(&mut *tx)
+            .await?;
+            let moved = sqlx::query("DELETE FROM user_group WHERE group_id = $1")
+                .bind(from.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let entry = $crate::store::AuditEntry {
+                after: Some(serde_json::json!({"to": to.0, "moved": moved})),
+                ..audit.clone()
+            };
+            $crate::store::sql::write_audit!(&mut *tx, &entry)?;
+            tx.commit().await?;
+            Ok(moved)
+        }
+
         async fn group_by_name(&self, name: &str) -> $crate::store::StoreResult<Option<$crate::domain::Group>> {
             let row: Option<$crate::store::academic_rows::GroupRow> = sqlx::query_as(concat!(
                 "SELECT g.id, g.name, g.description, g.created_at, ",

@@ -367,6 +367,14 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     fn group_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    /// Moves every member of `from` into `to` (those already in `to` stay once) and empties
+    /// `from`, with its record; answers how many were moved.
+    fn move_members(
+        &self,
+        from: GroupId,
+        to: GroupId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<Group>, i64)>> + Send;
     /// Deletes the group; its members stay.
     fn delete_group(&self, id: GroupId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;

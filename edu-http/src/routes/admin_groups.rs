@@ -77,6 +77,11 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(w())
         .and(body())
         .then(update::<S>);
+    let move_members = warp::path!("admin" / "groups" / i64 / "move-members")
+        .and(warp::post())
+        .and(w())
+        .and(body())
+        .then(move_members::<S>);
     let delete_all = warp::path!("admin" / "groups" / i64 / "with-users")
         .and(warp::delete())
         .and(w())
@@ -103,6 +108,8 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .or(delete)
         .unify()
         .or(update)
+        .unify()
+        .or(move_members)
         .unify()
         .or(delete_all)
         .unify()
@@ -173,6 +180,38 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
         who.require_admin()?;
         let patch: GroupPatch = json(body).await?;
         Ok(ok(&p.update_group(&who, GroupId(id), patch).await?))
+    })
+    .await
+}
+
+/// Where a group's members go.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveMembers {
+    /// The group that receives them.
+    pub to_group_id: i64,
+}
+
+/// How many members moved.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MembersMoved {
+    pub moved: u64,
+}
+
+/// Moves every member of the group into another one (year-end promotion, merging groups) and
+/// leaves this one empty. Homework, results and grades stay with the students.
+#[utoipa::path(post, operation_id = "move_group_members", path = "/admin/groups/{id}/move-members", tag = "admin: groups", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = MoveMembers,
+    responses((status = 200, body = MembersMoved), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn move_members<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
+    authed(p, auth, async |p, who| {
+        who.require_admin()?;
+        let req: MoveMembers = json(body).await?;
+        let moved = p
+            .move_group_members(&who, GroupId(id), GroupId(req.to_group_id))
+            .await?;
+        Ok(ok(&MembersMoved { moved }))
     })
     .await
 }

@@ -1,0 +1,117 @@
+//! `edu groups list|rename|move-members`, `edu modules list` and `edu subjects list` as the real
+//! binary: names and ids to use elsewhere, names matched in any case, and year-end promotion.
+
+use edu_core::domain::NewModule;
+use edu_core::{ClientInfo, CreateUser, Role};
+
+use crate::common::{Workdir, text};
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", text(out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_modules_and_subjects_are_listed_renamed_and_promoted() {
+    let wd = Workdir::new("groups");
+    assert!(wd.edu(&["migrate"]).status.success());
+    let p = wd.platform().await;
+    p.provision_user(CreateUser {
+        iin: "000000000001".into(),
+        full_name: "Админ".into(),
+        phone: None,
+        role: Some(Role::Admin),
+        password: "Admin-pass-1".into(),
+    })
+    .await
+    .expect("admin");
+    let session = p
+        .login("000000000001", "Admin-pass-1", ClientInfo::default())
+        .await
+        .expect("login");
+    let admin = p.authenticate(&session.tokens.access_token).await.expect("admin");
+    let first = p.create_group(&admin, "ПО-23-1", None).await.expect("group");
+    let second = p.create_group(&admin, "ПО-24-1", None).await.expect("group");
+    let mut students = Vec::new();
+    for n in 2..5 {
+        let user = p
+            .provision_user(CreateUser {
+                iin: format!("00000000000{n}"),
+                full_name: format!("Студент {n}"),
+                phone: None,
+                role: Some(Role::Student),
+                password: "Student-pass-1".into(),
+            })
+            .await
+            .expect("student");
+        students.push(user.id);
+    }
+    p.add_group_members(&admin, first.id, &students).await.expect("members");
+    p.add_group_members(&admin, second.id, &students[..1])
+        .await
+        .expect("member");
+    let module = p
+        .create_module(
+            &admin,
+            NewModule {
+                title: "Алгоритмы".into(),
+                course: Some("2".into()),
+                description: None,
+            },
+        )
+        .await
+        .expect("module");
+    p.create_subject(&admin, module.id, "Графы").await.expect("subject");
+
+    let list = stdout(&wd.edu(&["groups", "list"]));
+    assert!(
+        list.lines()
+            .next()
+            .is_some_and(|h| h.contains("members") && h.contains("name")),
+        "{list}"
+    );
+    assert!(list.contains("ПО-23-1") && list.contains("ПО-24-1"), "{list}");
+    let json = stdout(&wd.edu(&["groups", "list", "--json"]));
+    let rows: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["member_count"], 3);
+
+    let modules = stdout(&wd.edu(&["modules", "list", "--json"]));
+    let module_row: serde_json::Value = serde_json::from_str(modules.trim()).expect("one module");
+    assert_eq!(module_row["title"], "Алгоритмы");
+    assert_eq!(module_row["subjects"][0]["title"], "Графы");
+    let subjects = stdout(&wd.edu(&["subjects", "list", "--module", "алгоритмы"]));
+    assert!(
+        subjects.contains("Графы"),
+        "module titles match in any case: {subjects}"
+    );
+    let out = wd.edu(&["subjects", "list", "--module", "Нет такого"]);
+    assert!(
+        !out.status.success() && text(&out).contains("no module"),
+        "{}",
+        text(&out)
+    );
+
+    // Names are matched regardless of case; a name another group has, in any case, is refused.
+    let out = wd.edu(&["groups", "rename", "по-23-1", "по-24-1"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("already exists"), "{}", text(&out));
+    stdout(&wd.edu(&["groups", "rename", "по-23-1", "ПО-23-1 (архив)"]));
+
+    // Year-end promotion: everyone moves up, the old group is left empty, nobody twice.
+    let moved = stdout(&wd.edu(&["groups", "move-members", "--from", "по-23-1 (АРХИВ)", "--to", "ПО-24-1"]));
+    assert!(moved.contains("moved 3 member(s)"), "{moved}");
+    let members = p.group_members(&admin, second.id).await.expect("members");
+    assert_eq!(members.len(), 3);
+    assert!(p.group_members(&admin, first.id).await.expect("members").is_empty());
+    let out = wd.edu(&["groups", "move-members", "--from", "ПО-24-1", "--to", "ПО-99"]);
+    assert!(
+        !out.status.success() && text(&out).contains("no group"),
+        "{}",
+        text(&out)
+    );
+
+    // Each change is in the audit log, made by the operator.
+    let log = stdout(&wd.edu(&["audit", "list", "--action", "group.move_members"]));
+    assert!(log.contains("group.move_members"), "{log}");
+}
