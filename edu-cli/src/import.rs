@@ -1,4 +1,4 @@
-//! `edu import groups FILE`: the spreadsheet import of SPEC §6 from the command line.
+//! `edu import groups FILE`: the spreadsheet import from the command line (README, "Import format").
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -19,7 +19,16 @@ const MAX_FILE: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Import groups and students from a spreadsheet (xlsx, xls, ods): each row's student into that row's group.
+    /// Import groups and students from a spreadsheet (xlsx, xls, ods or csv): each row's student into that row's group.
+    ///
+    /// The header row (any of the first 20; case, spaces and punctuation ignored) names the
+    /// columns, in Russian, Kazakh or English:
+    ///   group:       Группа, Класс | Топ, Тобы, Сынып | Group
+    ///   IIN:         ИИН | ЖСН | IIN                                   (required)
+    ///   full name:   ФИО, Студент | Аты-жөні, Толық аты | Full name, Student
+    ///   or in parts: Фамилия, Имя, Отчество | Тегі, Аты, Әкесінің аты | Surname, Name, Patronymic
+    ///   optional:    Телефон | Телефон нөмірі | Phone;  Описание | Сипаттама | Description
+    /// A CSV file is UTF-8 (with or without a BOM), its cells separated by `;` or `,`.
     ///
     /// Re-importing the same file changes nothing. New students get a random first password, written
     /// to the --credentials file (never to the log); they must change it at first login.
@@ -209,8 +218,9 @@ impl Job for Import {
         bar.finish_and_clear();
         let report = result.context("import failed; nothing was written")?;
         let credentials_path = self.credentials.as_ref().map(|c| c.path.clone());
+        // A re-import that creates nobody leaves no (empty) credentials file behind.
         let written = match self.credentials {
-            Some(file) if report.applied => file.finish(&report)?,
+            Some(file) if report.applied && !report.credentials.is_empty() => file.finish(&report)?,
             _ => 0,
         };
         if self.json {
@@ -220,16 +230,24 @@ impl Job for Import {
         } else {
             print_report(&report, started.elapsed());
         }
-        if let Some(path) = credentials_path.filter(|_| written > 0) {
-            eprintln!(
+        match credentials_path {
+            Some(path) if written > 0 => eprintln!(
                 "first passwords of {written} new student(s) written to {}",
                 path.display()
-            );
+            ),
+            Some(path) if report.applied => eprintln!(
+                "no new students: no passwords to hand out, {} was not written",
+                path.display()
+            ),
+            _ => {}
         }
         if report.errors.is_empty() {
             Ok(())
         } else if report.dry_run {
-            bail!("{} invalid row(s)", report.errors.len())
+            bail!(
+                "{} invalid row(s) (fix them, or import the valid ones with --skip-invalid)",
+                report.errors.len()
+            )
         } else if !report.applied {
             bail!(
                 "{} invalid row(s); nothing was imported (fix them, or import the rest with --skip-invalid)",

@@ -1,4 +1,4 @@
-//! Configuration from environment variables (SPEC §2), read from any source of key/value pairs
+//! Configuration from environment variables (the README's table), read from any source of key/value pairs
 //! so that embedding services and tests can supply their own.
 
 use std::fmt;

@@ -189,7 +189,7 @@ where
     }
 }
 
-/// Adds the security headers of SPEC §5 to every response.
+/// Adds the security headers to every response.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SecurityHeadersLayer;
 

@@ -1,6 +1,6 @@
 //! Lessons, lesson documents, avatars, homework, downloads and grades over real HTTP, on both
 //! backends, with real multipart bodies and real file bytes. Each test tries to break one rule of
-//! SPEC §4/§5 (ownership, the upload allowlist and sniffing, size limits enforced while streaming,
+//! the file and access rules (ownership, the upload allowlist and sniffing, size limits enforced while streaming,
 //! nothing left behind in the file store) and checks the exact status, body, bytes and files.
 
 use std::collections::BTreeSet;

@@ -12,6 +12,7 @@ edu_tests::on_both_backends!(
     import_requires_an_admin,
     russian_headers_each_row_to_its_own_group,
     english_headers_and_a_single_name_column,
+    kazakh_headers_in_a_semicolon_csv,
     bad_rows_reject_the_whole_file_by_default,
     skip_invalid_imports_the_valid_rows,
     dry_run_writes_nothing,
@@ -558,8 +559,8 @@ async fn files_that_are_not_spreadsheets_are_422<S: Store>(app: TestApp<S>) {
         ("random bytes", random),
         ("empty file", Vec::new()),
         (
-            "text",
-            "Группа;ИИН;ФИО\nИС-21;010203504050;Иванов\n".as_bytes().to_vec(),
+            "text that is no table",
+            "Dear admin,\nplease import the students.\n".as_bytes().to_vec(),
         ),
         (
             "html",
@@ -977,4 +978,28 @@ async fn service_accounts_keep_the_plain_rule_outside_the_import<S: Store>(app: 
         assert_eq!(session["user"]["iin"], iin);
         assert!(user_exists(&app, &admin, iin).await);
     }
+}
+
+/// A CSV as kk-KZ Excel saves it (UTF-8 with a BOM, `;` between cells) with Kazakh headers and the
+/// name in three columns; an invalid row is reported with the student's name.
+async fn kazakh_headers_in_a_semicolon_csv<S: Store>(app: TestApp<S>) {
+    let admin = app.admin().await;
+    let file = "\u{feff}Топ;ЖСН;Тегі;Аты;Әкесінің аты;Телефон\r\n\
+                ПО-23-1;000101300128;Ахметов;Ерлан;Серікұлы;\r\n\
+                ПО-23-1;\"000101300138\";Ким;Анна;;+7 701 123 45 67\r\n\
+                ПО-23-2;12345;Сейітова;Әсел;;\r\n";
+    let r = upload(&app, Some(&admin), "?mode=skip_invalid", file.as_bytes()).await;
+    let report = r.expect(200);
+    assert_eq!(report["users_created"], 2, "{report}");
+    assert_eq!(report["errors"][0]["row"], 4, "{report}");
+    assert_eq!(report["errors"][0]["full_name"], "Сейітова Әсел", "{report}");
+    let r = get(&app, "/user/by-iin/000101300128", Some(&admin)).await;
+    assert_eq!(r.expect(200)["full_name"], "Ахметов Ерлан Серікұлы");
+    assert_eq!(
+        groups(&app, &admin).await,
+        vec![(
+            "ПО-23-1".to_owned(),
+            vec!["000101300128".to_owned(), "000101300138".to_owned()]
+        )]
+    );
 }

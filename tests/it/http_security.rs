@@ -61,7 +61,7 @@ async fn with_token<S: Store>(app: &TestApp<S>, path: &str, token: &str) -> Repl
     send(app.client.get(app.url(path)).bearer_auth(token)).await
 }
 
-/// Asserts the headers of SPEC §5 that every response carries.
+/// Asserts the security headers that every response carries.
 #[track_caller]
 fn assert_security_headers(headers: &HeaderMap, what: &str) {
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -828,7 +828,7 @@ async fn trailing_slashes_are_optional<S: Store>(app: TestApp<S>) {
 // ---------------------------------------------------------------------------------------------
 // The API document
 
-/// Every operation of SPEC §4 for the areas served so far, with its guard.
+/// Every operation of the areas served so far, with its guard.
 const DOCUMENTED: &[(&str, &str, &str)] = &[
     ("get", "/", "public"),
     ("post", "/auth/login", "public"),
@@ -985,7 +985,7 @@ async fn openapi_is_off_unless_enabled<S: Store>(app: TestApp<S>) {
     get(&app, "/healthz", None).await.expect(200);
 }
 
-/// `POST /user/upload-photo` (SPEC §4): documented as a multipart upload for any logged-in user,
+/// `POST /user/upload-photo`: documented as a multipart upload for any logged-in user,
 /// refused without a token, and served: the avatar comes back, byte for byte, from the public path
 /// named in `user.photo`.
 async fn upload_photo_is_served_and_documented<S: Store>(app: TestApp<S>) {

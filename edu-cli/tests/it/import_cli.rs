@@ -106,6 +106,12 @@ async fn imports_writes_credentials_and_never_prints_passwords() {
         "{}",
         text(&again)
     );
+    assert!(
+        !dir.path("creds2.xlsx").exists(),
+        "nobody new, no credentials file: {}",
+        text(&again)
+    );
+    assert!(text(&again).contains("no new students"), "{}", text(&again));
 }
 
 #[tokio::test]
@@ -121,7 +127,7 @@ async fn invalid_rows_stop_the_import_unless_skipped() {
     let run = dir.edu(&["import", "groups", "roster.xlsx", "--credentials", "creds.csv"]);
     assert!(!run.status.success(), "{}", text(&run));
     assert!(
-        String::from_utf8_lossy(&run.stdout).contains("row 3: IIN"),
+        String::from_utf8_lossy(&run.stdout).contains("row 3 (Петров Пётр): IIN"),
         "{}",
         text(&run)
     );
@@ -181,7 +187,12 @@ async fn mistyped_iins_test_accounts_and_renames() {
     assert!(!dry.status.success(), "{}", text(&dry));
     let out = String::from_utf8_lossy(&dry.stdout);
     assert!(out.contains("2 rows, 1 valid, 1 invalid"), "{}", text(&dry));
-    assert!(out.contains("row 2: IIN has 10 digits"), "{}", text(&dry));
+    assert!(out.contains("row 2 (Опечатка): IIN has 10 digits"), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("--skip-invalid"),
+        "the summary says how to import the rest: {}",
+        text(&dry)
+    );
     let run = dir.edu(&["import", "groups", "typo.xlsx", "--credentials", "c1.csv"]);
     assert!(!run.status.success(), "{}", text(&run));
     let run = dir.edu(&[
@@ -202,7 +213,8 @@ async fn mistyped_iins_test_accounts_and_renames() {
     let run = dir.edu(&["import", "groups", "test.xlsx", "--dry-run"]);
     assert!(!run.status.success(), "{}", text(&run));
     assert!(
-        String::from_utf8_lossy(&run.stdout).contains("row 2: IIN does not begin with a possible birth date"),
+        String::from_utf8_lossy(&run.stdout)
+            .contains("row 2 (Тестовый Ученик): IIN does not begin with a possible birth date"),
         "{}",
         text(&run)
     );

@@ -243,9 +243,9 @@ pub static CATALOG: &[Entry] = entries! {
     "the header must name a group column (Группа) and a full name (ФИО) or surname (Фамилия)" =>
         "В заголовке должны быть столбцы «Группа» и «ФИО» (или «Фамилия»)",
         "Тақырыпта «Группа» бағаны және «ФИО» (немесе «Фамилия») бағаны болуы керек";
-    "the file is not a spreadsheet that can be read (xlsx, xls or ods): {}" =>
-        "Не удалось прочитать файл как таблицу (xlsx, xls или ods): {0}",
-        "Файлды кесте ретінде оқу мүмкін болмады (xlsx, xls немесе ods): {0}";
+    "the file is not a spreadsheet that can be read (xlsx, xls, ods or csv): {}" =>
+        "Не удалось прочитать файл как таблицу (xlsx, xls, ods или csv): {0}",
+        "Файлды кесте ретінде оқу мүмкін болмады (xlsx, xls, ods немесе csv): {0}";
     "the spreadsheet has no sheets" => "В таблице нет листов", "Кестеде парақтар жоқ";
     "the sheet has {} rows; at most {} can be imported at once" =>
         "На листе {0} {0:plural:строка|строки|строк}; за раз можно импортировать не более {1}",

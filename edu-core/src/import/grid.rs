@@ -1,4 +1,4 @@
-//! Reading the first sheet of a spreadsheet (xlsx, xls, ods) into a grid of cells.
+//! Reading the first sheet of a spreadsheet (xlsx, xls, ods), or a CSV file, into a grid of cells.
 
 use std::io::Cursor;
 
@@ -35,7 +35,7 @@ impl Cell {
 /// Why a file could not be read as a spreadsheet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GridError {
-    #[error("the file is not a spreadsheet that can be read (xlsx, xls or ods): {0}")]
+    #[error("the file is not a spreadsheet that can be read (xlsx, xls, ods or csv): {0}")]
     Unreadable(String),
     #[error("the spreadsheet has no sheets")]
     NoSheet,
@@ -54,6 +54,9 @@ const MAX_COLUMNS: usize = 64;
 /// a few-kilobyte file with one cell in A1 and one in XFD1048576 ask for hundreds of gigabytes
 /// (and abort the process) before any size check could run.
 pub fn read_grid(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, GridError> {
+    if let Some(text) = csv_text(bytes) {
+        return csv_grid(text);
+    }
     let book =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| GridError::Unreadable(e.to_string()))?;
     let unreadable = |e: &dyn std::fmt::Display| GridError::Unreadable(e.to_string());
@@ -78,6 +81,78 @@ pub fn read_grid(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, GridError> {
         }
         mut book => dense_grid(&mut book),
     }
+}
+
+/// The file as CSV text: UTF-8 (a byte-order mark is dropped) that is not a zip (xlsx, ods) or an
+/// OLE (xls) container.
+fn csv_text(bytes: &[u8]) -> Option<&str> {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return None;
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).ok()?;
+    // Text at all: no NUL, which no CSV has and binary files usually do.
+    (!text.contains('\0')).then_some(text)
+}
+
+/// CSV as Excel writes it in any locale: `;` or `,` (or a tab) between cells, whichever the first
+/// line uses most outside quotes; quotes around cells, `""` for a quote. Every cell is text, so an
+/// IIN keeps its zeros as typed.
+fn csv_grid(text: &str) -> Result<Vec<Vec<Cell>>, GridError> {
+    let first_line = text.lines().next().unwrap_or_default();
+    let count = |sep: char| {
+        let mut quoted = false;
+        first_line
+            .chars()
+            .filter(|c| {
+                if *c == '"' {
+                    quoted = !quoted;
+                }
+                !quoted && *c == sep
+            })
+            .count()
+    };
+    let sep = [';', ',', '\t'].into_iter().max_by_key(|s| count(*s)).unwrap_or(',');
+    let mut grid: Vec<Vec<Cell>> = Vec::new();
+    let mut row: Vec<Cell> = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    let end_cell = |row: &mut Vec<Cell>, cell: &mut String| {
+        if row.len() < MAX_COLUMNS {
+            let taken = std::mem::take(cell);
+            row.push(if taken.trim().is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(taken)
+            });
+        }
+        cell.clear();
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => end_cell(&mut row, &mut cell),
+            '\r' if !quoted => {}
+            '\n' if !quoted => {
+                end_cell(&mut row, &mut cell);
+                grid.push(std::mem::take(&mut row));
+                if grid.len() > MAX_ROWS + 1 {
+                    return Err(GridError::TooManyRows(grid.len()));
+                }
+            }
+            c => cell.push(c),
+        }
+    }
+    if !cell.is_empty() || !row.is_empty() {
+        end_cell(&mut row, &mut cell);
+        grid.push(row);
+    }
+    Ok(grid)
 }
 
 /// Cells gathered one at a time, refused as soon as they span more rows than may be imported.
@@ -157,4 +232,74 @@ fn dense_grid<RS: std::io::Read + std::io::Seek>(book: &mut calamine::Sheets<RS>
         grid.push(cells);
     }
     Ok(grid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn texts(grid: &[Vec<Cell>]) -> Vec<Vec<String>> {
+        grid.iter().map(|r| r.iter().map(Cell::text).collect()).collect()
+    }
+
+    #[test]
+    fn csv_with_semicolons_a_bom_and_quotes() {
+        let file = "\u{feff}Топ;ЖСН;Аты-жөні\r\nПО-23-1;\"061211600012\";\"Ким; Анна\"\r\n;;\r\nПО-23-2;990101300123;\"Ли \"\"Ая\"\"\"\r\n";
+        let grid = read_grid(file.as_bytes()).expect("a CSV");
+        assert_eq!(
+            texts(&grid),
+            [
+                vec!["Топ", "ЖСН", "Аты-жөні"],
+                vec!["ПО-23-1", "061211600012", "Ким; Анна"],
+                vec!["", "", ""],
+                vec!["ПО-23-2", "990101300123", "Ли \"Ая\""],
+            ]
+        );
+        assert_eq!(grid[1][1], Cell::Text("061211600012".into()), "text keeps its zeros");
+    }
+
+    #[test]
+    fn csv_with_commas_and_no_final_newline() {
+        let grid = read_grid(b"Group,IIN,Full name\nA,1,\"B, C\"").expect("a CSV");
+        assert_eq!(
+            texts(&grid),
+            [vec!["Group", "IIN", "Full name"], vec!["A", "1", "B, C"]]
+        );
+    }
+
+    #[test]
+    fn binary_that_is_not_a_spreadsheet_is_unreadable() {
+        assert!(matches!(
+            read_grid(&[0, 1, 2, 0xff, 0xfe]),
+            Err(GridError::Unreadable(_))
+        ));
+        assert!(matches!(read_grid(b"PK\x03\x04broken"), Err(GridError::Unreadable(_))));
+    }
+
+    fn quoted(cell: &str) -> String {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    }
+
+    proptest! {
+        /// Whatever the cells hold, quoted as Excel quotes them, with either separator, they read
+        /// back as written.
+        #[test]
+        fn csv_cells_read_back_as_written(
+            rows in prop::collection::vec(prop::collection::vec("[^\u{0}]{0,12}", 3), 1..8),
+            semicolon in any::<bool>(),
+        ) {
+            let sep = if semicolon { ";" } else { "," };
+            let header = ["Группа", "ИИН", "ФИО"].join(sep);
+            let body: Vec<String> = rows.iter().map(|r| r.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(sep)).collect();
+            let file = format!("{header}\r\n{}\r\n", body.join("\r\n"));
+            let grid = read_grid(file.as_bytes()).expect("a CSV");
+            prop_assert_eq!(grid.len(), rows.len() + 1);
+            for (read, written) in grid[1..].iter().zip(&rows) {
+                let read: Vec<String> = read.iter().map(|c| match c { Cell::Text(t) => t.clone(), _ => String::new() }).collect();
+                let written: Vec<String> = written.iter().map(|c| if c.trim().is_empty() { String::new() } else { c.clone() }).collect();
+                prop_assert_eq!(read, written);
+            }
+        }
+    }
 }

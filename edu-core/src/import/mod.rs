@@ -1,4 +1,4 @@
-//! Spreadsheet import of groups and students (SPEC §6).
+//! Spreadsheet import of groups and students (the format is in the README, "Import format").
 
 mod grid;
 mod roster;

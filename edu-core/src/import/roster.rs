@@ -25,14 +25,27 @@ pub struct RowError {
     /// 1-based row number; 0 for problems with the whole sheet.
     pub row: usize,
     pub message: String,
+    /// The student the row names, when it names one, so the row is found by name too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+}
+
+impl RowError {
+    fn sheet(message: impl Into<String>, row: usize) -> Self {
+        Self {
+            row,
+            message: message.into(),
+            full_name: None,
+        }
+    }
 }
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.row == 0 {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "row {}: {}", self.row, self.message)
+        match (&self.full_name, self.row) {
+            (_, 0) => write!(f, "{}", self.message),
+            (Some(name), row) => write!(f, "row {row} ({name}): {}", self.message),
+            (None, row) => write!(f, "row {row}: {}", self.message),
         }
     }
 }
@@ -49,7 +62,8 @@ enum Column {
     Phone,
 }
 
-/// Header text → column, ignoring case, spaces and punctuation; Russian as the existing files use, English too.
+/// Header text → column, ignoring case, spaces and punctuation: Russian as the existing files use,
+/// Kazakh and English too. The README lists them ("Import format").
 fn column(header: &str) -> Option<Column> {
     let key: String = header
         .chars()
@@ -57,14 +71,20 @@ fn column(header: &str) -> Option<Column> {
         .collect::<String>()
         .to_lowercase();
     Some(match key.as_str() {
-        "группа" | "group" | "groupname" | "класс" => Column::Group,
-        "иин" | "iin" => Column::Iin,
-        "фио" | "fullname" | "fio" | "студент" | "student" => Column::FullName,
-        "фамилия" | "surname" | "lastname" => Column::Surname,
-        "имя" | "name" | "firstname" => Column::Name,
-        "отчество" | "patronymic" | "middlename" => Column::Patronymic,
-        "описание" | "description" | "описаниегруппы" | "groupdescription" => Column::Description,
-        "телефон" | "phone" | "phonenumber" | "тел" | "мобильный" => Column::Phone,
+        "группа" | "group" | "groupname" | "класс" | "топ" | "тобы" | "сынып" => Column::Group,
+        "иин" | "iin" | "жсн" => Column::Iin,
+        "фио" | "fullname" | "fio" | "студент" | "student" | "атыжөні" | "аты жөні" | "толықаты" => {
+            Column::FullName
+        }
+        "фамилия" | "surname" | "lastname" | "тегі" => Column::Surname,
+        "имя" | "name" | "firstname" | "аты" => Column::Name,
+        "отчество" | "patronymic" | "middlename" | "әкесініңаты" => Column::Patronymic,
+        "описание" | "description" | "описаниегруппы" | "groupdescription" | "сипаттама" => {
+            Column::Description
+        }
+        "телефон" | "phone" | "phonenumber" | "тел" | "мобильный" | "телефоннөмірі" => {
+            Column::Phone
+        }
         _ => return None,
     })
 }
@@ -152,20 +172,14 @@ fn get(row: &[Cell], col: Option<usize>) -> String {
 pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>, Vec<RowError>) {
     let Some(layout) = layout(grid) else {
         let message = "no header row with an IIN column (ИИН) was found in the first 20 rows".to_owned();
-        return (Vec::new(), vec![RowError { row: 0, message }]);
+        return (Vec::new(), vec![RowError::sheet(message, 0)]);
     };
     let mut errors = Vec::new();
     let group_col = layout.find(Column::Group);
     let has_names = layout.find(Column::FullName).is_some() || layout.find(Column::Surname).is_some();
     if group_col.is_none() || !has_names {
         let message = "the header must name a group column (Группа) and a full name (ФИО) or surname (Фамилия)";
-        return (
-            Vec::new(),
-            vec![RowError {
-                row: layout.header_row + 1,
-                message: message.to_owned(),
-            }],
-        );
+        return (Vec::new(), vec![RowError::sheet(message, layout.header_row + 1)]);
     }
     let iin_col = layout.find(Column::Iin);
     let mut entries = Vec::new();
@@ -217,6 +231,7 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
                     problems.push(e.to_string());
                     None
                 });
+        let named = (!full_name.is_empty()).then(|| full_name.clone());
         match iin {
             Ok(iin) if problems.is_empty() => entries.push(RosterEntry {
                 row: number,
@@ -229,12 +244,14 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
             Ok(_) => errors.push(RowError {
                 row: number,
                 message: problems.join("; "),
+                full_name: named,
             }),
             Err(e) => {
                 problems.insert(0, e);
                 errors.push(RowError {
                     row: number,
                     message: problems.join("; "),
+                    full_name: named,
                 });
             }
         }
@@ -269,6 +286,7 @@ fn one_name_per_iin(entries: &mut Vec<RosterEntry>, errors: &mut Vec<RowError>) 
             errors.push(RowError {
                 row: e.row,
                 message: format!("the same IIN is given with different names in rows {rows}"),
+                full_name: Some(e.full_name.clone()),
             });
             false
         }
@@ -284,6 +302,39 @@ mod tests {
 
     fn t(s: &str) -> Cell {
         Cell::Text(s.into())
+    }
+
+    #[test]
+    fn kazakh_headers_are_read() {
+        let grid = vec![
+            vec![
+                t("Топ"),
+                t("ЖСН"),
+                t("Тегі"),
+                t("Аты"),
+                t("Әкесінің аты"),
+                t("Сипаттама"),
+            ],
+            vec![
+                t("ПО-23-1"),
+                t("061211600012"),
+                t("Ким"),
+                t("Анна"),
+                t("Сергеевна"),
+                t("Бірінші курс"),
+            ],
+        ];
+        let (entries, errors) = parse_roster(&grid, RosterRules::default());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(entries[0].group, "ПО-23-1");
+        assert_eq!(entries[0].full_name, "Ким Анна Сергеевна");
+        assert_eq!(entries[0].group_description.as_deref(), Some("Бірінші курс"));
+        let grid = vec![
+            vec![t("Топ"), t("ЖСН"), t("Аты-жөні")],
+            vec![t("А"), t("12345"), t("Ким Анна")],
+        ];
+        let (_, errors) = parse_roster(&grid, RosterRules::default());
+        assert_eq!(errors[0].to_string(), "row 2 (Ким Анна): IIN has 5 digits");
     }
 
     #[test]
@@ -329,8 +380,11 @@ mod tests {
         assert_eq!(entries[0].iin.as_str(), "010203504050");
         assert_eq!(entries[0].full_name, "Иванов Иван Иванович");
         assert_eq!(entries[0].row, 3);
-        assert_eq!(errors[0].to_string(), "row 5: IIN has 11 digits");
-        assert_eq!(errors[1].to_string(), "row 6: group name must have 1 to 100 characters");
+        assert_eq!(errors[0].to_string(), "row 5 (Петров Пётр): IIN has 11 digits");
+        assert_eq!(
+            errors[1].to_string(),
+            "row 6 (Сидоров): group name must have 1 to 100 characters"
+        );
     }
 
     #[test]
@@ -402,9 +456,9 @@ mod tests {
         assert_eq!(
             messages(&errors),
             [
-                "row 2: IIN has 10 digits",
-                "row 3: IIN has 10 digits",
-                "row 5: IIN has 11 digits"
+                "row 2 (Опечатка Число): IIN has 10 digits",
+                "row 3 (Опечатка Текст): IIN has 10 digits",
+                "row 5 (Ноль Потерян В Тексте): IIN has 11 digits"
             ]
         );
         assert_eq!(entries.len(), 1);
@@ -458,9 +512,9 @@ mod tests {
         assert_eq!(
             messages(&errors),
             [
-                "row 2: the same IIN is given with different names in rows 2, 4, 6",
-                "row 4: the same IIN is given with different names in rows 2, 4, 6",
-                "row 6: the same IIN is given with different names in rows 2, 4, 6",
+                "row 2 (Иванов Иван): the same IIN is given with different names in rows 2, 4, 6",
+                "row 4 (Петров Пётр): the same IIN is given with different names in rows 2, 4, 6",
+                "row 6 (Иванов Иван): the same IIN is given with different names in rows 2, 4, 6",
             ]
         );
         // The same name twice (a student in two groups) stays: one account, two memberships.

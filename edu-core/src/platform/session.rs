@@ -124,7 +124,7 @@ impl<S: Store> Platform<S> {
         attempt: &Attempt,
         check: impl Future<Output = Result<Option<T>>>,
     ) -> Result<std::result::Result<T, Option<std::time::Duration>>> {
-        self.take_back_abandoned().await;
+        self.take_back_abandoned().await?;
         let keys = attempt.keys();
         let now = self.now();
         let reserved = self
@@ -163,19 +163,17 @@ impl<S: Store> Platform<S> {
 
     /// Takes back the reservations this process left unsettled, each in its own transaction;
     /// those the store cannot take yet wait for the next check. (Taking one back twice is
-    /// harmless, so concurrent checks may both try.)
-    async fn take_back_abandoned(&self) {
+    /// harmless, so concurrent checks may both try.) A database that cannot be reached ends it at
+    /// once: the check that follows could not run either.
+    async fn take_back_abandoned(&self) -> Result<()> {
         let abandoned = self.abandoned_attempts().clone();
         for attempt in abandoned {
-            let released = self
-                .store()
+            self.store()
                 .throttle_update(&attempt.keys(), self.now(), |states| attempt.release(states))
-                .await;
-            match released {
-                Ok(()) => self.abandoned_attempts().retain(|a| *a != attempt),
-                Err(e) => tracing::debug!(error = %e, "a throttle reservation waits to be taken back"),
-            }
+                .await?;
+            self.abandoned_attempts().retain(|a| *a != attempt);
         }
+        Ok(())
     }
 
     /// Issues an access token and a refresh token, starting a new family unless one is given.

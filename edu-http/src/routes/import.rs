@@ -73,7 +73,7 @@ fn message(report: &ImportReport) -> String {
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
-    /// .xlsx, .xls or .ods, at most 10 MiB.
+    /// .xlsx, .xls, .ods or .csv (UTF-8, `;` or `,`), at most 10 MiB.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
 }
