@@ -1,7 +1,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use edu_core::config::Config;
 
-use crate::{admin, audit, export, fsck, groups, import, openapi, seed, serve, users};
+use crate::{admin, audit, backup, export, fsck, groups, import, openapi, seed, serve, users};
 
 /// The edu platform: API server and administration.
 ///
@@ -54,6 +54,8 @@ pub enum Command {
     Audit(audit::Command),
     /// Check that every stored file has its row and every row its file (and repair).
     Fsck(fsck::Args),
+    /// Copy a SQLite deployment (database and file store) into a new directory, while it runs.
+    Backup(backup::Args),
     /// Print the OpenAPI document.
     Openapi,
     /// Fill an empty database with generated data, for measuring.
@@ -74,6 +76,7 @@ impl Command {
             Command::Export(cmd) => export::run(cmd, config).await,
             Command::Audit(cmd) => audit::run(cmd, config).await,
             Command::Fsck(args) => fsck::run(args, config).await,
+            Command::Backup(args) => backup::run(args, config).await,
             Command::Openapi => openapi::run(),
             Command::Seed(args) => seed::run(args, config).await,
         }

@@ -15,6 +15,7 @@ macro_rules! println {
 mod admin;
 mod audit;
 mod backend;
+mod backup;
 mod cli;
 mod export;
 mod fsck;

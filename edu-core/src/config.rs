@@ -258,15 +258,38 @@ impl Config {
         if let Some(msg) = missing_sqlite_directory(&database, &data_dir) {
             r.fail("DATABASE_URL", msg);
         }
-        let secret_key = match r.value("SECRET_KEY") {
+        // `SECRET_KEY_FILE` names a file holding the key (a secret mounted by the service manager),
+        // so the key survives restarts without being in the environment.
+        let from_file = match (r.value("SECRET_KEY"), r.value("SECRET_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                r.fail("SECRET_KEY_FILE", "set either SECRET_KEY or SECRET_KEY_FILE, not both");
+                None
+            }
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(key) if key.trim().is_empty() => {
+                    r.fail("SECRET_KEY_FILE", format!("{path} is empty"));
+                    None
+                }
+                Ok(key) => Some(key.trim().to_owned()),
+                Err(e) => {
+                    r.fail("SECRET_KEY_FILE", format!("cannot read {path}: {e}"));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let secret_key = match from_file.or_else(|| r.value("SECRET_KEY")) {
             Some(k) if k.len() < 16 => {
                 r.fail("SECRET_KEY", "must be at least 16 characters");
                 None
             }
             Some(k) => Some(Secret(k.into_bytes())),
             None => {
-                if matches!(database, DatabaseUrl::Postgres(_)) {
-                    r.fail("SECRET_KEY", "is required when DATABASE_URL is PostgreSQL");
+                if matches!(database, DatabaseUrl::Postgres(_)) && r.value("SECRET_KEY_FILE").is_none() {
+                    r.fail(
+                        "SECRET_KEY",
+                        "is required when DATABASE_URL is PostgreSQL (or SECRET_KEY_FILE naming a file that holds it)",
+                    );
                 }
                 None
             }
@@ -472,6 +495,34 @@ mod tests {
     fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_secret_key_may_come_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("edu-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("key");
+        std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").expect("key file");
+        let path = file.display().to_string();
+        let pg = ("DATABASE_URL", "postgres://u@localhost/edu");
+        let c = read(&[pg, ("SECRET_KEY_FILE", &path)]).expect("a key from the file");
+        assert_eq!(
+            c.secret_key.as_ref().map(|k| k.0.clone()),
+            Some(b"0123456789abcdef0123456789abcdef".to_vec()),
+            "trimmed"
+        );
+        let both = read(&[pg, ("SECRET_KEY_FILE", &path), ("SECRET_KEY", "0123456789abcdef0123")]);
+        assert_eq!(both.expect_err("both").0[0].variable, "SECRET_KEY_FILE");
+        let missing = read(&[pg, ("SECRET_KEY_FILE", "/nonexistent/edu-key")]);
+        let err = missing.expect_err("unreadable");
+        assert_eq!(err.0[0].variable, "SECRET_KEY_FILE");
+        assert!(err.0[0].message.contains("/nonexistent/edu-key"), "{err}");
+        std::fs::write(&file, " \n").expect("blank");
+        assert_eq!(
+            read(&[pg, ("SECRET_KEY_FILE", &path)]).expect_err("empty").0[0].variable,
+            "SECRET_KEY_FILE"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

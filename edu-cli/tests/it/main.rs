@@ -3,6 +3,7 @@
 //! A suite is a module here; `every_suite_is_compiled` fails when a `.rs` file in this folder is
 //! not declared below.
 
+mod backup_cli;
 mod common;
 mod config_cli;
 mod crash;

@@ -64,6 +64,17 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// Writes a consistent copy of the whole database to `file` (which must not exist) while it
+    /// stays in use: SQLite's `VACUUM INTO`, one transaction's snapshot. The copy is made
+    /// readable by its owner only.
+    pub async fn backup_into(&self, file: &Path) -> Result<(), StoreError> {
+        let target = file.to_str().ok_or_else(|| {
+            StoreError::Other(format!("the backup path {} is not valid UTF-8", file.display()).into())
+        })?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.pool).await?;
+        make_private(file, false).map_err(|e| StoreError::Other(Box::new(e)))
+    }
 }
 
 /// The database file is created 0600 before SQLite opens it, so that its `-wal` and `-shm`
