@@ -48,7 +48,7 @@ pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
 }
 
 /// From the terminal (asked twice), or the first line of stdin when it is not a terminal.
-fn read_password() -> anyhow::Result<String> {
+pub(crate) fn read_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ").context("could not read the password")?;
         let second = rpassword::prompt_password("Repeat password: ").context("could not read the password")?;

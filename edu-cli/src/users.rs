@@ -1,12 +1,31 @@
 //! `edu users …`.
 
 use edu_core::config::Config;
-use edu_core::{Page, Platform, Store};
+use edu_core::{CreateUser, Page, Platform, Role, Store};
 
-use crate::backend::{Job, with_existing_platform};
+use crate::backend::{Job, with_existing_platform, with_platform};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum NewRole {
+    Student,
+    Teacher,
+}
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Create a student or a teacher account. The password is asked for (or read from one line
+    /// of stdin), never taken from arguments; the user must change it at first login.
+    /// (Administrators: `edu admin create`.)
+    Create {
+        #[arg(long)]
+        iin: String,
+        #[arg(long)]
+        full_name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, value_enum, default_value = "student")]
+        role: NewRole,
+    },
     /// List users (id, IIN, role, whether suspended, name).
     List {
         #[arg(long, default_value_t = 100)]
@@ -51,8 +70,43 @@ impl Job for List {
     }
 }
 
+struct Create(CreateUser);
+
+impl Job for Create {
+    async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
+        let user = platform.operator_create_user(self.0).await?;
+        println!(
+            "created {} {} (id {}); the password must be changed at first login",
+            user.role.as_str(),
+            user.full_name,
+            user.id
+        );
+        Ok(())
+    }
+}
+
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
+        Command::Create {
+            iin,
+            full_name,
+            phone,
+            role,
+        } => {
+            let password = crate::admin::read_password()?;
+            let role = match role {
+                NewRole::Student => Role::Student,
+                NewRole::Teacher => Role::Teacher,
+            };
+            let req = CreateUser {
+                iin,
+                full_name,
+                phone,
+                role: Some(role),
+                password,
+            };
+            with_platform(&config, true, Create(req)).await
+        }
         Command::List { limit, offset, json } => {
             with_existing_platform(
                 &config,

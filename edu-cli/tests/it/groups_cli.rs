@@ -115,3 +115,56 @@ async fn groups_modules_and_subjects_are_listed_renamed_and_promoted() {
     let log = stdout(&wd.edu(&["audit", "list", "--action", "group.move_members"]));
     assert!(log.contains("group.move_members"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teachers_are_created_from_the_command_line_and_change_their_password_first() {
+    use std::io::Write;
+    let wd = Workdir::new("users-create");
+    assert!(wd.edu(&["migrate"]).status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edu"))
+        .args([
+            "users",
+            "create",
+            "--iin",
+            "000000000007",
+            "--full-name",
+            "Оспанова Гульнар",
+            "--role",
+            "teacher",
+        ])
+        .current_dir(wd.path(""))
+        .env_clear()
+        .envs(wd.vars())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("edu runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"Chosen-for-her-1\n")
+        .expect("the password");
+    let out = child.wait_with_output().expect("edu ends");
+    let shown = stdout(&out);
+    assert!(shown.contains("created teacher Оспанова Гульнар"), "{shown}");
+    assert!(!text(&out).contains("Chosen-for-her-1"), "the password is never shown");
+
+    let p = wd.platform().await;
+    let session = p
+        .login("000000000007", "Chosen-for-her-1", ClientInfo::default())
+        .await
+        .expect("login");
+    assert_eq!(session.user.role, Role::Teacher);
+    assert!(session.user.must_change_password, "someone else chose it");
+    let list = stdout(&wd.edu(&["users", "list"]));
+    let row = list.lines().find(|l| l.contains("000000000007")).expect("listed");
+    assert!(row.contains("teacher") && row.contains("active"), "{row}");
+    // Columns line up whatever the values: the name starts where the header says.
+    let header = list.lines().next().expect("a header");
+    assert_eq!(
+        row.find("Оспанова").map(|i| row[..i].chars().count()),
+        header.find("name")
+    );
+}

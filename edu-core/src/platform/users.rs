@@ -355,6 +355,22 @@ impl<S: Store> Platform<S> {
         Ok(user.profile())
     }
 
+    /// Operator task (`edu users create`): an account whose password the operator chose for
+    /// someone else, who must change it at first login.
+    pub async fn operator_create_user(&self, req: CreateUser) -> Result<UserProfile> {
+        let (mut user, password) = new_account(&req)?;
+        user.must_change_password = true;
+        let entry = self.audit_entry(
+            None,
+            "user.create",
+            user.iin.masked(),
+            None,
+            Some(serde_json::json!({"role": user.role})),
+        );
+        let user = self.insert_user_with_password(user, &password, entry).await?;
+        Ok(user.profile())
+    }
+
     /// Operator task: whether any administrator exists.
     pub async fn operator_administrators_exist(&self) -> Result<bool> {
         Ok(self.store().administrators().await? > 0)
