@@ -136,6 +136,10 @@ impl<S: Store> Platform<S> {
     /// Renames a group or changes its description (admin only); members and history stay.
     pub async fn update_group(&self, who: &Principal, id: GroupId, patch: GroupPatch) -> Result<Group> {
         who.require_admin()?;
+        self.update_group_as(Some(who), id, patch).await
+    }
+
+    async fn update_group_as(&self, who: Option<&Principal>, id: GroupId, patch: GroupPatch) -> Result<Group> {
         let group = self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
         let name = match &patch.name {
             Some(name) => text(name, "group name", 100)?,
@@ -147,7 +151,7 @@ impl<S: Store> Platform<S> {
             None => group.description.clone(),
         };
         let before = serde_json::json!({"name": group.name, "description": group.description});
-        let entry = self.audit_entry(Some(who), "group.update", format!("group:{id}"), Some(before), None);
+        let entry = self.audit_entry(who, "group.update", format!("group:{id}"), Some(before), None);
         self.store()
             .update_group(id, &name, description.as_deref(), &entry)
             .await
@@ -189,19 +193,11 @@ impl<S: Store> Platform<S> {
 
     /// Operator task (`edu groups rename`): renames a group, with the database's authority.
     pub async fn operator_rename_group(&self, id: GroupId, name: &str) -> Result<Group> {
-        let group = self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
-        let name = text(name, "group name", 100)?;
-        self.refuse_taken_group_name(&name, Some(id)).await?;
-        let before = serde_json::json!({"name": group.name, "description": group.description});
-        let entry = self.audit_entry(None, "group.update", format!("group:{id}"), Some(before), None);
-        self.store()
-            .update_group(id, &name, group.description.as_deref(), &entry)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => Error::Conflict(format!("a group named {name:?} already exists")),
-                other => other.into(),
-            })?
-            .ok_or_else(|| Error::not_found("group"))
+        let patch = GroupPatch {
+            name: Some(name.to_owned()),
+            description: None,
+        };
+        self.update_group_as(None, id, patch).await
     }
 
     /// Operator task (`edu groups list`): every group with its member count.

@@ -343,26 +343,26 @@ impl<S: Store> Platform<S> {
     /// password is the account's owner (the first administrator, a service account): no change is
     /// required.
     pub async fn provision_user(&self, req: CreateUser) -> Result<UserProfile> {
-        let (user, password) = new_account(&req)?;
-        let entry = self.audit_entry(
-            None,
-            "user.provision",
-            user.iin.masked(),
-            None,
-            Some(serde_json::json!({"role": user.role})),
-        );
-        let user = self.insert_user_with_password(user, &password, entry).await?;
-        Ok(user.profile())
+        self.create_as_operator(req, "user.provision", false).await
     }
 
     /// Operator task (`edu users create`): an account whose password the operator chose for
     /// someone else, who must change it at first login.
     pub async fn operator_create_user(&self, req: CreateUser) -> Result<UserProfile> {
+        self.create_as_operator(req, "user.create", true).await
+    }
+
+    async fn create_as_operator(
+        &self,
+        req: CreateUser,
+        action: &'static str,
+        must_change: bool,
+    ) -> Result<UserProfile> {
         let (mut user, password) = new_account(&req)?;
-        user.must_change_password = true;
+        user.must_change_password = must_change;
         let entry = self.audit_entry(
             None,
-            "user.create",
+            action,
             user.iin.masked(),
             None,
             Some(serde_json::json!({"role": user.role})),
