@@ -285,3 +285,59 @@ fn logs_written_to_a_file_have_no_colour_codes() {
     assert!(!out.stderr.is_empty(), "something was logged");
     assert!(!out.stderr.contains(&0x1b), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `edu serve` in `wd` until it says it is serving; answers what it logged by then.
+fn serve_log(wd: &Workdir) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edu"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(wd.path(""))
+        .env_clear()
+        .envs(wd.vars())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("edu serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut log = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("a log line");
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("serving") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(log.contains("serving"), "the server started: {log}");
+    log
+}
+
+#[test]
+fn serve_warns_of_a_missing_administrator_only_when_there_is_none() {
+    use std::io::Write;
+    let wd = Workdir::new("cfg-admin-warning");
+    assert!(wd.edu(&["migrate"]).status.success());
+    let log = serve_log(&wd);
+    assert!(log.contains("there is no administrator"), "{log}");
+
+    let mut create = Command::new(env!("CARGO_BIN_EXE_edu"))
+        .args(["admin", "create", "--iin", "800101300011", "--full-name", "Админ"])
+        .current_dir(wd.path(""))
+        .env_clear()
+        .envs(wd.vars())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("edu admin create");
+    create
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"Admin-pass-1\n")
+        .expect("password");
+    assert!(create.wait().expect("ends").success());
+    let log = serve_log(&wd);
+    assert!(!log.contains("no administrator"), "an administrator exists: {log}");
+}
