@@ -46,6 +46,9 @@ pub enum Command {
 pub struct GroupsArgs {
     /// The spreadsheet.
     pub file: PathBuf,
+    /// Read only this sheet of the workbook (any case); by default every sheet with an IIN header.
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Check the file and report what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -100,6 +103,7 @@ async fn groups(args: GroupsArgs, config: Config) -> anyhow::Result<()> {
         passwords: args.legacy_iin_passwords.then_some(InitialPasswords::Legacy),
         allow_invalid_iin: args.allow_invalid_iin,
         update_names: args.update_names,
+        sheet: args.sheet.clone(),
     };
     let job = Import {
         file,

@@ -268,3 +268,44 @@ async fn mistyped_iins_test_accounts_and_renames() {
     );
     assert_eq!(name(&dir).await, "Ли Анна");
 }
+
+#[tokio::test]
+async fn every_sheet_is_read_unless_one_is_named() {
+    let dir = Workdir::new("sheets");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let cover = book.add_worksheet().set_name("Титул").expect("a sheet name");
+    cover.write_string(0, 0, "Список на 2026/2027").expect("cell");
+    for (name, group, iin, person) in [
+        ("Первый курс", "ПО-26-1", "061211600012", "Ким Анна"),
+        ("Екінші курс", "ПО-25-1", "010203504050", "Ахметов Ерлан"),
+    ] {
+        let ws = book.add_worksheet().set_name(name).expect("a sheet name");
+        for (c, h) in ["Группа", "ИИН", "ФИО"].into_iter().enumerate() {
+            ws.write_string(0, c as u16, h).expect("header");
+        }
+        ws.write_string(1, 0, group).expect("group");
+        ws.write_string(1, 1, iin).expect("iin");
+        ws.write_string(1, 2, person).expect("name");
+    }
+    book.save(dir.path("two.xlsx")).expect("workbook");
+
+    let one = dir.edu(&["import", "groups", "two.xlsx", "--sheet", "екінші КУРС", "--dry-run"]);
+    assert!(one.status.success(), "{}", text(&one));
+    assert!(
+        String::from_utf8_lossy(&one.stdout).contains("1 rows, 1 valid"),
+        "{}",
+        text(&one)
+    );
+    let missing = dir.edu(&["import", "groups", "two.xlsx", "--sheet", "Третий", "--dry-run"]);
+    assert!(!missing.status.success(), "{}", text(&missing));
+    assert!(text(&missing).contains("no sheet \"Третий\""), "{}", text(&missing));
+
+    let all = dir.edu(&["import", "groups", "two.xlsx", "--credentials", "c.csv"]);
+    assert!(all.status.success(), "{}", text(&all));
+    let out = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        out.contains("2 rows, 2 valid, 0 invalid"),
+        "the cover sheet is skipped: {out}"
+    );
+    assert_eq!(credentials(&dir.path("c.csv")).len(), 2);
+}

@@ -1,4 +1,4 @@
-//! Reading the first sheet of a spreadsheet (xlsx, xls, ods), or a CSV file, into a grid of cells.
+//! Reading the sheets of a spreadsheet (xlsx, xls, ods), or a CSV file, into grids of cells.
 
 use std::io::Cursor;
 
@@ -54,33 +54,75 @@ const MAX_COLUMNS: usize = 64;
 /// a few-kilobyte file with one cell in A1 and one in XFD1048576 ask for hundreds of gigabytes
 /// (and abort the process) before any size check could run.
 pub fn read_grid(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, GridError> {
+    let mut sheets = read_sheets(bytes)?;
+    Ok(if sheets.is_empty() {
+        Vec::new()
+    } else {
+        sheets.swap_remove(0).grid
+    })
+}
+
+/// One sheet of a workbook (a CSV file is one sheet without a name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    pub name: String,
+    pub grid: Vec<Vec<Cell>>,
+}
+
+/// Every sheet, in the workbook's order; at most [`MAX_ROWS`] rows in all.
+pub fn read_sheets(bytes: &[u8]) -> Result<Vec<Sheet>, GridError> {
     if let Some(text) = csv_text(bytes) {
-        return csv_grid(text);
+        return Ok(vec![Sheet {
+            name: String::new(),
+            grid: csv_grid(text)?,
+        }]);
     }
     let book =
         calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| GridError::Unreadable(e.to_string()))?;
     let unreadable = |e: &dyn std::fmt::Display| GridError::Unreadable(e.to_string());
+    let mut sheets = Vec::new();
     match book {
         calamine::Sheets::Xlsx(mut xlsx) => {
-            let name = xlsx.sheet_names().first().cloned().ok_or(GridError::NoSheet)?;
-            let mut reader = xlsx.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
-            let mut grid = SparseGrid::default();
-            while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
-                grid.push(c.get_position(), c.get_value())?;
+            for name in xlsx.sheet_names() {
+                let mut reader = xlsx.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
+                let mut grid = SparseGrid::default();
+                while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
+                    grid.push(c.get_position(), c.get_value())?;
+                }
+                push_sheet(&mut sheets, name, grid.finish())?;
             }
-            Ok(grid.finish())
         }
         calamine::Sheets::Xlsb(mut xlsb) => {
-            let name = xlsb.sheet_names().first().cloned().ok_or(GridError::NoSheet)?;
-            let mut reader = xlsb.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
-            let mut grid = SparseGrid::default();
-            while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
-                grid.push(c.get_position(), c.get_value())?;
+            for name in xlsb.sheet_names() {
+                let mut reader = xlsb.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?;
+                let mut grid = SparseGrid::default();
+                while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
+                    grid.push(c.get_position(), c.get_value())?;
+                }
+                push_sheet(&mut sheets, name, grid.finish())?;
             }
-            Ok(grid.finish())
         }
-        mut book => dense_grid(&mut book),
+        mut book => {
+            for (at, name) in book.sheet_names().into_iter().enumerate() {
+                let grid = dense_grid(&mut book, at)?;
+                push_sheet(&mut sheets, name, grid)?;
+            }
+        }
     }
+    if sheets.is_empty() {
+        return Err(GridError::NoSheet);
+    }
+    Ok(sheets)
+}
+
+/// Adds a sheet, refusing as soon as the sheets so far hold more rows than may be imported.
+fn push_sheet(sheets: &mut Vec<Sheet>, name: String, grid: Vec<Vec<Cell>>) -> Result<(), GridError> {
+    sheets.push(Sheet { name, grid });
+    let rows: usize = sheets.iter().map(|s| s.grid.len()).sum();
+    if rows > MAX_ROWS + sheets.len() {
+        return Err(GridError::TooManyRows(rows));
+    }
+    Ok(())
 }
 
 /// The file as CSV text: UTF-8 (a byte-order mark is dropped) that is not a zip (xlsx, ods) or an
@@ -206,9 +248,12 @@ impl SparseGrid {
 }
 
 /// Formats without a cell stream (xls, whose sheets are small by design, and ods, which calamine caps).
-fn dense_grid<RS: std::io::Read + std::io::Seek>(book: &mut calamine::Sheets<RS>) -> Result<Vec<Vec<Cell>>, GridError> {
+fn dense_grid<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Sheets<RS>,
+    at: usize,
+) -> Result<Vec<Vec<Cell>>, GridError> {
     let range = book
-        .worksheet_range_at(0)
+        .worksheet_range_at(at)
         .ok_or(GridError::NoSheet)?
         .map_err(|e| GridError::Unreadable(e.to_string()))?;
     if range.height() > MAX_ROWS + 1 {

@@ -3,8 +3,8 @@
 mod grid;
 mod roster;
 
-pub use grid::{Cell, GridError, MAX_ROWS, read_grid};
-pub use roster::{RosterEntry, RosterRules, RowError, parse_roster};
+pub use grid::{Cell, GridError, MAX_ROWS, Sheet, read_grid, read_sheets};
+pub use roster::{RosterEntry, RosterRules, RowError, parse_roster, parse_workbook};
 
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +50,7 @@ impl InitialPasswords {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     pub dry_run: bool,
     pub mode: ImportMode,
@@ -61,6 +61,8 @@ pub struct ImportOptions {
     pub allow_invalid_iin: bool,
     /// Replace an existing account's name with the file's; by default it is kept and reported.
     pub update_names: bool,
+    /// Read only this sheet (matched in any case); by default every sheet with an IIN header.
+    pub sheet: Option<String>,
 }
 
 /// An existing account whose name in the file is different.

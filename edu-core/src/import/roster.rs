@@ -10,6 +10,8 @@ use crate::domain::{Iin, IinError, Phone, text};
 /// One valid row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RosterEntry {
+    /// The sheet, when the workbook's rows come from several.
+    pub sheet: Option<String>,
     /// 1-based, as the spreadsheet shows it.
     pub row: usize,
     pub group: String,
@@ -22,6 +24,9 @@ pub struct RosterEntry {
 /// A row that cannot be imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowError {
+    /// The sheet, when the workbook's rows come from several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// 1-based row number; 0 for problems with the whole sheet.
     pub row: usize,
     pub message: String,
@@ -33,6 +38,7 @@ pub struct RowError {
 impl RowError {
     fn sheet(message: impl Into<String>, row: usize) -> Self {
         Self {
+            sheet: None,
             row,
             message: message.into(),
             full_name: None,
@@ -42,6 +48,9 @@ impl RowError {
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(sheet) = &self.sheet {
+            write!(f, "sheet {sheet:?}, ")?;
+        }
         match (&self.full_name, self.row) {
             (_, 0) => write!(f, "{}", self.message),
             (Some(name), row) => write!(f, "row {row} ({name}): {}", self.message),
@@ -234,6 +243,7 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
         let named = (!full_name.is_empty()).then(|| full_name.clone());
         match iin {
             Ok(iin) if problems.is_empty() => entries.push(RosterEntry {
+                sheet: None,
                 row: number,
                 group,
                 group_description: description,
@@ -242,6 +252,7 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
                 phone,
             }),
             Ok(_) => errors.push(RowError {
+                sheet: None,
                 row: number,
                 message: problems.join("; "),
                 full_name: named,
@@ -249,6 +260,7 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
             Err(e) => {
                 problems.insert(0, e);
                 errors.push(RowError {
+                    sheet: None,
                     row: number,
                     message: problems.join("; "),
                     full_name: named,
@@ -260,23 +272,78 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
     (entries, errors)
 }
 
+/// Reads the chosen sheet of a workbook (`only`, matched in any case), or every sheet: a sheet
+/// without an IIN header (a cover page, notes) is skipped when another has one. Rows and errors
+/// say their sheet when several are read; one IIN must have one name across all of them.
+pub fn parse_workbook(
+    sheets: &[super::grid::Sheet],
+    only: Option<&str>,
+    rules: RosterRules,
+) -> Result<(Vec<RosterEntry>, Vec<RowError>), String> {
+    let chosen: Vec<&super::grid::Sheet> = match only {
+        Some(wanted) => {
+            let key = crate::domain::title_key(wanted);
+            let sheet = sheets
+                .iter()
+                .find(|s| crate::domain::title_key(&s.name) == key)
+                .ok_or_else(|| {
+                    let names: Vec<String> = sheets.iter().map(|s| format!("{:?}", s.name)).collect();
+                    format!(
+                        "the workbook has no sheet {wanted:?}; its sheets are {}",
+                        names.join(", ")
+                    )
+                })?;
+            vec![sheet]
+        }
+        None => sheets.iter().collect(),
+    };
+    let mut parsed: Vec<(&super::grid::Sheet, Vec<RosterEntry>, Vec<RowError>)> = chosen
+        .into_iter()
+        .map(|s| {
+            let (entries, errors) = parse_roster(&s.grid, rules);
+            (s, entries, errors)
+        })
+        .collect();
+    let has_header = |errors: &[RowError]| !errors.iter().any(|e| e.row == 0);
+    if parsed.len() > 1 && parsed.iter().any(|(_, _, errors)| has_header(errors)) {
+        parsed.retain(|(_, _, errors)| has_header(errors));
+    }
+    let several = parsed.len() > 1;
+    let (mut entries, mut errors) = (Vec::new(), Vec::new());
+    for (sheet, sheet_entries, sheet_errors) in parsed {
+        let name = several.then(|| sheet.name.clone());
+        entries.extend(sheet_entries.into_iter().map(|e| RosterEntry {
+            sheet: name.clone(),
+            ..e
+        }));
+        errors.extend(sheet_errors.into_iter().map(|e| RowError {
+            sheet: name.clone(),
+            ..e
+        }));
+    }
+    if several {
+        one_name_per_iin(&mut entries, &mut errors);
+    }
+    Ok((entries, errors))
+}
+
 /// Rows that give one IIN different names cannot all be right, and which one is cannot be told:
 /// every such row becomes invalid. The same IIN with the same name (a student in two groups)
 /// stays valid; the account is made once.
 fn one_name_per_iin(entries: &mut Vec<RosterEntry>, errors: &mut Vec<RowError>) {
-    let mut names: HashMap<&Iin, (Vec<usize>, HashSet<&str>)> = HashMap::new();
+    let mut names: HashMap<&Iin, (Vec<String>, HashSet<&str>)> = HashMap::new();
     for e in entries.iter() {
         let (rows, seen) = names.entry(&e.iin).or_default();
-        rows.push(e.row);
+        rows.push(match &e.sheet {
+            Some(sheet) => format!("{} ({sheet})", e.row),
+            None => e.row.to_string(),
+        });
         seen.insert(e.full_name.as_str());
     }
     let clashing: HashMap<Iin, String> = names
         .into_iter()
         .filter(|(_, (_, seen))| seen.len() > 1)
-        .map(|(iin, (rows, _))| {
-            let rows: Vec<String> = rows.iter().map(ToString::to_string).collect();
-            (iin.clone(), rows.join(", "))
-        })
+        .map(|(iin, (rows, _))| (iin.clone(), rows.join(", ")))
         .collect();
     if clashing.is_empty() {
         return;
@@ -284,6 +351,7 @@ fn one_name_per_iin(entries: &mut Vec<RosterEntry>, errors: &mut Vec<RowError>) 
     entries.retain(|e| match clashing.get(&e.iin) {
         Some(rows) => {
             errors.push(RowError {
+                sheet: e.sheet.clone(),
                 row: e.row,
                 message: format!("the same IIN is given with different names in rows {rows}"),
                 full_name: Some(e.full_name.clone()),
@@ -292,7 +360,7 @@ fn one_name_per_iin(entries: &mut Vec<RosterEntry>, errors: &mut Vec<RowError>) 
         }
         None => true,
     });
-    errors.sort_by_key(|e| e.row);
+    errors.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
 }
 
 #[cfg(test)]
@@ -302,6 +370,54 @@ mod tests {
 
     fn t(s: &str) -> Cell {
         Cell::Text(s.into())
+    }
+
+    #[test]
+    fn every_sheet_with_a_header_is_read_or_the_one_asked_for() {
+        use super::super::grid::Sheet;
+        let sheet = |name: &str, rows: Vec<Vec<Cell>>| Sheet {
+            name: name.into(),
+            grid: rows,
+        };
+        let sheets = vec![
+            sheet("Титул", vec![vec![t("Список студентов на 2026 год")]]),
+            sheet(
+                "ПО-23",
+                vec![
+                    vec![t("Группа"), t("ИИН"), t("ФИО")],
+                    vec![t("ПО-23-1"), t("061211600012"), t("Ким Анна")],
+                ],
+            ),
+            sheet(
+                "ПО-24",
+                vec![
+                    vec![t("Топ"), t("ЖСН"), t("Аты-жөні")],
+                    vec![t("ПО-24-1"), t("061211600012"), t("Ли Анна")],
+                    vec![t("ПО-24-1"), t("1"), t("Ахмет Ерлан")],
+                ],
+            ),
+        ];
+        let (entries, errors) = parse_workbook(&sheets, None, RosterRules::default()).expect("read");
+        assert!(entries.is_empty(), "one IIN, two names across sheets: {entries:?}");
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "sheet \"ПО-23\", row 2 (Ким Анна): the same IIN is given with different names in rows 2 (ПО-23), 2 (ПО-24)",
+                "sheet \"ПО-24\", row 2 (Ли Анна): the same IIN is given with different names in rows 2 (ПО-23), 2 (ПО-24)",
+                "sheet \"ПО-24\", row 3 (Ахмет Ерлан): IIN has 1 digits",
+            ]
+        );
+        let (entries, errors) = parse_workbook(&sheets, Some("по-23"), RosterRules::default()).expect("read");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            (entries[0].sheet.as_deref(), entries[0].group.as_str()),
+            (None, "ПО-23-1")
+        );
+        let missing = parse_workbook(&sheets, Some("ПО-25"), RosterRules::default()).expect_err("no such sheet");
+        assert!(missing.contains("\"Титул\", \"ПО-23\", \"ПО-24\""), "{missing}");
+        let (_, errors) = parse_workbook(&sheets[..1], None, RosterRules::default()).expect("read");
+        assert_eq!(errors[0].row, 0, "no sheet has a header: {errors:?}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::domain::{Iin, Password, UserId};
 use crate::error::{Error, Result};
 use crate::import::{
     Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, NAME_KEPT, NAME_UPDATED,
-    NameChange, RosterEntry, RosterRules, parse_roster, read_grid,
+    NameChange, RosterEntry, RosterRules, parse_workbook, read_sheets,
 };
 use crate::store::{AuditEntry, RosterOutcome, RosterRow, Store};
 
@@ -48,11 +48,11 @@ impl<S: Store> Platform<S> {
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
-        let grid = read_grid(file).map_err(|e| Error::Validation(e.to_string()))?;
+        let sheets = read_sheets(file).map_err(|e| Error::Validation(e.to_string()))?;
         let rules = RosterRules {
             allow_invalid_iin: options.allow_invalid_iin,
         };
-        let (entries, errors) = parse_roster(&grid, rules);
+        let (entries, errors) = parse_workbook(&sheets, options.sheet.as_deref(), rules).map_err(Error::Validation)?;
         let mut report = ImportReport {
             dry_run: options.dry_run,
             rows_total: entries.len() + errors.iter().filter(|e| e.row > 0).count(),

@@ -23,6 +23,9 @@ pub struct ImportParams {
     /// Report what would happen and write nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Read only this sheet of the workbook (any case); by default every sheet with an IIN header.
+    #[serde(default)]
+    pub sheet: Option<String>,
     /// `all_or_nothing` (default) or `skip_invalid`.
     #[serde(default)]
     #[param(value_type = Option<String>)]
@@ -160,6 +163,7 @@ pub(crate) async fn upload<S: Store>(
             passwords: params.passwords,
             allow_invalid_iin: params.allow_invalid_iin,
             update_names: params.update_names,
+            sheet: params.sheet,
         };
         let report = p.import_groups(&who, &file, options, &|_| {}).await?;
         if !report.applied && !report.dry_run {
