@@ -1002,4 +1002,12 @@ async fn kazakh_headers_in_a_semicolon_csv<S: Store>(app: TestApp<S>) {
             vec!["000101300128".to_owned(), "000101300138".to_owned()]
         )]
     );
+    // A group named in another case (or spacing) is the same group.
+    let file =
+        "Группа,ИИН,ФИО\nпо-23-1 ,000101300148,Ким Виктор\nПО-23-3,000101300158,Ли Ая\nпо-23-3,000101300168,Ли Юн\n";
+    let r = upload(&app, Some(&admin), "", file.as_bytes()).await;
+    let report = r.expect(200);
+    assert_eq!(report["groups_created"], json!(["ПО-23-3"]), "{report}");
+    let names: Vec<String> = groups(&app, &admin).await.into_iter().map(|(g, _)| g).collect();
+    assert_eq!(names, ["ПО-23-1", "ПО-23-3"]);
 }

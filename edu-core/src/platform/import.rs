@@ -52,7 +52,9 @@ impl<S: Store> Platform<S> {
         let rules = RosterRules {
             allow_invalid_iin: options.allow_invalid_iin,
         };
-        let (entries, errors) = parse_workbook(&sheets, options.sheet.as_deref(), rules).map_err(Error::Validation)?;
+        let (mut entries, errors) =
+            parse_workbook(&sheets, options.sheet.as_deref(), rules).map_err(Error::Validation)?;
+        self.spell_groups_as_known(&mut entries).await?;
         let mut report = ImportReport {
             dry_run: options.dry_run,
             rows_total: entries.len() + errors.iter().filter(|e| e.row > 0).count(),
@@ -180,6 +182,24 @@ impl<S: Store> Platform<S> {
             })
             .collect();
         Ok(report)
+    }
+
+    /// Group names match regardless of case and spacing: a row naming `по-23-1` joins the existing
+    /// `ПО-23-1`, and rows of one file that spell a new group differently make one group, spelled
+    /// as its first row does.
+    async fn spell_groups_as_known(&self, entries: &mut [RosterEntry]) -> Result<()> {
+        let (groups, _) = self.store().list_groups(crate::domain::Page::default()).await?;
+        let mut known: HashMap<String, String> = groups
+            .into_iter()
+            .map(|g| (crate::domain::title_key(&g.name), g.name))
+            .collect();
+        for e in entries.iter_mut() {
+            let spelled = known
+                .entry(crate::domain::title_key(&e.group))
+                .or_insert_with(|| e.group.clone());
+            e.group.clone_from(spelled);
+        }
+        Ok(())
     }
 
     /// Passwords and their hashes for new students, hashed on every core at once.
