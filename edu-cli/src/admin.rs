@@ -11,14 +11,7 @@ use crate::backend::{Job, with_platform};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Create an administrator. The password is asked for (or read from one line of stdin), never taken from arguments.
-    Create {
-        #[arg(long)]
-        iin: String,
-        #[arg(long)]
-        full_name: String,
-        #[arg(long)]
-        phone: Option<String>,
-    },
+    Create(crate::cli::NewAccount),
 }
 
 struct Create(CreateUser);
@@ -33,16 +26,9 @@ impl Job for Create {
 
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
-        Command::Create { iin, full_name, phone } => {
+        Command::Create(account) => {
             let password = read_password()?;
-            let req = CreateUser {
-                iin,
-                full_name,
-                phone,
-                role: Some(Role::Admin),
-                password,
-            };
-            with_platform(&config, true, Create(req)).await
+            with_platform(&config, true, Create(account.with(Role::Admin, password))).await
         }
     }
 }

@@ -30,13 +30,8 @@ pub struct ListArgs {
     /// Before this time: `2026-09-01` or `2026-09-01T08:00:00Z`.
     #[arg(long)]
     until: Option<String>,
-    #[arg(long, default_value_t = 100)]
-    limit: i64,
-    #[arg(long, default_value_t = 0)]
-    offset: i64,
-    /// Print JSON lines instead of a table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    listing: crate::cli::Listing,
 }
 
 struct List {
@@ -108,8 +103,8 @@ pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
             };
             let job = List {
                 filter,
-                page: Page::new(args.limit, args.offset),
-                json: args.json,
+                page: args.listing.page(),
+                json: args.listing.json,
             };
             with_platform(&config, true, job).await
         }

@@ -82,3 +82,45 @@ impl Command {
         }
     }
 }
+
+/// Paging and output of the `list` commands.
+#[derive(Debug, clap::Args)]
+pub struct Listing {
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Listing {
+    pub fn page(&self) -> edu_core::Page {
+        edu_core::Page::new(self.limit, self.offset)
+    }
+}
+
+/// Who a new account is for; the password is read separately (never an argument).
+#[derive(Debug, clap::Args)]
+pub struct NewAccount {
+    #[arg(long)]
+    pub iin: String,
+    #[arg(long)]
+    pub full_name: String,
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+impl NewAccount {
+    /// The account with `role` and the password read for it.
+    pub fn with(self, role: edu_core::Role, password: String) -> edu_core::CreateUser {
+        edu_core::CreateUser {
+            iin: self.iin,
+            full_name: self.full_name,
+            phone: self.phone,
+            role: Some(role),
+            password,
+        }
+    }
+}

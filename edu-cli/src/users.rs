@@ -17,25 +17,13 @@ pub enum Command {
     /// of stdin), never taken from arguments; the user must change it at first login.
     /// (Administrators: `edu admin create`.)
     Create {
-        #[arg(long)]
-        iin: String,
-        #[arg(long)]
-        full_name: String,
-        #[arg(long)]
-        phone: Option<String>,
+        #[command(flatten)]
+        account: crate::cli::NewAccount,
         #[arg(long, value_enum, default_value = "student")]
         role: NewRole,
     },
     /// List users (id, IIN, role, whether suspended, name).
-    List {
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-        #[arg(long, default_value_t = 0)]
-        offset: i64,
-        /// Print JSON lines instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    List(crate::cli::Listing),
 }
 
 struct List {
@@ -87,32 +75,20 @@ impl Job for Create {
 
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
-        Command::Create {
-            iin,
-            full_name,
-            phone,
-            role,
-        } => {
+        Command::Create { account, role } => {
             let password = crate::admin::read_password()?;
             let role = match role {
                 NewRole::Student => Role::Student,
                 NewRole::Teacher => Role::Teacher,
             };
-            let req = CreateUser {
-                iin,
-                full_name,
-                phone,
-                role: Some(role),
-                password,
-            };
-            with_platform(&config, true, Create(req)).await
+            with_platform(&config, true, Create(account.with(role, password))).await
         }
-        Command::List { limit, offset, json } => {
+        Command::List(listing) => {
             with_existing_platform(
                 &config,
                 List {
-                    page: Page::new(limit, offset),
-                    json,
+                    page: listing.page(),
+                    json: listing.json,
                 },
             )
             .await

@@ -1,24 +1,16 @@
 //! `edu backup --to DIR` as the real binary: a copy of a SQLite deployment that edu runs from as
 //! it is, made while the database is open, never written over an existing directory.
 
-use edu_core::{ClientInfo, CreateUser, Role, SqliteStore, Store};
+use edu_core::{ClientInfo, Role, SqliteStore, Store};
 
-use crate::common::{Workdir, text};
+use crate::common::{Workdir, provision, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_is_a_database_and_files_that_edu_runs_from() {
     let wd = Workdir::new("backup");
     assert!(wd.edu(&["migrate"]).status.success());
     let p = wd.platform().await;
-    p.provision_user(CreateUser {
-        iin: "000000000001".into(),
-        full_name: "Админ".into(),
-        phone: None,
-        role: Some(Role::Admin),
-        password: "Admin-pass-1".into(),
-    })
-    .await
-    .expect("admin");
+    provision(&p, "000000000001", "Админ", Role::Admin, "Admin-pass-1").await;
     let files = wd.path("data/files/lessons");
     std::fs::create_dir_all(&files).expect("file store");
     std::fs::write(files.join("a.pdf"), b"%PDF-1.4 lesson").expect("a stored file");

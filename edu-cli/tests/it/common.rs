@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use edu_core::config::Config;
-use edu_core::{Platform, SqliteStore};
+use edu_core::{CreateUser, Platform, Role, SqliteStore, UserProfile};
 
 pub struct Workdir(PathBuf);
 
@@ -75,6 +75,25 @@ impl Drop for Workdir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// An account made with the database's authority, as `edu admin create` makes one.
+pub async fn provision(
+    p: &Platform<SqliteStore>,
+    iin: &str,
+    full_name: &str,
+    role: Role,
+    password: &str,
+) -> UserProfile {
+    p.provision_user(CreateUser {
+        iin: iin.into(),
+        full_name: full_name.into(),
+        phone: None,
+        role: Some(role),
+        password: password.into(),
+    })
+    .await
+    .expect("an account")
 }
 
 pub fn text(out: &Output) -> String {

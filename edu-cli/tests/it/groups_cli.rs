@@ -2,9 +2,9 @@
 //! binary: names and ids to use elsewhere, names matched in any case, and year-end promotion.
 
 use edu_core::domain::NewModule;
-use edu_core::{ClientInfo, CreateUser, Role};
+use edu_core::{ClientInfo, Role};
 
-use crate::common::{Workdir, text};
+use crate::common::{Workdir, provision, text};
 
 fn stdout(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}", text(out));
@@ -16,15 +16,7 @@ async fn groups_modules_and_subjects_are_listed_renamed_and_promoted() {
     let wd = Workdir::new("groups");
     assert!(wd.edu(&["migrate"]).status.success());
     let p = wd.platform().await;
-    p.provision_user(CreateUser {
-        iin: "000000000001".into(),
-        full_name: "Админ".into(),
-        phone: None,
-        role: Some(Role::Admin),
-        password: "Admin-pass-1".into(),
-    })
-    .await
-    .expect("admin");
+    provision(&p, "000000000001", "Админ", Role::Admin, "Admin-pass-1").await;
     let session = p
         .login("000000000001", "Admin-pass-1", ClientInfo::default())
         .await
@@ -34,16 +26,14 @@ async fn groups_modules_and_subjects_are_listed_renamed_and_promoted() {
     let second = p.create_group(&admin, "ПО-24-1", None).await.expect("group");
     let mut students = Vec::new();
     for n in 2..5 {
-        let user = p
-            .provision_user(CreateUser {
-                iin: format!("00000000000{n}"),
-                full_name: format!("Студент {n}"),
-                phone: None,
-                role: Some(Role::Student),
-                password: "Student-pass-1".into(),
-            })
-            .await
-            .expect("student");
+        let user = provision(
+            &p,
+            &format!("00000000000{n}"),
+            &format!("Студент {n}"),
+            Role::Student,
+            "Student-pass-1",
+        )
+        .await;
         students.push(user.id);
     }
     p.add_group_members(&admin, first.id, &students).await.expect("members");
