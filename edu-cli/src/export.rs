@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use edu_core::config::Config;
 use edu_core::domain::{GroupId, ModuleId};
-use edu_core::export::Format;
+use edu_core::export::{Format, Separator};
+use edu_core::i18n::Lang;
 use edu_core::{Platform, Store, gradebook_table};
 
 use crate::backend::{Job, with_existing_platform};
@@ -21,6 +22,53 @@ pub enum Command {
 pub enum FormatArg {
     Xlsx,
     Csv,
+}
+
+/// The language a spreadsheet is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LangArg {
+    Ru,
+    Kk,
+    En,
+}
+
+/// A CSV's cell separator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SepArg {
+    /// `;` between cells and decimal commas (87,5): what Excel in ru-RU and kk-KZ expects.
+    Semicolon,
+    /// `,` between cells and decimal points (87.5).
+    Comma,
+}
+
+/// The language and CSV separator of a spreadsheet a person will open.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct StyleArgs {
+    /// Language of the column headers and markers (and of the alphabetical order of names):
+    /// ru, kk or en. By default `EDU_LANG`, else ru.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// CSV only: the cell separator. By default the language decides: semicolon for ru and kk,
+    /// comma for en. XLSX opens correctly in every locale and is recommended.
+    #[arg(long, value_enum)]
+    pub sep: Option<SepArg>,
+}
+
+impl StyleArgs {
+    pub fn resolve(self, default: Lang) -> (Lang, Separator) {
+        let lang = match self.lang {
+            Some(LangArg::Ru) => Lang::Ru,
+            Some(LangArg::Kk) => Lang::Kk,
+            Some(LangArg::En) => Lang::En,
+            None => default,
+        };
+        let sep = match self.sep {
+            Some(SepArg::Semicolon) => Separator::Semicolon,
+            Some(SepArg::Comma) => Separator::Comma,
+            None => Separator::for_lang(lang),
+        };
+        (lang, sep)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,13 +88,16 @@ pub struct GradebookArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub style: StyleArgs,
 }
 
-struct ExportGradebook(GradebookArgs);
+struct ExportGradebook(GradebookArgs, Lang);
 
 impl Job for ExportGradebook {
     async fn run<S: Store>(self, platform: Platform<S>) -> anyhow::Result<()> {
         let args = self.0;
+        let (lang, sep) = args.style.resolve(self.1);
         let to_stdout = args.output.as_os_str() == "-";
         let format = match (args.format, Format::from_file_name(&args.output.to_string_lossy())) {
             (Some(FormatArg::Xlsx), _) => Format::Xlsx,
@@ -60,7 +111,7 @@ impl Job for ExportGradebook {
         let group = find_group(&platform, &args.group).await?;
         let module = find_module(&platform, &args.module).await?;
         let book = platform.operator_gradebook(group, module).await?;
-        let bytes = gradebook_table(&book).write(format)?;
+        let bytes = gradebook_table(&book, lang).write(format, sep)?;
         if to_stdout {
             std::io::stdout().lock().write_all(&bytes)?;
         } else {
@@ -120,6 +171,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
-        Command::Gradebook(args) => with_existing_platform(&config, ExportGradebook(args)).await,
+        Command::Gradebook(args) => {
+            let lang = config.lang;
+            with_existing_platform(&config, ExportGradebook(args, lang)).await
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! `edu import groups FILE`: the spreadsheet import from the command line (README, "Import format").
+//! `edu import groups FILE` and `edu import teachers FILE`: the spreadsheet imports from the
+//! command line (README, "Import format").
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -7,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use edu_core::config::Config;
-use edu_core::export::{Format, Table};
-use edu_core::import::{ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords};
+use edu_core::export::{Format, Separator, Table};
+use edu_core::i18n::{Lang, tr};
+use edu_core::import::{ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, RosterKind};
 use edu_core::{Platform, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -32,7 +34,21 @@ pub enum Command {
     ///
     /// Re-importing the same file changes nothing. New students get a random first password, written
     /// to the --credentials file (never to the log); they must change it at first login.
-    Groups(GroupsArgs),
+    Groups(RosterArgs),
+    /// Import teachers from a spreadsheet (xlsx, xls, ods or csv), each made the teacher of the subjects its row names.
+    ///
+    /// The header names the columns as for `import groups`, without a group:
+    ///   IIN:         ИИН | ЖСН | IIN                                   (required)
+    ///   full name:   ФИО | Аты-жөні | Full name   (or Фамилия, Имя, Отчество | Тегі, Аты, Әкесінің аты)
+    ///   optional:    Телефон | Телефон нөмірі | Phone
+    ///   subjects:    Предметы, Предмет | Пәндер, Пән | Subjects, Subject
+    /// Subjects are separated by `;` or `,` and must exist; a title used in several modules is
+    /// written `Module / Subject`. A subject taught by someone else passes to the file's teacher
+    /// (the report lists each change). An IIN of a student or an administrator is a row error.
+    ///
+    /// Re-importing the same file changes nothing. New teachers get a random first password,
+    /// written to the --credentials file; they must change it at first login.
+    Teachers(RosterArgs),
     /// Import a whole deployment of the previous backend: its PostgreSQL database and static/ folder.
     ///
     /// Users (with their passwords), groups, modules, subjects, lessons, tests, results, homework
@@ -43,7 +59,7 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct GroupsArgs {
+pub struct RosterArgs {
     /// The spreadsheet.
     pub file: PathBuf,
     /// Read only this sheet of the workbook (any case); by default every sheet with an IIN header.
@@ -68,10 +84,13 @@ pub struct GroupsArgs {
     /// reported as "name differs, not updated".
     #[arg(long)]
     pub update_names: bool,
-    /// Where to write new students' first passwords: a new .csv or .xlsx file (never overwritten).
+    /// Where to write new accounts' first passwords: a new .csv or .xlsx file (never overwritten).
     /// Required unless --dry-run.
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
+    /// The credentials file's language and CSV separator.
+    #[command(flatten)]
+    pub style: crate::export::StyleArgs,
     /// Print the report as JSON (without passwords) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -79,18 +98,20 @@ pub struct GroupsArgs {
 
 pub async fn run(cmd: Command, config: Config) -> anyhow::Result<()> {
     match cmd {
-        Command::Groups(args) => groups(args, config).await,
+        Command::Groups(args) => roster(RosterKind::Students, args, config).await,
+        Command::Teachers(args) => roster(RosterKind::Teachers, args, config).await,
         Command::Legacy(args) => crate::legacy::run(args, config).await,
     }
 }
 
-async fn groups(args: GroupsArgs, config: Config) -> anyhow::Result<()> {
+async fn roster(kind: RosterKind, args: RosterArgs, config: Config) -> anyhow::Result<()> {
     let file = read_spreadsheet(&args.file)?;
+    let (lang, sep) = args.style.resolve(config.lang);
     // The credentials file is created before anything is written to the database, so a bad path
     // fails the command while nothing has happened yet.
     let credentials = match (&args.credentials, args.dry_run) {
-        (Some(path), false) => Some(CredentialsFile::create(path)?),
-        (None, false) => bail!("--credentials FILE.csv|FILE.xlsx is required to receive new students' passwords"),
+        (Some(path), false) => Some(CredentialsFile::create(path, kind, lang, sep)?),
+        (None, false) => bail!("--credentials FILE.csv|FILE.xlsx is required to receive new accounts' passwords"),
         (_, true) => None,
     };
     let options = ImportOptions {
@@ -106,6 +127,7 @@ async fn groups(args: GroupsArgs, config: Config) -> anyhow::Result<()> {
         sheet: args.sheet.clone(),
     };
     let job = Import {
+        kind,
         file,
         options,
         credentials,
@@ -134,10 +156,13 @@ struct CredentialsFile {
     path: PathBuf,
     file: Option<File>,
     format: Format,
+    kind: RosterKind,
+    lang: Lang,
+    sep: Separator,
 }
 
 impl CredentialsFile {
-    fn create(path: &Path) -> anyhow::Result<CredentialsFile> {
+    fn create(path: &Path, kind: RosterKind, lang: Lang, sep: Separator) -> anyhow::Result<CredentialsFile> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let Some(format) = Format::from_file_name(name) else {
             bail!("--credentials must name a .csv or .xlsx file, not {}", path.display());
@@ -159,21 +184,38 @@ impl CredentialsFile {
             path: path.to_owned(),
             file: Some(file),
             format,
+            kind,
+            lang,
+            sep,
         })
     }
 
+    /// The passwords as a sheet in the file's language, sorted by name in its alphabetical order.
     fn finish(mut self, report: &ImportReport) -> anyhow::Result<usize> {
-        let mut table = Table::new("Credentials", &["row", "iin", "full_name", "group", "password"]);
-        for c in &report.credentials {
+        let lang = self.lang;
+        let what = match self.kind {
+            RosterKind::Students => "Group",
+            RosterKind::Teachers => "Subjects",
+        };
+        let headers = ["Row", "IIN", "Full name", what, "Password"].map(|h| tr(lang, h));
+        let headers: Vec<&str> = headers.iter().map(AsRef::as_ref).collect();
+        let mut table = Table::new(tr(lang, "Credentials"), &headers);
+        let mut credentials: Vec<_> = report.credentials.iter().collect();
+        edu_core::i18n::Collation::new(lang).sort_by_key(&mut credentials, |c| c.full_name.as_str());
+        for c in credentials {
+            let group_or_subjects = match self.kind {
+                RosterKind::Students => c.group.clone(),
+                RosterKind::Teachers => c.subjects.join(", "),
+            };
             table.push(vec![
                 (c.row as f64).into(),
                 c.iin.as_str().into(),
                 c.full_name.as_str().into(),
-                c.group.as_str().into(),
+                group_or_subjects.into(),
                 c.password.as_str().into(),
             ]);
         }
-        let bytes = table.write(self.format)?;
+        let bytes = table.write(self.format, self.sep)?;
         let mut file = self.file.take().context("credentials file already written")?;
         file.write_all(&bytes)
             .and_then(|()| file.sync_all())
@@ -191,6 +233,7 @@ impl Drop for CredentialsFile {
 }
 
 struct Import {
+    kind: RosterKind,
     file: Vec<u8>,
     options: ImportOptions,
     credentials: Option<CredentialsFile>,
@@ -216,9 +259,18 @@ impl Job for Import {
             }
             ImportProgress::Writing => bar.set_message("writing"),
         };
-        let result = platform
-            .operator_import_groups(&self.file, self.options, &progress)
-            .await;
+        let result = match self.kind {
+            RosterKind::Students => {
+                platform
+                    .operator_import_groups(&self.file, self.options, &progress)
+                    .await
+            }
+            RosterKind::Teachers => {
+                platform
+                    .operator_import_teachers(&self.file, self.options, &progress)
+                    .await
+            }
+        };
         bar.finish_and_clear();
         let report = result.context("import failed; nothing was written")?;
         let credentials_path = self.credentials.as_ref().map(|c| c.path.clone());
@@ -232,15 +284,19 @@ impl Job for Import {
             shown.credentials.clear();
             println!("{}", serde_json::to_string_pretty(&shown)?);
         } else {
-            print_report(&report, started.elapsed());
+            print_report(self.kind, &report, started.elapsed());
         }
+        let who = match self.kind {
+            RosterKind::Students => "student",
+            RosterKind::Teachers => "teacher",
+        };
         match credentials_path {
             Some(path) if written > 0 => eprintln!(
-                "first passwords of {written} new student(s) written to {}",
+                "first passwords of {written} new {who}(s) written to {}",
                 path.display()
             ),
             Some(path) if report.applied => eprintln!(
-                "no new students: no passwords to hand out, {} was not written",
+                "no new {who}s: no passwords to hand out, {} was not written",
                 path.display()
             ),
             _ => {}
@@ -263,7 +319,7 @@ impl Job for Import {
     }
 }
 
-fn print_report(report: &ImportReport, elapsed: Duration) {
+fn print_report(kind: RosterKind, report: &ImportReport, elapsed: Duration) {
     let verb = if report.dry_run { "would create" } else { "created" };
     println!(
         "{} rows, {} valid, {} invalid{}",
@@ -276,11 +332,25 @@ fn print_report(report: &ImportReport, elapsed: Duration) {
             ""
         }
     );
+    let who = match kind {
+        RosterKind::Students => "students",
+        RosterKind::Teachers => "teachers",
+    };
     println!(
-        "students: {verb} {}, already existing {}",
+        "{who}: {verb} {}, already existing {}",
         report.users_created, report.users_existing
     );
-    if report.groups_created.is_empty() {
+    if kind == RosterKind::Teachers {
+        let verb = if report.dry_run { "would change" } else { "changed" };
+        println!("subjects whose teacher {verb}: {}", report.subjects_assigned.len());
+        for a in &report.subjects_assigned {
+            let from = a
+                .previous_teacher
+                .as_deref()
+                .map_or_else(String::new, |t| format!(" (was {t})"));
+            println!("  row {}: {} / {} → {}{from}", a.row, a.module, a.subject, a.full_name);
+        }
+    } else if report.groups_created.is_empty() {
         println!("groups: {verb} none");
     } else {
         println!(
@@ -289,7 +359,7 @@ fn print_report(report: &ImportReport, elapsed: Duration) {
             report.groups_created.join(", ")
         );
     }
-    if report.applied {
+    if report.applied && kind == RosterKind::Students {
         println!("memberships added: {}", report.memberships_added);
     }
     for e in &report.errors {

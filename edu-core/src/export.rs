@@ -1,7 +1,8 @@
 //! Tables for people to open in a spreadsheet program: CSV that Excel reads correctly, and XLSX.
 //!
 //! CSV gets a UTF-8 byte order mark (without it Excel reads Cyrillic as mojibake), CRLF line
-//! ends, RFC 4180 quoting, and text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
+//! ends, RFC 4180 quoting, the separator and decimal mark Excel expects in the reader's locale
+//! ([`Separator`]: `;` and `87,5` for Russian and Kazakh, `,` and `87.5` for English), and text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
 //! tab, carriage return at the start) neutralised with a leading apostrophe. XLSX stores every
 //! text cell as a string, which is never evaluated.
 
@@ -52,6 +53,44 @@ pub struct Table {
 #[error("could not write the spreadsheet: {0}")]
 pub struct ExportError(#[from] rust_xlsxwriter::XlsxError);
 
+/// A CSV's cell separator, and with it the decimal mark: Excel in a locale whose decimal mark is
+/// a comma (ru-RU, kk-KZ) splits cells at `;` and reads `87,5` as a number; a file with `,`
+/// opens there in one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Separator {
+    /// `,` between cells, `.` in numbers.
+    #[default]
+    Comma,
+    /// `;` between cells, `,` in numbers.
+    Semicolon,
+}
+
+impl Separator {
+    /// What Excel expects in the language's usual locale.
+    pub fn for_lang(lang: crate::i18n::Lang) -> Separator {
+        match lang {
+            crate::i18n::Lang::En => Separator::Comma,
+            crate::i18n::Lang::Ru | crate::i18n::Lang::Kk => Separator::Semicolon,
+        }
+    }
+
+    /// `comma` or `semicolon` (also `,` and `;`).
+    pub fn parse(s: &str) -> Option<Separator> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "comma" | "," => Some(Separator::Comma),
+            "semicolon" | ";" => Some(Separator::Semicolon),
+            _ => None,
+        }
+    }
+
+    fn cell(self) -> char {
+        match self {
+            Separator::Comma => ',',
+            Separator::Semicolon => ';',
+        }
+    }
+}
+
 /// File formats a table can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -98,24 +137,36 @@ impl Table {
         self.rows.push(row);
     }
 
-    pub fn write(&self, format: Format) -> Result<Vec<u8>, ExportError> {
+    /// The table as a file; a CSV separated by `separator` (XLSX has no separator to choose).
+    pub fn write(&self, format: Format, separator: Separator) -> Result<Vec<u8>, ExportError> {
         match format {
-            Format::Csv => Ok(self.to_csv()),
+            Format::Csv => Ok(self.to_csv_with(separator)),
             Format::Xlsx => self.to_xlsx(),
         }
     }
 
+    /// CSV with `,` and decimal points.
     pub fn to_csv(&self) -> Vec<u8> {
+        self.to_csv_with(Separator::Comma)
+    }
+
+    pub fn to_csv_with(&self, separator: Separator) -> Vec<u8> {
         let mut out = String::from("\u{feff}");
         let header: Vec<Value> = self.headers.iter().map(|h| Value::Text(h.clone())).collect();
         for row in std::iter::once(&header).chain(&self.rows) {
             for (i, cell) in row.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(separator.cell());
                 }
                 match cell {
                     Value::Empty => {}
-                    Value::Number(n) => out.push_str(&format_number(*n)),
+                    Value::Number(n) => {
+                        let number = format_number(*n);
+                        match separator {
+                            Separator::Comma => out.push_str(&number),
+                            Separator::Semicolon => out.push_str(&number.replace('.', ",")),
+                        }
+                    }
                     Value::Text(t) => push_csv_text(&mut out, t),
                 }
             }
@@ -222,6 +273,32 @@ mod tests {
         assert_eq!(lines[1], "\"Иванов, Иван\",87.5,\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(lines[2], "\"Ли \"\"Сон\"\"\",,\"'-1+2\"");
         assert_eq!(lines[3], "Ким,100,\"строка\nвторая\"");
+    }
+
+    #[test]
+    fn csv_for_a_decimal_comma_locale_separates_with_semicolons() {
+        let csv = String::from_utf8(table().to_csv_with(Separator::Semicolon)).expect("utf-8");
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert_eq!(lines[0], "ФИО;Балл;Комментарий");
+        assert_eq!(lines[1], "\"Иванов, Иван\";87,5;\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(lines[3], "Ким;100;\"строка\nвторая\"");
+        assert_eq!(Separator::for_lang(crate::i18n::Lang::Kk), Separator::Semicolon);
+        assert_eq!(Separator::for_lang(crate::i18n::Lang::En), Separator::Comma);
+        assert_eq!(Separator::parse(" Semicolon "), Some(Separator::Semicolon));
+        assert_eq!(Separator::parse("tab"), None);
+    }
+
+    /// What a spreadsheet reads back from our CSV is what was written, with either separator:
+    /// the import's CSV reader (which detects `;` and `,`) stands in for Excel.
+    #[test]
+    fn csv_reads_back_with_either_separator() {
+        use crate::import::{Cell, read_grid};
+        for sep in [Separator::Comma, Separator::Semicolon] {
+            let grid = read_grid(&table().to_csv_with(sep)).expect("readable");
+            assert_eq!(grid[1][0], Cell::Text("Иванов, Иван".into()), "{sep:?}");
+            assert_eq!(grid[3][2], Cell::Text("строка\nвторая".into()), "{sep:?}");
+            assert_eq!(grid.len(), 4, "{sep:?}");
+        }
     }
 
     #[test]

@@ -111,6 +111,37 @@ fn render(l: &Localizable, lang: Lang) -> Option<(Vec<u8>, Lang)> {
     serde_json::to_vec(&value).ok().map(|bytes| (bytes, lang))
 }
 
+/// The deployment's `EDU_LANG`, put on each request by [`LanguageLayer`].
+#[derive(Debug, Clone, Copy)]
+struct DefaultLang(Lang);
+
+/// What a request says about its language, for an answer made in it (a spreadsheet's headers):
+/// `?lang=` first, then `Accept-Language`, then `EDU_LANG`.
+#[derive(Debug, Clone)]
+pub(crate) struct LangPref {
+    accept: Option<String>,
+    default: Lang,
+}
+
+impl LangPref {
+    pub(crate) fn resolve(&self, asked: Option<Lang>) -> Lang {
+        asked
+            .or_else(|| self.accept.as_deref().and_then(|v| Lang::negotiate(v, self.default)))
+            .unwrap_or(self.default)
+    }
+}
+
+/// The request's [`LangPref`].
+pub(crate) fn lang_pref() -> impl warp::Filter<Extract = (LangPref,), Error = std::convert::Infallible> + Clone {
+    use warp::Filter;
+    crate::extract::optional_header("accept-language")
+        .and(warp::ext::optional::<DefaultLang>())
+        .map(|accept, default: Option<DefaultLang>| LangPref {
+            accept,
+            default: default.map_or_else(Lang::default, |d| d.0),
+        })
+}
+
 /// Tells marked answers in the language the request asks for (see the module documentation).
 #[derive(Debug, Clone, Copy)]
 pub struct LanguageLayer {
@@ -152,10 +183,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         // Only kept, not read: most answers never need it.
         let accept = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
         let default = self.default;
+        // For the handlers whose answer is itself in a language (spreadsheets): see `lang_pref`.
+        req.extensions_mut().insert(DefaultLang(default));
         let fut = self.inner.call(req);
         Box::pin(async move {
             let mut res = fut.await?;

@@ -26,6 +26,7 @@ use crate::routes::{
         admin_groups::delete,
         admin_groups::delete_with_users, admin_groups::add_users, admin_groups::members, admin_groups::remove_user,
         import::upload,
+        import::upload_teachers,
         admin_modules::create, admin_modules::list, admin_modules::with_teachers, admin_modules::read,
         admin_modules::update, admin_modules::patch, admin_modules::update_subject, admin_modules::delete,
         admin_modules::add_subject, admin_modules::delete_subject,

@@ -24,6 +24,7 @@ edu_tests::on_both_backends!(
     gradebook_cells_averages_and_pages,
     exports_are_attachments_with_the_same_numbers,
     a_teachers_gradebook_covers_only_groups_of_the_module,
+    exports_speak_the_schools_language,
 );
 
 const CSV_TYPE: &str = "text/csv";
@@ -305,6 +306,12 @@ fn assert_tally(tally: &Value, counted: &[f64], pending: usize, what: &str) {
 /// RFC 4180 CSV after the byte order mark: rows of unquoted fields. Every line must end in CRLF.
 #[track_caller]
 fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    parse_csv_by(bytes, ',')
+}
+
+/// [`parse_csv`] with another cell separator.
+#[track_caller]
+fn parse_csv_by(bytes: &[u8], sep: char) -> Vec<Vec<String>> {
     let text = std::str::from_utf8(bytes).expect("UTF-8");
     let text = text.strip_prefix('\u{feff}').expect("a byte order mark first");
     let mut rows = Vec::new();
@@ -326,7 +333,7 @@ fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
         }
         match c {
             '"' => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
+            c if c == sep => row.push(std::mem::take(&mut field)),
             '\r' => {
                 assert_eq!(chars.next(), Some('\n'), "CR only as part of CRLF");
                 row.push(std::mem::take(&mut field));
@@ -720,8 +727,12 @@ async fn students_see_only_their_own_grades<S: Store>(app: TestApp<S>) {
 
     // My export holds my items and my averages, nothing of the classmate's.
     let r = send(
-        app.request(Method::GET, "/lessons/student/grades/export?format=csv", Some(&me))
-            .query(&[("student_id", classmate.id)]),
+        app.request(
+            Method::GET,
+            "/lessons/student/grades/export?lang=en&format=csv",
+            Some(&me),
+        )
+        .query(&[("student_id", classmate.id)]),
     )
     .await;
     assert_attachment(&r, CSV_TYPE, "csv");
@@ -745,15 +756,20 @@ async fn students_see_only_their_own_grades<S: Store>(app: TestApp<S>) {
     for foreign in ["99", "77", "100", BIOLOGY, "Лабораторная"] {
         assert!(!text.contains(foreign), "{foreign:?} is the classmate's: {text}");
     }
-    let r = get(&app, "/lessons/student/grades/export?format=xlsx", Some(&me)).await;
+    let r = get(&app, "/lessons/student/grades/export?lang=en&format=xlsx", Some(&me)).await;
     assert_attachment(&r, XLSX_TYPE, "xlsx");
     assert_same_sheet(&rows, &read_xlsx(&r.bytes));
-    let r = get(&app, "/lessons/student/grades/export", Some(&me)).await;
+    let r = get(&app, "/lessons/student/grades/export?lang=en", Some(&me)).await;
     assert_attachment(&r, XLSX_TYPE, "xlsx");
     assert_same_sheet(&rows, &read_xlsx(&r.bytes));
 
     // The classmate's export has their three items.
-    let r = get(&app, "/lessons/student/grades/export?format=csv", Some(&classmate)).await;
+    let r = get(
+        &app,
+        "/lessons/student/grades/export?lang=en&format=csv",
+        Some(&classmate),
+    )
+    .await;
     let rows = parse_csv(&r.bytes);
     let grades: Vec<&str> = rows[1..4].iter().map(|r| r[4].as_str()).collect();
     assert_eq!(grades, ["77", "99", "100"]);
@@ -768,7 +784,7 @@ async fn gradebook_guards_come_before_the_query<S: Store>(app: TestApp<S>) {
     let idle_teacher = app.teacher().await;
     let valid = format!("group_id={}&module_id={}", w.g1, w.m1);
     let book = format!("/grades/gradebook?{valid}");
-    let export = format!("/grades/gradebook/export?{valid}&format=csv");
+    let export = format!("/grades/gradebook/export?lang=en&{valid}&format=csv");
     let tampered = Actor {
         token: format!("{}x", student.token),
         ..student.clone()
@@ -776,7 +792,7 @@ async fn gradebook_guards_come_before_the_query<S: Store>(app: TestApp<S>) {
     for path in [
         "/lessons/student/grades",
         "/lessons/student/grades/summary",
-        "/lessons/student/grades/export?format=csv",
+        "/lessons/student/grades/export?lang=en&format=csv",
         &book,
         &export,
     ] {
@@ -837,6 +853,8 @@ async fn gradebook_guards_come_before_the_query<S: Store>(app: TestApp<S>) {
         ];
         if route.ends_with("export") {
             malformed.push(format!("{valid}&format=pdf"));
+            malformed.push(format!("{valid}&lang=de"));
+            malformed.push(format!("{valid}&sep=tab"));
         } else {
             malformed.push(format!("{valid}&limit=abc"));
             malformed.push(format!("{valid}&offset=1e3"));
@@ -857,9 +875,13 @@ async fn gradebook_guards_come_before_the_query<S: Store>(app: TestApp<S>) {
             );
         }
     }
-    get(&app, "/lessons/student/grades/export?format=pdf", Some(&student))
-        .await
-        .expect_error(422, "validation_error");
+    get(
+        &app,
+        "/lessons/student/grades/export?lang=en&format=pdf",
+        Some(&student),
+    )
+    .await
+    .expect_error(422, "validation_error");
 }
 
 /// What a student's cell of a lesson must hold.
@@ -1226,7 +1248,7 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
     // CSV: a byte order mark, CRLF, formula-looking names neutralised, the gradebook's numbers.
     let r = get(
         &app,
-        &format!("/grades/gradebook/export?{valid}&format=csv"),
+        &format!("/grades/gradebook/export?lang=en&{valid}&format=csv"),
         Some(&w.admin),
     )
     .await;
@@ -1272,6 +1294,10 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
         assert!(!field.starts_with(['=', '+', '-', '@']), "a live formula: {field:?}");
     }
     assert_eq!(csv.len(), 1 + rows.len());
+    // The export lists the students in the language's alphabetical order.
+    let mut rows = rows;
+    edu_core::i18n::Collation::new(edu_core::i18n::Lang::En)
+        .sort_by_key(&mut rows, |r| r["full_name"].as_str().unwrap_or_default());
     for (line, row) in csv[1..].iter().zip(&rows) {
         let id = row["student_id"].as_i64().expect("id");
         let name = row["full_name"].as_str().expect("name");
@@ -1309,7 +1335,7 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
     // XLSX, asked for or by default, holds the same values (names as plain text).
     let xlsx = get(
         &app,
-        &format!("/grades/gradebook/export?{valid}&format=xlsx"),
+        &format!("/grades/gradebook/export?lang=en&{valid}&format=xlsx"),
         Some(&w.admin),
     )
     .await;
@@ -1320,13 +1346,23 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
         sheet.iter().any(|r| r[1] == Data::String(formula.to_owned())),
         "the name is kept as text"
     );
-    let default = get(&app, &format!("/grades/gradebook/export?{valid}"), Some(&w.admin)).await;
+    let default = get(
+        &app,
+        &format!("/grades/gradebook/export?lang=en&{valid}"),
+        Some(&w.admin),
+    )
+    .await;
     assert_attachment(&default, XLSX_TYPE, "xlsx");
     assert!(default.bytes.starts_with(b"PK"), "a zip container");
     assert_same_sheet(&csv, &read_xlsx(&default.bytes));
 
     // A teacher's export has their lessons only, and the averages over them.
-    let r = get(&app, &format!("/grades/gradebook/export?{valid}&format=csv"), Some(bt)).await;
+    let r = get(
+        &app,
+        &format!("/grades/gradebook/export?lang=en&{valid}&format=csv"),
+        Some(bt),
+    )
+    .await;
     assert_attachment(&r, CSV_TYPE, "csv");
     let teacher_csv = parse_csv(&r.bytes);
     assert_eq!(teacher_csv[0].len(), 2 + 1 + 3);
@@ -1343,14 +1379,18 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
 
     // Guards: students and teachers of other modules get no gradebook export.
     for who in [&students[0], &w.chemistry_teacher] {
-        get(&app, &format!("/grades/gradebook/export?{valid}&format=csv"), Some(who))
-            .await
-            .expect_error(403, "forbidden");
+        get(
+            &app,
+            &format!("/grades/gradebook/export?lang=en&{valid}&format=csv"),
+            Some(who),
+        )
+        .await
+        .expect_error(403, "forbidden");
     }
 
     // A student's own export is a spreadsheet of their own items only.
     let me = &students[1];
-    let r = get(&app, "/lessons/student/grades/export?format=csv", Some(me)).await;
+    let r = get(&app, "/lessons/student/grades/export?lang=en&format=csv", Some(me)).await;
     assert_attachment(&r, CSV_TYPE, "csv");
     let mine = parse_csv(&r.bytes);
     let items = flat(&app, me).await;
@@ -1358,11 +1398,16 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
     assert_eq!(mine.len(), 1 + items.len() + 1 + 1 + 1);
     let grades: Vec<&str> = mine[1..=items.len()].iter().map(|l| l[4].as_str()).collect();
     assert_eq!(grades, ["20", "33.33"], "essay 20, one of three right");
-    let r = get(&app, "/lessons/student/grades/export?format=xlsx", Some(me)).await;
+    let r = get(&app, "/lessons/student/grades/export?lang=en&format=xlsx", Some(me)).await;
     assert_attachment(&r, XLSX_TYPE, "xlsx");
     assert_same_sheet(&mine, &read_xlsx(&r.bytes));
     // The first student's export names the lab, whose title is neutralised like any text.
-    let r = get(&app, "/lessons/student/grades/export?format=csv", Some(&students[0])).await;
+    let r = get(
+        &app,
+        "/lessons/student/grades/export?lang=en&format=csv",
+        Some(&students[0]),
+    )
+    .await;
     assert_attachment(&r, CSV_TYPE, "csv");
     let theirs = parse_csv(&r.bytes);
     assert!(
@@ -1372,7 +1417,12 @@ async fn exports_are_attachments_with_the_same_numbers<S: Store>(app: TestApp<S>
     for field in theirs.iter().flatten() {
         assert!(!field.starts_with(['=', '+', '-', '@']), "a live formula: {field:?}");
     }
-    let r = get(&app, "/lessons/student/grades/export?format=xlsx", Some(&students[0])).await;
+    let r = get(
+        &app,
+        "/lessons/student/grades/export?lang=en&format=xlsx",
+        Some(&students[0]),
+    )
+    .await;
     let sheet = read_xlsx(&r.bytes);
     assert_same_sheet(&theirs, &sheet);
     assert!(sheet.iter().any(|l| l[2] == Data::String("+Лабораторная".to_owned())));
@@ -1416,4 +1466,114 @@ async fn a_teachers_gradebook_covers_only_groups_of_the_module<S: Store>(app: Te
         assert_eq!(admin.status, 200, "{path}: an administrator reads every group");
         assert!(String::from_utf8_lossy(&admin.bytes).contains(&stranger.iin));
     }
+}
+
+/// Exports in Russian, Kazakh or English: `?lang=` first, then `Accept-Language`, then the
+/// deployment's default (Russian). Headers and markers in the language, students in its
+/// alphabetical order, and a CSV split by `;` with decimal commas for ru and kk (`sep=` overrides).
+async fn exports_speak_the_schools_language<S: Store>(app: TestApp<S>) {
+    let w = world(&app).await;
+    let names = [
+        "Ұлан Бек",
+        "Ли Анна",
+        "Қасымов Дәурен",
+        "Ахмет Ерлан",
+        "Яковлев Иван",
+        "Әлиева Дана",
+    ];
+    let mut students = Vec::new();
+    for name in names {
+        students.push(enrol(&app, &w.admin, w.g1, name).await);
+    }
+    let essay = lesson(&app, &w.algebra_teacher, w.algebra, "Эссе", "pdf").await;
+    let lab = lesson(&app, &w.algebra_teacher, w.algebra, "Лабораторная", "pdf").await;
+    let graded = hand_in(&app, &students[0], essay).await;
+    grade(&app, &w.algebra_teacher, graded, 87).await;
+    let graded = hand_in(&app, &students[0], lab).await;
+    grade(&app, &w.algebra_teacher, graded, 90).await;
+    hand_in(&app, &students[1], essay).await;
+    let valid = format!("group_id={}&module_id={}", w.g1, w.m1);
+    let export = |query: &str, accept: Option<&str>| {
+        let mut req = app.request(
+            Method::GET,
+            &format!("/grades/gradebook/export?{valid}{query}"),
+            Some(&w.admin),
+        );
+        if let Some(accept) = accept {
+            req = req.header("accept-language", accept);
+        }
+        send(req)
+    };
+    let order = |lang: edu_core::i18n::Lang| {
+        let mut sorted = names.to_vec();
+        edu_core::i18n::Collation::new(lang).sort_by_key(&mut sorted, |n| n);
+        sorted
+    };
+    let kazakh_order = order(edu_core::i18n::Lang::Kk);
+    assert_eq!(kazakh_order[..3], ["Ахмет Ерлан", "Әлиева Дана", "Қасымов Дәурен"]);
+    assert_eq!(kazakh_order[4..], ["Ұлан Бек", "Яковлев Иван"]);
+
+    // Kazakh, as the browser asks.
+    let r = export("&format=csv", Some("kk-KZ,kk;q=0.9,ru;q=0.8")).await;
+    assert_attachment(&r, CSV_TYPE, "csv");
+    assert_eq!(r.headers["content-language"], "kk");
+    let csv = parse_csv_by(&r.bytes, ';');
+    assert_eq!(&csv[0][..2], ["ЖСН", "Аты-жөні"]);
+    assert_eq!(csv[0][4..], ["Орташа балл", "Есепке алынған баға", "Тексеруді күтуде"]);
+    let listed: Vec<&str> = csv[1..].iter().map(|l| l[1].as_str()).collect();
+    assert_eq!(listed, kazakh_order, "the Kazakh alphabet, not code points");
+    let ulan = &csv[1 + kazakh_order.iter().position(|n| *n == "Ұлан Бек").expect("listed")];
+    assert_eq!(ulan[2..], ["87", "90", "88,5", "2", "0"], "a decimal comma");
+    let li = &csv[1 + kazakh_order.iter().position(|n| *n == "Ли Анна").expect("listed")];
+    assert_eq!(li[2], "тексерілуде", "the pending marker in Kazakh");
+
+    // ?lang= wins over Accept-Language; sep= over the language's separator.
+    let r = export("&format=csv&lang=ru", Some("kk")).await;
+    assert_eq!(r.headers["content-language"], "ru");
+    let csv = parse_csv_by(&r.bytes, ';');
+    assert_eq!(csv[0][..2], ["ИИН", "ФИО"]);
+    assert_eq!(csv[0][4..], ["Средний балл", "Учтено оценок", "Ждут проверки"]);
+    let listed: Vec<&str> = csv[1..].iter().map(|l| l[1].as_str()).collect();
+    assert_eq!(listed, order(edu_core::i18n::Lang::Ru));
+    let r = export("&format=csv&lang=ru&sep=comma", None).await;
+    let csv = parse_csv(&r.bytes);
+    assert_eq!(csv[0][..2], ["ИИН", "ФИО"]);
+    assert!(
+        csv.iter().any(|l| l.get(4).map(String::as_str) == Some("88.5")),
+        "{csv:?}"
+    );
+
+    // A language we do not speak: the deployment's (Russian by default). English: commas.
+    let r = export("&format=csv", Some("de-DE,de;q=0.9")).await;
+    assert_eq!(r.headers["content-language"], "ru");
+    assert_eq!(parse_csv_by(&r.bytes, ';')[0][..2], ["ИИН", "ФИО"]);
+    let r = export("&format=csv", Some("en-GB,en;q=0.9")).await;
+    let csv = parse_csv(&r.bytes);
+    assert_eq!(csv[0][..2], ["IIN", "Full name"]);
+    assert!(csv.iter().any(|l| l[1] == "Ли Анна" && l[2] == "pending"));
+
+    // XLSX in Kazakh: the same headers, numbers as numbers.
+    let r = export("&format=xlsx", Some("kk")).await;
+    let sheet = read_xlsx(&r.bytes);
+    assert_eq!(sheet[0][0], Data::String("ЖСН".into()));
+    assert!(sheet.iter().any(|l| l[4] == Data::Float(88.5)), "{sheet:?}");
+
+    // A student's own export in Kazakh.
+    let r = send(
+        app.request(
+            Method::GET,
+            "/lessons/student/grades/export?format=csv",
+            Some(&students[0]),
+        )
+        .header("accept-language", "kk"),
+    )
+    .await;
+    let mine = parse_csv_by(&r.bytes, ';');
+    assert_eq!(
+        mine[0],
+        ["Модуль", "Пән", "Сабақ", "Жұмыс түрі", "Баға", "Тапсырылды (UTC)"]
+    );
+    assert_eq!(mine[1][3], "үй тапсырмасы");
+    assert_eq!(mine.last().map(|l| l[3].as_str()), Some("жалпы орташа балл"));
+    assert_eq!(mine.last().map(|l| l[4].as_str()), Some("88,5"));
 }

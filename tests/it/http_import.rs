@@ -30,6 +30,7 @@ edu_tests::on_both_backends!(
     one_iin_with_two_names_is_invalid_in_every_row,
     different_names_are_reported_and_replaced_only_when_asked,
     service_accounts_keep_the_plain_rule_outside_the_import,
+    teachers_are_imported_with_their_subjects,
 );
 
 const UPLOAD: &str = "/admin/groups/upload-excel";
@@ -86,8 +87,13 @@ fn multipart(field: &str, filename: &str, bytes: &[u8]) -> Vec<u8> {
 
 /// Uploads `file` as the multipart field `file`, with `query` appended to the path.
 async fn upload<S: Store>(app: &TestApp<S>, who: Option<&Actor>, query: &str, file: &[u8]) -> Reply {
+    upload_to(app, UPLOAD, who, query, file).await
+}
+
+/// [`upload`] to another import.
+async fn upload_to<S: Store>(app: &TestApp<S>, path: &str, who: Option<&Actor>, query: &str, file: &[u8]) -> Reply {
     let res = app
-        .request(Method::POST, &format!("{UPLOAD}{query}"), who)
+        .request(Method::POST, &format!("{path}{query}"), who)
         .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(multipart("file", "students.xlsx", file))
         .send()
@@ -1010,4 +1016,139 @@ async fn kazakh_headers_in_a_semicolon_csv<S: Store>(app: TestApp<S>) {
     assert_eq!(report["groups_created"], json!(["ПО-23-3"]), "{report}");
     let names: Vec<String> = groups(&app, &admin).await.into_iter().map(|(g, _)| g).collect();
     assert_eq!(names, ["ПО-23-1", "ПО-23-3"]);
+}
+
+/// Subject id → the IIN of its teacher, from the administrator's overview.
+async fn teachers_of_subjects<S: Store>(
+    app: &TestApp<S>,
+    admin: &Actor,
+) -> std::collections::BTreeMap<i64, Option<String>> {
+    let r = get(app, "/access/access-overview", Some(admin)).await;
+    let mut out = std::collections::BTreeMap::new();
+    for module in r.expect(200)["modules"].as_array().expect("modules") {
+        for s in module["subjects"].as_array().expect("subjects") {
+            let id = s["subject_id"].as_i64().expect("subject id");
+            out.insert(id, s["teacher"]["iin"].as_str().map(str::to_owned));
+        }
+    }
+    out
+}
+
+/// `POST /admin/teachers/upload-excel`: teachers made with first passwords and given the subjects
+/// their rows name (`Module / Subject` where a title repeats); a subject taught by someone else is
+/// handed over and reported; unknown subjects and IINs of students are row errors; only an
+/// administrator may import; a re-import changes nothing.
+async fn teachers_are_imported_with_their_subjects<S: Store>(app: TestApp<S>) {
+    use edu_tests::{assign, new_module, new_subject};
+    const TEACHERS: &str = "/admin/teachers/upload-excel";
+    let admin = app.admin().await;
+    let sitting = app.teacher().await;
+    let student = app.user(edu_core::Role::Student).await;
+    let ma = new_module(&app, &admin, "Модуль А").await;
+    let mb = new_module(&app, &admin, "Модуль Б").await;
+    let algebra_a = new_subject(&app, &admin, ma, "Алгебра").await;
+    let physics = new_subject(&app, &admin, ma, "Физика").await;
+    let algebra_b = new_subject(&app, &admin, mb, "Алгебра").await;
+    assign(&app, &admin, &sitting, ma, physics).await;
+    let (new1, new2) = (edu_tests::fresh_iin(), edu_tests::fresh_iin());
+    let csv = format!(
+        "ИИН;ФИО;Телефон;Предметы\r\n\
+         {new1};Новый Учитель;+7 702 111 22 33;Модуль А / Алгебра, физика\r\n\
+         {};Учитель Б;;модуль б / алгебра\r\n\
+         {};Студент;;\r\n\
+         {new2};Неизвестный;;Астрономия\r\n",
+        sitting.iin, student.iin
+    );
+    let before = teachers_of_subjects(&app, &admin).await;
+
+    // Guards first.
+    upload_to(&app, TEACHERS, Some(&student), "", csv.as_bytes())
+        .await
+        .expect_error(403, "forbidden");
+    upload_to(&app, TEACHERS, Some(&sitting), "", csv.as_bytes())
+        .await
+        .expect_error(403, "forbidden");
+
+    // All or nothing: two bad rows, each saying why; nothing written.
+    let r = upload_to(&app, TEACHERS, Some(&admin), "", csv.as_bytes()).await;
+    let body = r.expect(422);
+    assert_eq!(body["code"], "import_rejected", "{body}");
+    let errors: Vec<(i64, String)> = body["report"]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_i64().expect("row"),
+                e["message"].as_str().expect("message").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{body}");
+    assert_eq!(errors[0].0, 4);
+    assert!(errors[0].1.contains("role student"), "{errors:?}");
+    assert_eq!(errors[1].0, 5);
+    assert!(
+        errors[1].1.contains("no subject is titled \"Астрономия\""),
+        "{errors:?}"
+    );
+    assert_eq!(teachers_of_subjects(&app, &admin).await, before);
+
+    // A dry run reports the hand-over and writes nothing.
+    let r = upload_to(
+        &app,
+        TEACHERS,
+        Some(&admin),
+        "?mode=skip_invalid&dry_run=true",
+        csv.as_bytes(),
+    )
+    .await;
+    let report = r.expect(200).clone();
+    assert_eq!(report["users_created"], 1);
+    assert_eq!(report["users_existing"], 1);
+    let assigned = report["subjects_assigned"].as_array().expect("assignments");
+    assert_eq!(assigned.len(), 3, "{report}");
+    let physics_change = assigned
+        .iter()
+        .find(|a| a["subject_id"] == physics)
+        .expect("physics changes hands");
+    assert_eq!(physics_change["iin"], new1.as_str());
+    assert_eq!(physics_change["module"], "Модуль А");
+    assert!(physics_change["previous_teacher"].is_string(), "{physics_change}");
+    assert_eq!(teachers_of_subjects(&app, &admin).await, before);
+    assert!(!user_exists(&app, &admin, &new1).await);
+
+    // Imported: the valid rows, in one go.
+    let r = upload_to(&app, TEACHERS, Some(&admin), "?mode=skip_invalid", csv.as_bytes()).await;
+    let report = r.expect(200).clone();
+    assert_eq!(report["applied"], true);
+    let creds = report["credentials"].as_array().expect("credentials");
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0]["iin"], new1.as_str());
+    assert_eq!(creds[0]["subjects"], json!(["Модуль А / Алгебра", "физика"]));
+    let after = teachers_of_subjects(&app, &admin).await;
+    assert_eq!(after[&algebra_a].as_deref(), Some(new1.as_str()));
+    assert_eq!(after[&physics].as_deref(), Some(new1.as_str()));
+    assert_eq!(after[&algebra_b].as_deref(), Some(sitting.iin.as_str()));
+    assert!(!user_exists(&app, &admin, &new2).await, "an invalid row makes nobody");
+    let password = creds[0]["password"].as_str().expect("a password");
+    let login = edu_tests::send(
+        app.client
+            .post(app.url("/auth/login"))
+            .json(&json!({"iin": new1, "password": password})),
+    )
+    .await;
+    let session = login.expect(200);
+    assert_eq!(session["user"]["must_change_password"], true);
+    assert_eq!(session["user"]["role"], "teacher");
+
+    // The same file again changes nothing.
+    let r = upload_to(&app, TEACHERS, Some(&admin), "?mode=skip_invalid", csv.as_bytes()).await;
+    let report = r.expect(200).clone();
+    assert_eq!(report["users_created"], 0);
+    assert!(
+        report.get("subjects_assigned").is_none_or(|a| a == &json!([])),
+        "{report}"
+    );
+    assert_eq!(teachers_of_subjects(&app, &admin).await, after);
 }

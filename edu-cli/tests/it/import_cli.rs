@@ -20,15 +20,16 @@ fn roster(path: &Path, rows: &[[&str; 3]]) {
     book.save(path).expect("xlsx written");
 }
 
-/// Parses the credentials CSV: (iin, full name, group, password) per data row.
+/// Parses the credentials CSV, in Russian (the default language) and so separated by `;`:
+/// (iin, full name, group, password) per data row.
 fn credentials(path: &Path) -> Vec<[String; 4]> {
     let text = std::fs::read_to_string(path).expect("credentials file");
     let text = text.strip_prefix('\u{feff}').expect("BOM for Excel");
     let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
-    assert_eq!(lines.next(), Some("row,iin,full_name,group,password"));
+    assert_eq!(lines.next(), Some("Строка;ИИН;ФИО;Группа;Пароль"));
     lines
         .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
+            let f: Vec<&str> = l.split(';').collect();
             assert_eq!(f.len(), 5, "{l}");
             [f[1].into(), f[2].into(), f[3].into(), f[4].into()]
         })
@@ -308,4 +309,203 @@ async fn every_sheet_is_read_unless_one_is_named() {
         "the cover sheet is skipped: {out}"
     );
     assert_eq!(credentials(&dir.path("c.csv")).len(), 2);
+}
+
+/// `edu import teachers`: accounts made with first passwords in a Kazakh credentials file, each
+/// teacher given the subjects its row names (a title two modules share written `Module /
+/// Subject`), a subject taught by someone else handed over and reported, bad rows explained;
+/// a re-import changes nothing.
+#[tokio::test]
+async fn imports_teachers_with_their_subjects() {
+    use edu_core::domain::{ModuleScope, NewModule};
+    use edu_core::{Role, Store};
+
+    let dir = Workdir::new("import-teachers");
+    let valid = |first: &str| {
+        let digits: [u8; 11] = first
+            .as_bytes()
+            .iter()
+            .map(|b| b - b'0')
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("11 digits");
+        format!(
+            "{first}{}",
+            edu_core::domain::Iin::check_digit(&digits).expect("a check digit")
+        )
+    };
+    let (admin_iin, old_iin, student_iin) = (valid("88010130011"), valid("85050540022"), valid("06060650033"));
+    let (sarsenova, akhmetov, li) = (valid("91020340044"), valid("92030450055"), valid("93040560066"));
+    let migrated = dir.edu(&["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let p = dir.platform().await;
+    crate::common::provision(&p, &admin_iin, "Админ", Role::Admin, "admin-password-1").await;
+    let old = crate::common::provision(&p, &old_iin, "Старый Учитель", Role::Teacher, "teacher-pass-1").await;
+    crate::common::provision(&p, &student_iin, "Студент Али", Role::Student, "student-pass-1").await;
+    let admin = p
+        .login(&admin_iin, "admin-password-1", ClientInfo::default())
+        .await
+        .expect("admin");
+    let who = p.authenticate(&admin.tokens.access_token).await.expect("principal");
+    let mut subjects = std::collections::HashMap::new();
+    for module in ["1 курс", "2 курс"] {
+        let m = p
+            .create_module(
+                &who,
+                NewModule {
+                    title: module.into(),
+                    course: None,
+                    description: None,
+                },
+            )
+            .await
+            .expect("module");
+        for title in ["Алгебра", &format!("Физика {module}")] {
+            let s = p.create_subject(&who, m.id, title).await.expect("subject");
+            subjects.insert(format!("{module} / {title}"), s.id);
+        }
+    }
+    let physics1 = subjects["1 курс / Физика 1 курс"];
+    p.assign_teacher(&who, &old_iin, physics1_module(&p, physics1).await, physics1)
+        .await
+        .expect("the old teacher teaches physics");
+
+    let sheet = dir.path("teachers.xlsx");
+    {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let s = book.add_worksheet();
+        let rows: [[&str; 4]; 5] = [
+            ["ЖСН", "Аты-жөні", "Телефон", "Пәндер"],
+            [
+                &sarsenova,
+                "Сәрсенова Ә.",
+                "+7 701 000 11 22",
+                "1 курс / Алгебра; Физика 1 курс",
+            ],
+            [&akhmetov, "Ахметов Б.", "", "Физика 2 курс"],
+            [&li, "Ли В.", "", "Алгебра"],
+            [&student_iin, "Студент Али", "", ""],
+        ];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                s.write_string(r as u32, c as u16, *v).expect("cell");
+            }
+        }
+        book.save(&sheet).expect("xlsx");
+    }
+
+    // All or nothing: two bad rows, nothing written, each error says why.
+    let refused = dir.edu(&["import", "teachers", "teachers.xlsx", "--credentials", "t.csv"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    let out = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        out.contains("row 4 (Ли В.): subject \"Алгебра\" is in several modules (1 курс, 2 курс)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("row 5 (Студент Али): the IIN belongs to an account with the role student"),
+        "{out}"
+    );
+    assert!(!dir.path("t.csv").exists());
+
+    let run = dir.edu(&[
+        "import",
+        "teachers",
+        "teachers.xlsx",
+        "--skip-invalid",
+        "--credentials",
+        "t.csv",
+        "--lang",
+        "kk",
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("teachers: created 2"), "{out}");
+    assert!(out.contains("subjects whose teacher changed: 3"), "{out}");
+    assert!(
+        out.contains("1 курс / Физика 1 курс → Сәрсенова Ә. (was Старый Учитель)"),
+        "{out}"
+    );
+    let creds = std::fs::read_to_string(dir.path("t.csv")).expect("credentials");
+    let lines: Vec<&str> = creds
+        .trim_start_matches('\u{feff}')
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines[0], "Жол;ЖСН;Аты-жөні;Пәндер;Құпиясөз");
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].starts_with(&format!("3;{akhmetov};Ахметов Б.;Физика 2 курс;")),
+        "А before Ә: {creds}"
+    );
+    assert!(
+        lines[2].starts_with(&format!(
+            "2;{sarsenova};Сәрсенова Ә.;\"1 курс / Алгебра, Физика 1 курс\";"
+        )),
+        "{creds}"
+    );
+
+    let store = dir.store().await;
+    let taught = |iin: &str| {
+        let store = store.clone();
+        let iin = iin.to_owned();
+        async move {
+            let user = store
+                .user_by_iin(&edu_core::domain::Iin::parse(&iin).expect("iin"))
+                .await
+                .expect("read")
+                .expect("the account");
+            assert_eq!(user.role, Role::Teacher);
+            assert!(user.must_change_password, "a first password is changed at first login");
+            let mut ids: Vec<i64> = store
+                .teacher_subjects(Some(user.id))
+                .await
+                .expect("subjects")
+                .iter()
+                .map(|s| s.id.0)
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let mut want = vec![subjects["1 курс / Алгебра"].0, physics1.0];
+    want.sort_unstable();
+    assert_eq!(taught(&sarsenova).await, want);
+    assert_eq!(taught(&akhmetov).await, [subjects["2 курс / Физика 2 курс"].0]);
+    assert!(store.teacher_subjects(Some(old.id)).await.expect("read").is_empty());
+    let trees = store.module_trees(ModuleScope::All, None).await.expect("modules");
+    assert_eq!(trees.len(), 2, "no module or subject was made by the import");
+
+    // The first password works; a re-import changes nothing and writes no credentials.
+    let pass = lines[1].rsplit(';').next().expect("a password");
+    p.login(&akhmetov, pass, ClientInfo::default())
+        .await
+        .expect("first login");
+    let again = dir.edu(&[
+        "import",
+        "teachers",
+        "teachers.xlsx",
+        "--skip-invalid",
+        "--credentials",
+        "t2.csv",
+    ]);
+    assert!(again.status.success(), "{}", text(&again));
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert!(out.contains("teachers: created 0, already existing 2"), "{out}");
+    assert!(out.contains("subjects whose teacher changed: 0"), "{out}");
+    assert!(!dir.path("t2.csv").exists());
+}
+
+async fn physics1_module(
+    p: &edu_core::Platform<edu_core::SqliteStore>,
+    subject: edu_core::domain::SubjectId,
+) -> edu_core::domain::ModuleId {
+    p.operator_modules()
+        .await
+        .expect("modules")
+        .into_iter()
+        .find(|m| m.subjects.iter().any(|s| s.subject.id == subject))
+        .expect("the subject's module")
+        .module
+        .id
 }

@@ -15,6 +15,7 @@
 //! - `{0:size}` — a byte count shown in MB/KB when it is a whole number of them.
 
 mod catalog;
+mod collate;
 #[cfg(test)]
 mod coverage;
 
@@ -25,6 +26,7 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 
 pub use catalog::CATALOG;
+pub use collate::Collation;
 
 /// A language edu speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

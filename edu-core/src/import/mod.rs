@@ -1,10 +1,11 @@
-//! Spreadsheet import of groups and students (the format is in the README, "Import format").
+//! Spreadsheet import of groups and students, and of teachers with their subjects (the format is
+//! in the README, "Import format").
 
 mod grid;
 mod roster;
 
 pub use grid::{Cell, GridError, MAX_ROWS, Sheet, read_grid, read_sheets};
-pub use roster::{RosterEntry, RosterRules, RowError, parse_roster, parse_workbook};
+pub use roster::{RosterEntry, RosterKind, RosterRules, RowError, parse_roster, parse_workbook};
 
 use serde::{Deserialize, Serialize};
 
@@ -85,14 +86,32 @@ pub const NAME_UPDATED: &str = "name updated";
 /// [`NameChange::message`] of a name kept.
 pub const NAME_KEPT: &str = "name differs, not updated";
 
-/// A new student's first password, shown once.
+/// A new account's first password, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Credential {
     pub row: usize,
     pub iin: String,
     pub full_name: String,
+    /// The student's group; empty for a teacher.
     pub group: String,
+    /// The teacher's subjects, as the file wrote them; absent for a student.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
     pub password: String,
+}
+
+/// A subject that a teachers' import gives to the row's teacher (or, in a dry run, would give).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SubjectAssignment {
+    pub row: usize,
+    pub iin: String,
+    pub full_name: String,
+    #[schema(value_type = i64)]
+    pub subject_id: crate::domain::SubjectId,
+    pub subject: String,
+    pub module: String,
+    /// Who taught it until now; `null` if nobody did.
+    pub previous_teacher: Option<String>,
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -112,6 +131,10 @@ pub struct ImportReport {
     pub memberships_added: u64,
     /// Existing accounts whose name differs from the file's: old → new, and whether it was updated.
     pub name_changes: Vec<NameChange>,
+    /// Teachers' imports: the subjects whose teacher changes (a subject already taught by the
+    /// row's teacher is not listed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subjects_assigned: Vec<SubjectAssignment>,
     /// New students' passwords (empty in a dry run); must be changed at first login.
     pub credentials: Vec<Credential>,
 }

@@ -14,11 +14,14 @@ pub struct RosterEntry {
     pub sheet: Option<String>,
     /// 1-based, as the spreadsheet shows it.
     pub row: usize,
+    /// The student's group; empty in a teachers' roster.
     pub group: String,
     pub group_description: Option<String>,
     pub iin: Iin,
     pub full_name: String,
     pub phone: Option<Phone>,
+    /// The subjects a teacher's row names, as written (a teachers' roster only).
+    pub subjects: Vec<String>,
 }
 
 /// A row that cannot be imported, and why.
@@ -69,6 +72,7 @@ enum Column {
     Patronymic,
     Description,
     Phone,
+    Subjects,
 }
 
 /// Header text → column, ignoring case, spaces and punctuation: Russian as the existing files use,
@@ -93,6 +97,9 @@ fn column(header: &str) -> Option<Column> {
         }
         "телефон" | "phone" | "phonenumber" | "тел" | "мобильный" | "телефоннөмірі" => {
             Column::Phone
+        }
+        "предметы" | "предмет" | "дисциплины" | "subjects" | "subject" | "пәндер" | "пән" => {
+            Column::Subjects
         }
         _ => return None,
     })
@@ -127,12 +134,31 @@ fn layout(grid: &[Vec<Cell>]) -> Option<Layout> {
     })
 }
 
-/// How strictly IINs are read.
+/// Whom a roster lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RosterKind {
+    /// Students, each into the group its row names (the group column is required).
+    #[default]
+    Students,
+    /// Teachers, each with the subjects its row names (optional; no group column).
+    Teachers,
+}
+
+/// What a roster lists and how strictly IINs are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RosterRules {
     /// Accept any twelve digits, as registries of test accounts need; by default every IIN must
     /// pass the national rules ([`Iin::verify`]), since typos come in through spreadsheets.
     pub allow_invalid_iin: bool,
+    pub kind: RosterKind,
+}
+
+/// The subjects of a cell: separated by `;`, `,` or line breaks, blanks dropped.
+fn subject_list(cell: &str) -> Vec<String> {
+    cell.split([';', ',', '\n'])
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn describe(e: IinError) -> String {
@@ -184,12 +210,18 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
         return (Vec::new(), vec![RowError::sheet(message, 0)]);
     };
     let mut errors = Vec::new();
-    let group_col = layout.find(Column::Group);
+    let teachers = rules.kind == RosterKind::Teachers;
+    let group_col = layout.find(Column::Group).filter(|_| !teachers);
     let has_names = layout.find(Column::FullName).is_some() || layout.find(Column::Surname).is_some();
-    if group_col.is_none() || !has_names {
-        let message = "the header must name a group column (Группа) and a full name (ФИО) or surname (Фамилия)";
+    if !has_names || (group_col.is_none() && !teachers) {
+        let message = if teachers {
+            "the header must name a full name (ФИО) or surname (Фамилия) column"
+        } else {
+            "the header must name a group column (Группа) and a full name (ФИО) or surname (Фамилия)"
+        };
         return (Vec::new(), vec![RowError::sheet(message, layout.header_row + 1)]);
     }
+    let subjects_col = layout.find(Column::Subjects).filter(|_| teachers);
     let iin_col = layout.find(Column::Iin);
     let mut entries = Vec::new();
     for (i, row) in grid.iter().enumerate().skip(layout.header_row + 1) {
@@ -199,8 +231,14 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
         }
         let mut problems = Vec::new();
         let group = get(row, group_col);
-        if let Err(e) = text::line(&group, "group name", 100) {
+        if !teachers && let Err(e) = text::line(&group, "group name", 100) {
             problems.push(e.to_string());
+        }
+        let subjects = subject_list(&get(row, subjects_col));
+        for subject in &subjects {
+            if let Err(e) = text::line(subject, "subject title", 200) {
+                problems.push(e.to_string());
+            }
         }
         let iin = iin_col
             .and_then(|c| row.get(c))
@@ -250,6 +288,7 @@ pub fn parse_roster(grid: &[Vec<Cell>], rules: RosterRules) -> (Vec<RosterEntry>
                 iin,
                 full_name,
                 phone,
+                subjects,
             }),
             Ok(_) => errors.push(RowError {
                 sheet: None,
@@ -421,6 +460,47 @@ mod tests {
     }
 
     #[test]
+    fn a_teachers_roster_needs_no_group_and_lists_subjects() {
+        let teachers = RosterRules {
+            kind: RosterKind::Teachers,
+            allow_invalid_iin: true,
+        };
+        let grid = vec![
+            vec![t("ЖСН"), t("Аты-жөні"), t("Пәндер"), t("Топ")],
+            vec![
+                t("061211600012"),
+                t("Ким Анна"),
+                t("1 курс / Алгебра;  Физика ,\nХимия"),
+                t("ПО-1"),
+            ],
+            vec![t("990101300123"), t("Ли Сон"), Cell::Empty, Cell::Empty],
+        ];
+        let (entries, errors) = parse_roster(&grid, teachers);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(entries[0].subjects, ["1 курс / Алгебра", "Физика", "Химия"]);
+        assert_eq!(entries[0].group, "", "a teacher joins no group");
+        assert!(entries[1].subjects.is_empty(), "a teacher of nothing yet");
+        let (_, errors) = parse_roster(&[vec![t("ИИН"), t("Предметы")]], teachers);
+        assert_eq!(
+            errors[0].message,
+            "the header must name a full name (ФИО) or surname (Фамилия) column"
+        );
+        // A students' roster ignores a subjects column and still needs its group.
+        let students = RosterRules {
+            allow_invalid_iin: true,
+            ..RosterRules::default()
+        };
+        let (entries, errors) = parse_roster(&grid, students);
+        assert_eq!(
+            errors.iter().map(|e| e.row).collect::<Vec<_>>(),
+            [3],
+            "no group: {errors:?}"
+        );
+        assert!(entries[0].subjects.is_empty());
+        assert_eq!(entries[0].group, "ПО-1");
+    }
+
+    #[test]
     fn kazakh_headers_are_read() {
         let grid = vec![
             vec![
@@ -584,6 +664,7 @@ mod tests {
             &grid,
             RosterRules {
                 allow_invalid_iin: true,
+                ..RosterRules::default()
             },
         );
         assert_eq!(errors.len(), 3, "{errors:?}");
@@ -609,6 +690,7 @@ mod tests {
             &grid,
             RosterRules {
                 allow_invalid_iin: true,
+                ..RosterRules::default()
             },
         );
         assert!(errors.is_empty(), "{errors:?}");

@@ -8,6 +8,7 @@ use crate::domain::grades::{Gradebook, GradebookRow, gradebook_rows};
 use crate::domain::{GradeItem, GradeSummary, GroupId, ModuleId, ModuleScope, Page, Role, UserId};
 use crate::error::{Error, Result};
 use crate::export::{Table, Value};
+use crate::i18n::{Collation, Lang, tr};
 use crate::store::Store;
 
 /// Students per page when a whole gradebook is read for an export.
@@ -165,17 +166,26 @@ fn rounded(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// A gradebook as a sheet: a row per student, a column per lesson (the test's best score for a
-/// lesson with a test, the homework grade otherwise; "pending" for homework not graded yet), then
-/// the student's average — the mean of the numbers in the row — and how many cells it counts.
-pub fn gradebook_table(book: &Gradebook) -> Table {
-    let mut headers = vec!["IIN".to_owned(), "Full name".to_owned()];
+/// A gradebook as a sheet, in `lang`: a row per student in the language's alphabetical order, a
+/// column per lesson (the test's best score for a lesson with a test, the homework grade
+/// otherwise; "pending" for homework not graded yet), then the student's average — the mean of
+/// the numbers in the row — and how many cells it counts.
+pub fn gradebook_table(book: &Gradebook, lang: Lang) -> Table {
+    let mut headers = vec![tr(lang, "IIN").into_owned(), tr(lang, "Full name").into_owned()];
+    let test = tr(lang, "test");
     headers.extend(book.lessons.iter().map(|l| {
-        let kind = if l.test_id.is_some() { " (test)" } else { "" };
+        let kind = if l.test_id.is_some() {
+            format!(" ({test})")
+        } else {
+            String::new()
+        };
         format!("{}: {}{kind}", l.subject_title, l.title)
     }));
-    headers.extend(["Average".to_owned(), "Counted".to_owned(), "Pending".to_owned()]);
-    let rows = book.students.iter().map(gradebook_line).collect();
+    headers.extend(["Average", "Counted", "Pending"].map(|h| tr(lang, h).into_owned()));
+    let mut students: Vec<&GradebookRow> = book.students.iter().collect();
+    Collation::new(lang).sort_by_key(&mut students, |s| s.full_name.as_deref().unwrap_or_default());
+    let pending = tr(lang, "pending");
+    let rows = students.into_iter().map(|s| gradebook_line(s, &pending)).collect();
     Table {
         title: format!("{} - {}", book.group_name, book.module_title),
         headers,
@@ -183,12 +193,12 @@ pub fn gradebook_table(book: &Gradebook) -> Table {
     }
 }
 
-fn gradebook_line(s: &GradebookRow) -> Vec<Value> {
+fn gradebook_line(s: &GradebookRow, pending: &str) -> Vec<Value> {
     let mut row: Vec<Value> = vec![s.iin.as_str().into(), s.full_name.clone().into()];
     // The cells hold only what counts, so the average is the mean of the numbers in this line.
     row.extend(s.cells.iter().map(|cell| match cell.value() {
         Some(v) => Value::Number(rounded(v)),
-        None if cell.pending => "pending".into(),
+        None if cell.pending => pending.into(),
         None => Value::Empty,
     }));
     row.push(s.tally.average.map(rounded).into());
@@ -197,19 +207,18 @@ fn gradebook_line(s: &GradebookRow) -> Vec<Value> {
     row
 }
 
-/// A student's summary as a sheet: every item, then the averages per subject and module and the
-/// overall average.
-pub fn summary_table(summary: &GradeSummary) -> Table {
-    let mut table = Table::new(
-        "Grades",
-        &["Module", "Subject", "Lesson", "Source", "Grade", "Submitted (UTC)"],
-    );
+/// A student's summary as a sheet, in `lang`: every item, then the averages per subject and
+/// module and the overall average.
+pub fn summary_table(summary: &GradeSummary, lang: Lang) -> Table {
+    let headers = ["Module", "Subject", "Lesson", "Source", "Grade", "Submitted (UTC)"].map(|h| tr(lang, h));
+    let headers: Vec<&str> = headers.iter().map(AsRef::as_ref).collect();
+    let mut table = Table::new(tr(lang, "Grades"), &headers);
     for item in &summary.items {
         table.push(vec![
             item.module_title.clone().into(),
             item.subject_title.clone().into(),
             item.lesson_title.clone().into(),
-            item.source.as_str().into(),
+            tr(lang, item.source.as_str()).into_owned().into(),
             item.grade.map(rounded).into(),
             item.submitted_at.format("%Y-%m-%d %H:%M").to_string().into(),
         ]);
@@ -226,7 +235,7 @@ pub fn summary_table(summary: &GradeSummary) -> Table {
             module_title(s.module_id.map_or(0, |m| m.0)).into(),
             s.title.clone().into(),
             Value::Empty,
-            "subject average".into(),
+            tr(lang, "subject average").into_owned().into(),
             s.tally.average.map(rounded).into(),
             Value::Empty,
         ]);
@@ -236,7 +245,7 @@ pub fn summary_table(summary: &GradeSummary) -> Table {
             m.title.clone().into(),
             Value::Empty,
             Value::Empty,
-            "module average".into(),
+            tr(lang, "module average").into_owned().into(),
             m.tally.average.map(rounded).into(),
             Value::Empty,
         ]);
@@ -245,7 +254,7 @@ pub fn summary_table(summary: &GradeSummary) -> Table {
         Value::Empty,
         Value::Empty,
         Value::Empty,
-        "overall average".into(),
+        tr(lang, "overall average").into_owned().into(),
         summary.overall.average.map(rounded).into(),
         Value::Empty,
     ]);

@@ -6,11 +6,11 @@ use futures_util::future::join_all;
 
 use super::Platform;
 use crate::auth::Principal;
-use crate::domain::{Iin, Password, UserId};
+use crate::domain::{Iin, ModuleScope, Password, Role, SubjectId, User, UserId, title_key};
 use crate::error::{Error, Result};
 use crate::import::{
     Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, NAME_KEPT, NAME_UPDATED,
-    NameChange, RosterEntry, RosterRules, parse_workbook, read_sheets,
+    NameChange, RosterEntry, RosterKind, RosterRules, RowError, SubjectAssignment, parse_workbook, read_sheets,
 };
 use crate::store::{AuditEntry, RosterOutcome, RosterRow, Store};
 
@@ -27,7 +27,8 @@ impl<S: Store> Platform<S> {
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
         who.require_admin()?;
-        self.import_roster(Some(who.id), file, options, progress).await
+        self.import_roster(Some(who.id), RosterKind::Students, file, options, progress)
+            .await
     }
 
     /// Operator task (`edu import groups`): the same import, recorded in the audit log without an
@@ -38,12 +39,44 @@ impl<S: Store> Platform<S> {
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
-        self.import_roster(None, file, options, progress).await
+        self.import_roster(None, RosterKind::Students, file, options, progress)
+            .await
+    }
+
+    /// Imports teachers from a spreadsheet (admin only): an account per IIN, made the teacher of
+    /// each subject its row names (`Subject`, or `Module / Subject` where titles repeat).
+    ///
+    /// Existing teachers are reused; an IIN that belongs to a student or an administrator is a
+    /// row error. A subject taught by someone else passes to the file's teacher, and the report
+    /// lists it in `subjects_assigned` with the previous teacher. Rows are written in one
+    /// transaction, as for students.
+    pub async fn import_teachers(
+        &self,
+        who: &Principal,
+        file: &[u8],
+        options: ImportOptions,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<ImportReport> {
+        who.require_admin()?;
+        self.import_roster(Some(who.id), RosterKind::Teachers, file, options, progress)
+            .await
+    }
+
+    /// Operator task (`edu import teachers`): the same import without an acting account.
+    pub async fn operator_import_teachers(
+        &self,
+        file: &[u8],
+        options: ImportOptions,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<ImportReport> {
+        self.import_roster(None, RosterKind::Teachers, file, options, progress)
+            .await
     }
 
     async fn import_roster(
         &self,
         actor: Option<UserId>,
+        kind: RosterKind,
         file: &[u8],
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
@@ -51,15 +84,33 @@ impl<S: Store> Platform<S> {
         let sheets = read_sheets(file).map_err(|e| Error::Validation(e.to_string()))?;
         let rules = RosterRules {
             allow_invalid_iin: options.allow_invalid_iin,
+            kind,
         };
-        let (mut entries, errors) =
+        let (mut entries, mut errors) =
             parse_workbook(&sheets, options.sheet.as_deref(), rules).map_err(Error::Validation)?;
-        self.spell_groups_as_known(&mut entries).await?;
+        let rows_total = entries.len() + errors.iter().filter(|e| e.row > 0).count();
+        // The accounts the file names that exist already.
+        let mut existing: HashMap<Iin, Option<User>> = HashMap::new();
+        for e in &entries {
+            if !existing.contains_key(&e.iin) {
+                existing.insert(e.iin.clone(), self.store().user_by_iin(&e.iin).await?);
+            }
+        }
+        let mut subjects: HashMap<(usize, Option<String>), Vec<SubjectId>> = HashMap::new();
+        let mut assignments = Vec::new();
+        match kind {
+            RosterKind::Students => self.spell_groups_as_known(&mut entries).await?,
+            RosterKind::Teachers => {
+                let found = self.teachers_subjects(&mut entries, &mut errors, &existing).await?;
+                (subjects, assignments) = found;
+            }
+        }
         let mut report = ImportReport {
             dry_run: options.dry_run,
-            rows_total: entries.len() + errors.iter().filter(|e| e.row > 0).count(),
+            rows_total,
             rows_valid: entries.len(),
             errors,
+            subjects_assigned: assignments,
             ..ImportReport::default()
         };
         let sheet_error = report.errors.iter().any(|e| e.row == 0);
@@ -72,8 +123,8 @@ impl<S: Store> Platform<S> {
         let mut known: HashMap<Iin, bool> = HashMap::new();
         for e in &entries {
             if !known.contains_key(&e.iin) {
-                let existing = self.store().user_by_iin(&e.iin).await?;
-                if let Some(user) = &existing
+                let existing = existing.get(&e.iin).and_then(Option::as_ref);
+                if let Some(user) = existing
                     && user.full_name != e.full_name
                 {
                     report.name_changes.push(NameChange {
@@ -108,7 +159,7 @@ impl<S: Store> Platform<S> {
         if options.dry_run {
             report.users_created = first_rows.len();
             let mut groups = BTreeSet::new();
-            for e in &entries {
+            for e in entries.iter().filter(|e| !e.group.is_empty()) {
                 if !groups.contains(&e.group) && self.store().group_by_name(&e.group).await?.is_none() {
                     groups.insert(e.group.clone());
                 }
@@ -127,7 +178,12 @@ impl<S: Store> Platform<S> {
         let rows: Vec<RosterRow> = entries
             .iter()
             .map(|e| RosterRow {
-                group: e.group.clone(),
+                group: (kind == RosterKind::Students).then(|| e.group.clone()),
+                role: match kind {
+                    RosterKind::Students => Role::Student,
+                    RosterKind::Teachers => Role::Teacher,
+                },
+                subjects: subjects.remove(&(e.row, e.sheet.clone())).unwrap_or_default(),
                 group_description: e.group_description.clone(),
                 iin: e.iin.clone(),
                 full_name: e.full_name.clone(),
@@ -139,14 +195,21 @@ impl<S: Store> Platform<S> {
         progress(ImportProgress::Writing);
         let name_changes = &report.name_changes;
         let rows_valid = report.rows_valid;
+        let assigned = &report.subjects_assigned;
         let audit = |outcome: &RosterOutcome| AuditEntry {
             actor,
-            action: "groups.import",
+            action: match kind {
+                RosterKind::Students => "groups.import",
+                RosterKind::Teachers => "teachers.import",
+            },
             target: format!("{rows_valid} rows"),
             before: None,
             after: Some(serde_json::json!({
                 "users_created": outcome.users_created.len(),
                 "groups_created": outcome.groups_created,
+                "subjects_assigned": assigned.iter()
+                    .map(|a| serde_json::json!({"subject_id": a.subject_id, "iin": a.iin, "previous_teacher": a.previous_teacher}))
+                    .collect::<Vec<_>>(),
                 // Only what this transaction changed (another import may have been first).
                 "names_updated": name_changes.iter()
                     .filter(|c| outcome.names_updated.iter().any(|i| i.as_str() == c.iin))
@@ -178,10 +241,139 @@ impl<S: Store> Platform<S> {
                 iin: e.iin.to_string(),
                 full_name: e.full_name.clone(),
                 group: e.group.clone(),
+                subjects: e.subjects.clone(),
                 password: password.expose().to_owned(),
             })
             .collect();
         Ok(report)
+    }
+
+    /// A teachers' roster: each row's subjects found, and rows that cannot be written turned into
+    /// errors — an unknown or ambiguous subject, a subject two teachers of the file claim, an IIN
+    /// of an account that is not a teacher. Answers each valid row's subjects (by row and sheet)
+    /// and the assignments that change a subject's teacher.
+    #[allow(clippy::type_complexity)]
+    async fn teachers_subjects(
+        &self,
+        entries: &mut Vec<RosterEntry>,
+        errors: &mut Vec<RowError>,
+        existing: &HashMap<Iin, Option<User>>,
+    ) -> Result<(HashMap<(usize, Option<String>), Vec<SubjectId>>, Vec<SubjectAssignment>)> {
+        let trees = self.store().module_trees(ModuleScope::All, None).await?;
+        // title key → (subject, module title, its current teacher)
+        let mut by_title: HashMap<String, Vec<(&crate::domain::Subject, &str, Option<&crate::domain::TeacherRef>)>> =
+            HashMap::new();
+        for tree in &trees {
+            for s in &tree.subjects {
+                by_title.entry(title_key(&s.subject.title)).or_default().push((
+                    &s.subject,
+                    tree.module.title.as_str(),
+                    s.teacher.as_ref(),
+                ));
+            }
+        }
+        let find = |written: &str| -> std::result::Result<_, String> {
+            let plain = by_title.get(&title_key(written)).map(Vec::as_slice).unwrap_or_default();
+            let qualified = || {
+                let (module, subject) = written.rsplit_once('/')?;
+                let module = title_key(module);
+                let found: Vec<_> = by_title
+                    .get(&title_key(subject))?
+                    .iter()
+                    .filter(|(_, m, _)| title_key(m) == module)
+                    .copied()
+                    .collect();
+                (!found.is_empty()).then_some(found)
+            };
+            match plain {
+                [one] => Ok(*one),
+                [] => match qualified().as_deref() {
+                    Some([one]) => Ok(*one),
+                    Some(_) => Err(format!(
+                        "two subjects of one module are titled {written:?}; rename one of them"
+                    )),
+                    None => Err(format!(
+                        "no subject is titled {written:?} (create it first, or check the spelling)"
+                    )),
+                },
+                many => Err(format!(
+                    "subject {written:?} is in several modules ({}): write it as \"Module / Subject\"",
+                    many.iter().map(|(_, m, _)| *m).collect::<Vec<_>>().join(", ")
+                )),
+            }
+        };
+        let mut resolved: HashMap<(usize, Option<String>), Vec<SubjectId>> = HashMap::new();
+        let mut claims: HashMap<SubjectId, Vec<(usize, Option<String>, Iin)>> = HashMap::new();
+        let mut assignments = Vec::new();
+        let mut bad: HashMap<(usize, Option<String>), Vec<String>> = HashMap::new();
+        for e in entries.iter() {
+            let at = (e.row, e.sheet.clone());
+            if let Some(Some(user)) = existing.get(&e.iin)
+                && user.role != Role::Teacher
+            {
+                bad.entry(at.clone()).or_default().push(format!(
+                    "the IIN belongs to an account with the role {}; change its role to teach",
+                    user.role.as_str()
+                ));
+            }
+            for written in &e.subjects {
+                match find(written) {
+                    Ok((subject, module, teacher)) => {
+                        resolved.entry(at.clone()).or_default().push(subject.id);
+                        claims
+                            .entry(subject.id)
+                            .or_default()
+                            .push((e.row, e.sheet.clone(), e.iin.clone()));
+                        if teacher.is_none_or(|t| t.iin != e.iin.as_str()) {
+                            assignments.push(SubjectAssignment {
+                                row: e.row,
+                                iin: e.iin.to_string(),
+                                full_name: e.full_name.clone(),
+                                subject_id: subject.id,
+                                subject: subject.title.clone(),
+                                module: module.to_owned(),
+                                previous_teacher: teacher.map(|t| t.full_name.clone()),
+                            });
+                        }
+                    }
+                    Err(message) => bad.entry(at.clone()).or_default().push(message),
+                }
+            }
+        }
+        for rows in claims.values() {
+            let teachers: BTreeSet<&Iin> = rows.iter().map(|(_, _, iin)| iin).collect();
+            if teachers.len() > 1 {
+                let listed: Vec<String> = rows.iter().map(|(row, _, _)| row.to_string()).collect();
+                for (row, sheet, _) in rows {
+                    bad.entry((*row, sheet.clone())).or_default().push(format!(
+                        "a subject of this row is given to different teachers in rows {}",
+                        listed.join(", ")
+                    ));
+                }
+            }
+        }
+        entries.retain(|e| {
+            let at = (e.row, e.sheet.clone());
+            match bad.remove(&at) {
+                Some(problems) => {
+                    errors.push(RowError {
+                        sheet: e.sheet.clone(),
+                        row: e.row,
+                        message: problems.join("; "),
+                        full_name: Some(e.full_name.clone()),
+                    });
+                    resolved.remove(&at);
+                    false
+                }
+                None => true,
+            }
+        });
+        assignments.retain(|a| entries.iter().any(|e| e.row == a.row && e.iin.as_str() == a.iin));
+        // A subject named twice for one teacher changes hands once.
+        let mut listed = BTreeSet::new();
+        assignments.retain(|a| listed.insert(a.subject_id));
+        errors.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
+        Ok((resolved, assignments))
     }
 
     /// Group names match regardless of case and spacing: a row naming `по-23-1` joins the existing

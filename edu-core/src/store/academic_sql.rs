@@ -607,33 +607,36 @@ macro_rules! academic_methods {
             let mut group_ids: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
             let mut tx = self.pool.begin_with($begin).await?;
             for row in rows {
-                let group_id = match group_ids.get(row.group.as_str()) {
-                    Some(id) => *id,
-                    None => {
-                        let created = sqlx::query(concat!(
-                            "INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3) ",
-                            "ON CONFLICT (name) DO NOTHING"
-                        ))
-                        .bind(&row.group)
-                        .bind(&row.group_description)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        if created.rows_affected() > 0 {
-                            out.groups_created.push(row.group.clone());
-                        }
-                        let (id,): (i64,) = sqlx::query_as("SELECT id FROM groups WHERE name = $1")
-                            .bind(&row.group)
-                            .fetch_one(&mut *tx)
+                let group_id = match row.group.as_deref() {
+                    None => None,
+                    Some(group) => match group_ids.get(group) {
+                        Some(id) => Some(*id),
+                        None => {
+                            let created = sqlx::query(concat!(
+                                "INSERT INTO groups (name, description, created_at) VALUES ($1, $2, $3) ",
+                                "ON CONFLICT (name) DO NOTHING"
+                            ))
+                            .bind(group)
+                            .bind(&row.group_description)
+                            .bind(now)
+                            .execute(&mut *tx)
                             .await?;
-                        group_ids.insert(row.group.as_str(), id);
-                        id
-                    }
+                            if created.rows_affected() > 0 {
+                                out.groups_created.push(group.to_owned());
+                            }
+                            let (id,): (i64,) = sqlx::query_as("SELECT id FROM groups WHERE name = $1")
+                                .bind(group)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                            group_ids.insert(group, id);
+                            Some(id)
+                        }
+                    },
                 };
                 if let Some(hash) = &row.new_password_hash {
                     let created = sqlx::query(concat!(
                         "INSERT INTO users (iin, full_name, phone, role, password_hash, must_change_password, ",
-                        "token_version, created_at) VALUES ($1, $2, $3, 'student', $4, TRUE, 0, $5) ",
+                        "token_version, created_at) VALUES ($1, $2, $3, $6, $4, TRUE, 0, $5) ",
                         "ON CONFLICT (iin) DO NOTHING"
                     ))
                     .bind(row.iin.as_str())
@@ -641,6 +644,7 @@ macro_rules! academic_methods {
                     .bind(row.phone.as_ref().map(|p| p.as_str()))
                     .bind(hash)
                     .bind(now)
+                    .bind(row.role.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if created.rows_affected() > 0 {
@@ -657,15 +661,30 @@ macro_rules! academic_methods {
                         out.names_updated.push(row.iin.clone());
                     }
                 }
-                let added = sqlx::query(concat!(
-                    "INSERT INTO user_group (user_id, group_id) ",
-                    "SELECT id, $2 FROM users WHERE iin = $1 ON CONFLICT DO NOTHING"
-                ))
-                .bind(row.iin.as_str())
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?;
-                out.memberships_added += added.rows_affected();
+                if let Some(group_id) = group_id {
+                    let added = sqlx::query(concat!(
+                        "INSERT INTO user_group (user_id, group_id) ",
+                        "SELECT id, $2 FROM users WHERE iin = $1 ON CONFLICT DO NOTHING"
+                    ))
+                    .bind(row.iin.as_str())
+                    .bind(group_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.memberships_added += added.rows_affected();
+                }
+                for subject in &row.subjects {
+                    // Only a teacher's account can take a subject, whatever was checked before.
+                    let assigned = sqlx::query(concat!(
+                        "UPDATE subjects SET teacher_id = u.id FROM users u ",
+                        "WHERE subjects.id = $2 AND u.iin = $1 AND u.role = 'teacher' ",
+                        "AND (subjects.teacher_id IS NULL OR subjects.teacher_id <> u.id)"
+                    ))
+                    .bind(row.iin.as_str())
+                    .bind(subject.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.subjects_assigned += assigned.rows_affected();
+                }
             }
             $crate::store::sql::write_audit!(&mut *tx, &audit(&out))?;
             tx.commit().await?;

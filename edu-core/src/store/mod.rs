@@ -145,7 +145,12 @@ pub enum RefreshUse {
 /// One row of an import, ready to write.
 #[derive(Debug, Clone)]
 pub struct RosterRow {
-    pub group: String,
+    /// The group the account joins (created if need be); `None` for a teacher.
+    pub group: Option<String>,
+    /// The role of an account the row creates.
+    pub role: Role,
+    /// Subjects the account is made the teacher of; only a teacher's account takes them.
+    pub subjects: Vec<crate::domain::SubjectId>,
     pub group_description: Option<String>,
     pub iin: Iin,
     pub full_name: String,
@@ -164,6 +169,8 @@ pub struct RosterOutcome {
     /// Existing accounts whose name was replaced.
     pub names_updated: Vec<Iin>,
     pub memberships_added: u64,
+    /// Subjects whose teacher changed.
+    pub subjects_assigned: u64,
 }
 
 /// What an administrator changes on an account; `None` leaves a field as it is.

@@ -2,7 +2,8 @@
 //! summary, the gradebook, and their spreadsheet exports.
 
 use edu_core::domain::{GradeItem, GradeSummary, Gradebook, GroupId, ModuleId, Page};
-use edu_core::export::{Format, Table};
+use edu_core::export::{Format, Separator, Table};
+use edu_core::i18n::Lang;
 use edu_core::{Platform, Store, gradebook_table, summary_table};
 use serde::Deserialize;
 use warp::Filter;
@@ -13,6 +14,7 @@ use warp::reply::Response;
 use super::ok;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{authed, bearer, parse_query, query, with_platform};
+use crate::i18n::{LangPref, lang_pref};
 
 /// A spreadsheet format.
 #[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
@@ -33,6 +35,46 @@ impl From<ExportFormat> for Format {
     }
 }
 
+/// The language of a spreadsheet's headers and markers.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportLang {
+    Ru,
+    Kk,
+    En,
+}
+
+impl From<ExportLang> for Lang {
+    fn from(l: ExportLang) -> Lang {
+        match l {
+            ExportLang::Ru => Lang::Ru,
+            ExportLang::Kk => Lang::Kk,
+            ExportLang::En => Lang::En,
+        }
+    }
+}
+
+/// A CSV's cell separator (and with it the decimal mark).
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportSeparator {
+    /// `,` between cells, `87.5`.
+    Comma,
+    /// `;` between cells, `87,5`: what Excel in ru-RU and kk-KZ expects.
+    Semicolon,
+}
+
+/// The language and CSV separator an export is written in.
+fn export_style(lang: Option<ExportLang>, sep: Option<ExportSeparator>, pref: &LangPref) -> (Lang, Separator) {
+    let lang = pref.resolve(lang.map(Into::into));
+    let sep = match sep {
+        Some(ExportSeparator::Comma) => Separator::Comma,
+        Some(ExportSeparator::Semicolon) => Separator::Semicolon,
+        None => Separator::for_lang(lang),
+    };
+    (lang, sep)
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
@@ -40,6 +82,14 @@ pub struct ExportQuery {
     #[serde(default)]
     #[param(inline)]
     pub format: ExportFormat,
+    /// Language of the headers and markers: `ru`, `kk` or `en`. Without it, `Accept-Language`,
+    /// else the deployment's `EDU_LANG`.
+    #[param(inline)]
+    pub lang: Option<ExportLang>,
+    /// CSV only: `semicolon` (with decimal commas) or `comma`. Without it, the language decides:
+    /// `semicolon` for ru and kk, `comma` for en.
+    #[param(inline)]
+    pub sep: Option<ExportSeparator>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -62,6 +112,14 @@ pub struct GradebookExportQuery {
     #[serde(default)]
     #[param(inline)]
     pub format: ExportFormat,
+    /// Language of the headers and the `pending` marker, and of the students' alphabetical order:
+    /// `ru`, `kk` or `en`. Without it, `Accept-Language`, else the deployment's `EDU_LANG`.
+    #[param(inline)]
+    pub lang: Option<ExportLang>,
+    /// CSV only: `semicolon` (with decimal commas) or `comma`. Without it, the language decides:
+    /// `semicolon` for ru and kk, `comma` for en.
+    #[param(inline)]
+    pub sep: Option<ExportSeparator>,
 }
 
 pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
@@ -78,6 +136,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(w())
         .and(query())
+        .and(lang_pref())
         .then(export_summary::<S>);
     let book = warp::path!("grades" / "gradebook")
         .and(warp::get())
@@ -88,6 +147,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(w())
         .and(query())
+        .and(lang_pref())
         .then(export_gradebook::<S>);
     flat.or(summary)
         .unify()
@@ -126,13 +186,21 @@ pub(crate) async fn my_summary<S: Store>(p: Platform<S>, auth: Option<String>) -
     responses((status = 200, description = "The spreadsheet, as an attachment",
             content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(crate) async fn export_summary<S: Store>(p: Platform<S>, auth: Option<String>, raw_query: String) -> Response {
+pub(crate) async fn export_summary<S: Store>(
+    p: Platform<S>,
+    auth: Option<String>,
+    raw_query: String,
+    pref: LangPref,
+) -> Response {
     authed(p, auth, async |p, who| {
         let q: ExportQuery = parse_query(&raw_query)?;
+        let (lang, sep) = export_style(q.lang, q.sep, &pref);
         let summary = p.summarize(&who, who.id()).await?;
         spreadsheet(
-            &summary_table(&summary),
+            &summary_table(&summary, lang),
             q.format.into(),
+            sep,
+            lang,
             &format!("grades-{}", who.iin().as_str()),
         )
     })
@@ -173,29 +241,37 @@ pub(crate) async fn gradebook<S: Store>(p: Platform<S>, auth: Option<String>, ra
             content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-pub(crate) async fn export_gradebook<S: Store>(p: Platform<S>, auth: Option<String>, raw_query: String) -> Response {
+pub(crate) async fn export_gradebook<S: Store>(
+    p: Platform<S>,
+    auth: Option<String>,
+    raw_query: String,
+    pref: LangPref,
+) -> Response {
     authed(p, auth, async |p, who| {
         who.require_staff()?;
         let q: GradebookExportQuery = parse_query(&raw_query)?;
+        let (lang, sep) = export_style(q.lang, q.sep, &pref);
         let book = p
             .full_gradebook(&who, GroupId(q.group_id), ModuleId(q.module_id))
             .await?;
         let name = format!("gradebook-{}-{}", book.group_name, book.module_title);
-        spreadsheet(&gradebook_table(&book), q.format.into(), &name)
+        spreadsheet(&gradebook_table(&book, lang), q.format.into(), sep, lang, &name)
     })
     .await
 }
 
 /// A table as a downloaded file named `stem.csv` or `stem.xlsx`.
-fn spreadsheet(table: &Table, format: Format, stem: &str) -> Result<Response, ApiError> {
+fn spreadsheet(table: &Table, format: Format, sep: Separator, lang: Lang, stem: &str) -> Result<Response, ApiError> {
     let bytes = table
-        .write(format)
+        .write(format, sep)
         .map_err(|e| ApiError::Core(edu_core::Error::Internal(Box::new(e))))?;
     let mut res = Response::new(bytes.into());
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.code()));
+    h.append(header::VARY, HeaderValue::from_static("accept-language"));
     let name = format!("{stem}.{}", format.extension());
     if let Some(v) = crate::upload::disposition(true, &name) {
         h.insert(header::CONTENT_DISPOSITION, v);

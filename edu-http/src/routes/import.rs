@@ -1,6 +1,7 @@
-//! `POST /admin/groups/upload-excel`: the spreadsheet import, multipart `file` of at most 10 MiB.
+//! `POST /admin/groups/upload-excel` and `POST /admin/teachers/upload-excel`: the spreadsheet
+//! imports, multipart `file` of at most 10 MiB.
 
-use edu_core::import::{ImportMode, ImportOptions, ImportReport, InitialPasswords};
+use edu_core::import::{ImportMode, ImportOptions, ImportReport, InitialPasswords, RosterKind};
 use edu_core::{Platform, Store};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -56,8 +57,17 @@ pub struct ImportDone {
 }
 
 /// The report's summary in one line.
-fn message(report: &ImportReport) -> String {
+fn message(kind: RosterKind, report: &ImportReport) -> String {
     let verb = if report.dry_run { "would be" } else { "were" };
+    if kind == RosterKind::Teachers {
+        return format!(
+            "{} row(s) read: {} new teacher(s) {verb} created, {} existing reused, {} subject(s) {verb} assigned",
+            report.rows_valid,
+            report.users_created,
+            report.users_existing,
+            report.subjects_assigned.len(),
+        );
+    }
     format!(
         "{} row(s) read: {} new user(s) {verb} created, {} existing user(s) reused, {} new group(s){}",
         report.rows_valid,
@@ -90,15 +100,23 @@ pub struct ImportRejected {
 }
 
 pub(crate) fn route<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
-    warp::path!("admin" / "groups" / "upload-excel")
+    let groups = warp::path!("admin" / "groups" / "upload-excel")
+        .and(warp::post())
+        .and(with_platform(p.clone()))
+        .and(bearer())
+        .and(optional_header("content-type"))
+        .and(query())
+        .and(body())
+        .then(upload::<S>);
+    let teachers = warp::path!("admin" / "teachers" / "upload-excel")
         .and(warp::post())
         .and(with_platform(p))
         .and(bearer())
         .and(optional_header("content-type"))
         .and(query())
         .and(body())
-        .then(upload::<S>)
-        .boxed()
+        .then(upload_teachers::<S>);
+    groups.or(teachers).unify().boxed()
 }
 
 /// Reads the `file` field of a multipart body, refusing it as soon as it passes the limit.
@@ -153,6 +171,45 @@ pub(crate) async fn upload<S: Store>(
     raw_query: String,
     body: Body,
 ) -> Response {
+    import(RosterKind::Students, p, auth, content_type, raw_query, body).await
+}
+
+/// Imports teachers from a spreadsheet, with a report per row: an account per IIN (`ИИН`, name,
+/// optional phone), made the teacher of each subject in its `Предметы` / `Subjects` cell
+/// (separated by `;` or `,`; `Module / Subject` where a title is used in several modules).
+///
+/// Existing teachers are reused; an IIN of a student or an administrator, an unknown subject and
+/// a subject claimed by two rows are row errors. A subject taught by someone else passes to the
+/// file's teacher and is listed in `subjects_assigned` with the previous teacher. New teachers'
+/// first passwords are returned once in `credentials` and must be changed at first login. The
+/// same query parameters as the groups import.
+#[utoipa::path(post, path = "/admin/teachers/upload-excel", tag = "admin: users", security(("bearer" = [])),
+    extensions(("x-guard" = json!("admin"))), params(ImportParams),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 200, body = ImportDone),
+        (status = 400, body = ErrorBody, description = "Not a multipart body"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A phone number in the file is in use"),
+        (status = 413, body = ErrorBody, description = "File over 10 MiB"),
+        (status = 422, body = ImportRejected, description = "Not a spreadsheet, or invalid rows in all-or-nothing mode")))]
+pub(crate) async fn upload_teachers<S: Store>(
+    p: Platform<S>,
+    auth: Option<String>,
+    content_type: Option<String>,
+    raw_query: String,
+    body: Body,
+) -> Response {
+    import(RosterKind::Teachers, p, auth, content_type, raw_query, body).await
+}
+
+async fn import<S: Store>(
+    kind: RosterKind,
+    p: Platform<S>,
+    auth: Option<String>,
+    content_type: Option<String>,
+    raw_query: String,
+    body: Body,
+) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
         let params: ImportParams = parse_query(&raw_query)?;
@@ -165,7 +222,10 @@ pub(crate) async fn upload<S: Store>(
             update_names: params.update_names,
             sheet: params.sheet,
         };
-        let report = p.import_groups(&who, &file, options, &|_| {}).await?;
+        let report = match kind {
+            RosterKind::Students => p.import_groups(&who, &file, options, &|_| {}).await?,
+            RosterKind::Teachers => p.import_teachers(&who, &file, options, &|_| {}).await?,
+        };
         if !report.applied && !report.dry_run {
             let detail = format!("{} row(s) are invalid; nothing was imported", report.errors.len());
             let body = ImportRejected {
@@ -180,7 +240,7 @@ pub(crate) async fn upload<S: Store>(
             ));
         }
         let body = ImportDone {
-            message: message(&report),
+            message: message(kind, &report),
             report,
         };
         Ok(localized(
