@@ -17,10 +17,15 @@ pub struct Args {
     /// Do not apply pending migrations at start (for deployments that run `edu migrate` as a release step).
     #[arg(long)]
     pub no_migrate: bool,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. 127.0.0.1:9100), a listener
+    /// of its own: never on the API's port. Off when unset.
+    #[arg(long, env = "EDU_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 struct Serve {
     bind: SocketAddr,
+    metrics_bind: Option<SocketAddr>,
     config: Config,
 }
 
@@ -51,11 +56,16 @@ impl Job for Serve {
         let listener = tokio::net::TcpListener::bind(self.bind)
             .await
             .with_context(|| format!("could not listen on {}", self.bind))?;
+        let metrics = match self.metrics_bind {
+            Some(addr) => Some(start_metrics(addr, &platform).await?),
+            None => None,
+        };
         let options = edu_http::Options {
             cors_origins: self.config.cors_origins.clone(),
             api_docs: self.config.api_docs,
             default_lang: self.config.lang,
             trusted_proxies: self.config.trusted_proxies.clone(),
+            metrics: metrics.is_some(),
             ..edu_http::Options::default()
         };
         tracing::info!(
@@ -70,15 +80,38 @@ impl Job for Serve {
         let served = edu_http::serve_with(platform, listener, options, shutdown_signal()).await;
         sweeper.abort();
         closer.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         served?;
         Ok(())
     }
+}
+
+/// Installs the Prometheus recorder and serves `/metrics` on `addr` until aborted.
+async fn start_metrics<S: Store>(
+    addr: SocketAddr,
+    platform: &Platform<S>,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("could not listen on {addr} (EDU_METRICS_BIND)"))?;
+    let handle = edu_http::metrics::install().context("could not install the metrics recorder")?;
+    tracing::info!(address = %listener.local_addr()?, "serving metrics at /metrics");
+    let platform = platform.clone();
+    Ok(tokio::spawn(edu_http::metrics::serve_metrics(
+        listener,
+        handle,
+        move || platform.pool_status(),
+        std::future::pending(),
+    )))
 }
 
 pub async fn run(args: Args, config: Config) -> anyhow::Result<()> {
     let migrate = !args.no_migrate;
     let job = Serve {
         bind: args.bind,
+        metrics_bind: args.metrics_bind,
         config: config.clone(),
     };
     with_platform(&config, migrate, job).await

@@ -18,6 +18,7 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        crate::telemetry::db_error(&e);
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
@@ -36,7 +37,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Whether an error says that the database is away rather than that the request went wrong.
-fn database_away(e: &sqlx::Error) -> bool {
+pub(crate) fn database_away(e: &sqlx::Error) -> bool {
     match e {
         // No connection within the pool's wait: refused, unreachable, or all of them busy.
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,

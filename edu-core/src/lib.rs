@@ -27,6 +27,7 @@ pub mod import;
 pub mod legacy;
 mod platform;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

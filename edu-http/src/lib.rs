@@ -12,6 +12,7 @@ mod extract;
 mod forwarded;
 mod i18n;
 mod layers;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 mod server;
@@ -48,6 +49,8 @@ pub struct Options {
     /// `EDU_TRUSTED_PROXIES`: connections from these may name the client and its scheme in
     /// forwarding headers. Empty: the connection's address is the client.
     pub trusted_proxies: edu_core::config::TrustedProxies,
+    /// Record request metrics ([`metrics::MetricsLayer`]) for the installed recorder.
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             shutdown_grace: std::time::Duration::from_secs(30),
             default_lang: Lang::default(),
             trusted_proxies: edu_core::config::TrustedProxies::default(),
+            metrics: false,
         }
     }
 }

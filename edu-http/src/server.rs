@@ -55,6 +55,7 @@ pub async fn serve_with<S: Store>(
     let stack = ServiceBuilder::new()
         // First, so that the log, the headers and the throttle all see the same client.
         .layer(ClientAddrLayer::new(options.trusted_proxies.clone()))
+        .option_layer(options.metrics.then(crate::metrics::MetricsLayer::new))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()

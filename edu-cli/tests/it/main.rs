@@ -12,6 +12,7 @@ mod fsck_cli;
 mod groups_cli;
 mod import_cli;
 mod legacy_cli;
+mod metrics_cli;
 mod seed_cli;
 
 #[test]

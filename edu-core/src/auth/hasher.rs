@@ -83,7 +83,9 @@ impl Hasher {
         T: Send + 'static,
         F: FnOnce() -> Result<T> + Send + 'static,
     {
+        let job = crate::telemetry::BcryptJob::queued();
         let _permit = self.permits.acquire().await.map_err(Error::internal)?;
+        job.started();
         tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
     }
 }

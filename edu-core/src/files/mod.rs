@@ -268,6 +268,22 @@ impl FileStore {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: fmt::Display,
     {
+        let staged = self.stage_checked(original_name, allow, limit, body).await;
+        crate::telemetry::upload(&staged, |s| s.size);
+        staged
+    }
+
+    async fn stage_checked<S, E>(
+        &self,
+        original_name: &str,
+        allow: Allowlist,
+        limit: u64,
+        body: S,
+    ) -> Result<Staged, FileError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: fmt::Display,
+    {
         let original_name = client_name(original_name);
         let ext = sniff::extension(&original_name).unwrap_or_default();
         let Some(family) = allow.family(&ext) else {

@@ -141,6 +141,11 @@ impl<S: Store> Platform<S> {
         &self.inner.store
     }
 
+    /// The database pool's size and idle connections (for metrics).
+    pub fn pool_status(&self) -> crate::store::PoolStatus {
+        self.store().pool_status()
+    }
+
     pub fn config(&self) -> &PlatformConfig {
         &self.inner.config
     }

@@ -133,6 +133,10 @@ impl<S: Store> Platform<S> {
             .await?;
         if let Err(refused) = reserved {
             let retry_after = refused.retry_after;
+            crate::telemetry::login_locked(match refused.kind {
+                KeyKind::Account => "account",
+                KeyKind::Address => "address",
+            });
             return Err(match refused.kind {
                 KeyKind::Account => Error::Locked { retry_after },
                 KeyKind::Address => Error::TooManyRequests { retry_after },
@@ -157,6 +161,10 @@ impl<S: Store> Platform<S> {
         .and_then(|checked| checked);
         if checked.is_ok() {
             unsettled.settled();
+        }
+        if let Ok(Err(Some(_))) = &checked {
+            // This failure locked the account.
+            crate::telemetry::login_locked("account");
         }
         checked
     }

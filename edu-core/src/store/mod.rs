@@ -29,7 +29,7 @@ pub mod seed;
 mod sql;
 mod sqlite;
 
-pub use pool::PoolSettings;
+pub use pool::{PoolSettings, PoolStatus};
 pub use postgres::{PgStore, normalize_url};
 pub use sqlite::SqliteStore;
 
@@ -268,6 +268,8 @@ pub trait Store: Send + Sync + 'static {
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
     /// One cheap round trip, for readiness checks.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The connection pool's size and idle connections, without a round trip.
+    fn pool_status(&self) -> PoolStatus;
 
     // Every method that takes an `AuditEntry` writes it in the transaction of its change.
 

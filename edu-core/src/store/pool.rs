@@ -20,3 +20,13 @@ impl Default for PoolSettings {
         }
     }
 }
+
+/// How a store's connection pool stands, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub idle: usize,
+    /// The most it may open.
+    pub max: u32,
+}

@@ -46,6 +46,14 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            fn pool_status(&self) -> $crate::store::PoolStatus {
+                $crate::store::PoolStatus {
+                    size: self.pool.size(),
+                    idle: self.pool.num_idle(),
+                    max: self.pool.options().get_max_connections(),
+                }
+            }
+
             async fn insert_user(
                 &self,
                 u: &$crate::domain::NewUser,
