@@ -7,6 +7,7 @@
 //! # }
 //! ```
 
+pub mod conditional;
 pub mod error;
 mod extract;
 mod forwarded;

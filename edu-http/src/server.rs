@@ -22,6 +22,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::conditional::ConditionalLayer;
 use crate::extract::PeerAddr;
 use crate::forwarded::{ClientAddr, ClientAddrLayer};
 use crate::i18n::LanguageLayer;
@@ -34,6 +35,22 @@ where
     B::Error: Into<BoxError>,
 {
     UnsyncBoxBody::new(body.map_err(Into::into))
+}
+
+/// gzip or brotli, as the client asks, for JSON answers over 1 KiB: the module trees and grade
+/// lists a phone polls. Files and spreadsheets are not recompressed (PDFs, images, XLSX and the
+/// rest are compressed already, and downloads answer `Range` requests).
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{Predicate, SizeAbove};
+    let json = |_: http::StatusCode, _: http::Version, h: &http::HeaderMap, _: &http::Extensions| {
+        h.get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"))
+    };
+    tower_http::compression::CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .compress_when(SizeAbove::new(1024).and(json))
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then drains requests in flight.
@@ -80,11 +97,14 @@ pub async fn serve_with<S: Store>(
         .layer(CatchPanicLayer::new())
         // Outside CORS and the body limit, so that preflights and 413s carry the headers too.
         .layer(SecurityHeadersLayer)
+        // Outside the language layer, which may rewrite a body: what is compressed is final.
+        .layer(compression())
         // Outside the body limit, so that its 413 is told in the reader's language too.
         .layer(LanguageLayer::new(options.default_lang))
         .layer(cors(&options.cors_origins))
         .layer(BodyLimitLayer::new(options.max_body, options.body_idle_timeout))
         .layer(NormalizePathLayer::trim_trailing_slash())
+        .layer(ConditionalLayer)
         // A boxed body: CORS answers preflights with an empty one of the same type.
         .layer(MapResponseBodyLayer::new(box_body))
         .service(warp::service(filter));

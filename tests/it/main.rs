@@ -11,6 +11,7 @@ mod grade_queries;
 mod http_accounts;
 mod http_audit;
 mod http_auth;
+mod http_caching;
 mod http_contract;
 mod http_files;
 mod http_grades;

@@ -52,6 +52,10 @@ const NOT_SHOWN: &[&str] = &[
     "the file store is not configured correctly: {}",
     "could not write the spreadsheet: {}",
     "/files/download/",
+    // Metric names, read by Prometheus.
+    "edu_http_requests_total",
+    "edu_http_request_duration_seconds",
+    "edu_http_requests_in_flight",
     // `EDU_FILES_URL` problems, reported at start.
     "{} is not a URL; use file:///absolute/dir or s3://bucket[/prefix]",
     "{}: a file URL needs an absolute path (file:///srv/edu/files)",

@@ -8,6 +8,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::{Detail, detail, ok, ok_with_detail};
+use crate::conditional::tagged;
 use crate::error::ErrorBody;
 use crate::extract::{Body, authed, bearer, body, json, with_platform};
 
@@ -208,11 +209,11 @@ pub(crate) async fn module_groups<S: Store>(id: i64, p: Platform<S>, auth: Optio
 /// All modules (admin).
 #[utoipa::path(get, path = "/access/admin-modules", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))),
-    responses((status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn admin_modules<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
-        Ok(ok(&p.modules(&who).await?))
+        Ok(tagged(&p.modules(&who).await?))
     })
     .await
 }
@@ -220,12 +221,12 @@ pub(crate) async fn admin_modules<S: Store>(p: Platform<S>, auth: Option<String>
 /// One module (admin).
 #[utoipa::path(get, path = "/access/admin-modules/{id}", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
-    responses((status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn admin_module<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
         who.require_admin()?;
-        Ok(ok(&p.module(&who, ModuleId(id)).await?))
+        Ok(tagged(&p.module(&who, ModuleId(id)).await?))
     })
     .await
 }
@@ -233,35 +234,35 @@ pub(crate) async fn admin_module<S: Store>(id: i64, p: Platform<S>, auth: Option
 /// The caller's modules: all for an admin; a teacher's taught or linked modules; a student's group modules.
 #[utoipa::path(get, path = "/access/my-modules", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth"))),
-    responses((status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_modules<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.modules(&who).await?))).await
+    authed(p, auth, async |p, who| Ok(tagged(&p.modules(&who).await?))).await
 }
 
 /// One of the caller's modules (404 if not theirs).
 #[utoipa::path(get, path = "/access/my-modules/{id}", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
-    responses((status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn my_module<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.module(&who, ModuleId(id)).await?))).await
+    authed(p, auth, async |p, who| Ok(tagged(&p.module(&who, ModuleId(id)).await?))).await
 }
 
 /// The modules a teacher teaches or is linked to (all for an admin).
 #[utoipa::path(get, path = "/access/teacher-modules", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher"))),
-    responses((status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn teacher_modules<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.teacher_modules(&who).await?))).await
+    authed(p, auth, async |p, who| Ok(tagged(&p.teacher_modules(&who).await?))).await
 }
 
 /// One of a teacher's modules.
 #[utoipa::path(get, path = "/access/teacher-modules/{id}", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
-    responses((status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn teacher_module<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
-        Ok(ok(&p.teacher_module(&who, ModuleId(id)).await?))
+        Ok(tagged(&p.teacher_module(&who, ModuleId(id)).await?))
     })
     .await
 }
@@ -269,9 +270,9 @@ pub(crate) async fn teacher_module<S: Store>(id: i64, p: Platform<S>, auth: Opti
 /// The subjects a teacher teaches (all for an admin), with their lessons.
 #[utoipa::path(get, path = "/access/teacher-subjects", tag = "access", security(("bearer" = [])),
     extensions(("x-guard" = json!("teacher"))),
-    responses((status = 200, body = Vec<SubjectTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<SubjectTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn teacher_subjects<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.teacher_subjects(&who).await?))).await
+    authed(p, auth, async |p, who| Ok(tagged(&p.teacher_subjects(&who).await?))).await
 }
 
 /// The lessons of a subject the caller may see.

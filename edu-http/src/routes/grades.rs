@@ -11,7 +11,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
-use super::ok;
+use crate::conditional::tagged;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{authed, bearer, parse_query, query, with_platform};
 use crate::i18n::{LangPref, lang_pref};
@@ -165,9 +165,9 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 /// fractional for tests.
 #[utoipa::path(get, operation_id = "my_grades", path = "/lessons/student/grades", tag = "grades",
     security(("bearer" = [])), extensions(("x-guard" = json!("auth"))),
-    responses((status = 200, body = Vec<GradeItem>), (status = 401, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<GradeItem>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_grades<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.my_grades(&who).await?))).await
+    authed(p, auth, async |p, who| Ok(tagged(&p.my_grades(&who).await?))).await
 }
 
 /// The caller's grades with averages per subject, per module and overall. Homework counts once
@@ -175,9 +175,9 @@ pub(crate) async fn my_grades<S: Store>(p: Platform<S>, auth: Option<String>) ->
 /// a test once (its best attempt); averages are plain means of what counts.
 #[utoipa::path(get, operation_id = "my_grade_summary", path = "/lessons/student/grades/summary", tag = "grades",
     security(("bearer" = [])), extensions(("x-guard" = json!("auth"))),
-    responses((status = 200, body = GradeSummary), (status = 401, body = ErrorBody)))]
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = GradeSummary), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_summary<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
-    authed(p, auth, async |p, who| Ok(ok(&p.summarize(&who, who.id()).await?))).await
+    authed(p, auth, async |p, who| Ok(tagged(&p.summarize(&who, who.id()).await?))).await
 }
 
 /// The caller's grades as a spreadsheet: every item, then the averages.
@@ -213,7 +213,7 @@ pub(crate) async fn export_summary<S: Store>(
 /// score of the lesson's test.
 #[utoipa::path(get, operation_id = "gradebook", path = "/grades/gradebook", tag = "grades",
     security(("bearer" = [])), extensions(("x-guard" = json!("teacher(own)"))), params(GradebookQuery),
-    responses((status = 200, body = Gradebook), (status = 401, body = ErrorBody),
+    responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Gradebook), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not staff, or a teacher of no subject in the module"),
         (status = 404, body = ErrorBody, description = "No such group or module"), (status = 422, body = ErrorBody)))]
 pub(crate) async fn gradebook<S: Store>(p: Platform<S>, auth: Option<String>, raw_query: String) -> Response {
@@ -227,7 +227,7 @@ pub(crate) async fn gradebook<S: Store>(p: Platform<S>, auth: Option<String>, ra
         let book = p
             .gradebook(&who, GroupId(q.group_id), ModuleId(q.module_id), page)
             .await?;
-        Ok(ok(&book))
+        Ok(tagged(&book))
     })
     .await
 }
