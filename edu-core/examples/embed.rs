@@ -1,5 +1,5 @@
 //! The smallest embedding: a `Platform` on a SQLite file of its own, an administrator, a login,
-//! and a group made through the same access checks as the HTTP API.
+//! a group and a student enrolled in it, through the same access checks as the HTTP API.
 //!
 //! `cargo run -p edu-core --example embed`
 
@@ -33,8 +33,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let me = platform.authenticate(&session.tokens.access_token).await?;
     let group = platform.create_group(&me, "ПО-23-1", Some("first year")).await?;
+    let student = platform
+        .provision_user(CreateUser {
+            iin: "060101500014".into(),
+            full_name: "Қасымов Дәурен".into(),
+            phone: None,
+            role: Some(Role::Student),
+            password: "first-student-password".into(),
+        })
+        .await?;
+    let added = platform.enroll(&me, group.id, &[student.id]).await?;
     println!(
-        "{} made group {:?} (id {})",
+        "{} made group {:?} (id {}) and enrolled {added} student(s)",
         session.user.full_name, group.name, group.id.0
     );
 

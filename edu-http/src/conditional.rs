@@ -1,5 +1,5 @@
 //! Revalidation: answers that may be polled carry an `ETag` made from their bytes
-//! ([`tagged`]), and a request whose `If-None-Match` names it gets `304 Not Modified` with no
+//! (`tagged`), and a request whose `If-None-Match` names it gets `304 Not Modified` with no
 //! body ([`ConditionalLayer`]).
 //!
 //! The tag is a hash of the answer itself, so it changes whenever anything in the answer does (a

@@ -115,7 +115,7 @@ impl<S: Store> TestApp<S> {
         self.user_named(role, None).await
     }
 
-    /// Like [`TestApp::user`], with this full name (by default "<role> <iin>").
+    /// Like [`TestApp::user`], with this full name (by default `"<role> <iin>"`).
     pub async fn user_named(&self, role: Role, full_name: Option<&str>) -> Actor {
         let iin = fresh_iin();
         let password = format!("pw-{iin}");

@@ -130,7 +130,7 @@ pub fn matches(family: Family, head: &[u8]) -> bool {
     }
 }
 
-/// How many leading bytes [`matches`] looks at.
+/// How many leading bytes [`matches()`] looks at.
 pub const SNIFF_LEN: usize = 1024;
 
 fn is_plain_text(head: &[u8]) -> bool {

@@ -1,7 +1,7 @@
 //! Messages for people in Russian, Kazakh or English.
 //!
 //! The core writes its messages in English, with the particulars (ids, names, numbers) spliced
-//! in. [`translate`] recognises such a message by its template in [`catalog`] (the one table of
+//! in. [`translate`] recognises such a message by its template in [`CATALOG`] (the one table of
 //! every message, English → Russian → Kazakh) and tells it in another language. Only the place
 //! where errors become answers calls it, so a successful request never pays for it; a message
 //! with no entry stays English rather than failing.

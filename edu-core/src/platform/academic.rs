@@ -260,6 +260,20 @@ impl<S: Store> Platform<S> {
         Ok(deleted)
     }
 
+    /// Enrols students in a group (administrators only): the name an embedder looks for, the
+    /// same operation as [`Platform::add_group_members`]. Returns how many were not members yet.
+    ///
+    /// ```no_run
+    /// # async fn term(p: &edu_core::Platform<edu_core::SqliteStore>, admin: &edu_core::Principal,
+    /// #     group: edu_core::domain::GroupId, students: &[edu_core::UserId]) -> edu_core::Result<()> {
+    /// let added = p.enroll(admin, group, students).await?;
+    /// println!("{added} new member(s)");
+    /// # Ok(()) }
+    /// ```
+    pub async fn enroll(&self, who: &Principal, group: GroupId, students: &[UserId]) -> Result<u64> {
+        self.add_group_members(who, group, students).await
+    }
+
     /// Adds users to the group; all must exist. Returns how many were not members yet.
     pub async fn add_group_members(&self, who: &Principal, id: GroupId, users: &[UserId]) -> Result<u64> {
         who.require_admin()?;

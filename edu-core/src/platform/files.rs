@@ -529,6 +529,27 @@ impl<S: Store> Platform<S> {
         Ok(())
     }
 
+    /// Grades a homework submission 0–100 with optional feedback: the name an embedder looks
+    /// for, the same operation as [`Platform::grade_submission`] (the subject's teacher or an
+    /// administrator; a regrade is audited with the old and new grade).
+    ///
+    /// ```no_run
+    /// # async fn mark(p: &edu_core::Platform<edu_core::SqliteStore>, teacher: &edu_core::Principal,
+    /// #     submission: edu_core::domain::SubmissionId) -> edu_core::Result<()> {
+    /// let graded = p.grade(teacher, submission, 87, Some("Хорошо")).await?;
+    /// assert_eq!(graded.grade, Some(87));
+    /// # Ok(()) }
+    /// ```
+    pub async fn grade(
+        &self,
+        who: &Principal,
+        submission: SubmissionId,
+        grade: i64,
+        feedback: Option<&str>,
+    ) -> Result<Submission> {
+        self.grade_submission(who, submission, grade, feedback).await
+    }
+
     /// Grades a submission 0–100 with optional feedback (the subject's teacher or an admin);
     /// every change is in the audit log with the old and new grade.
     pub async fn grade_submission(
