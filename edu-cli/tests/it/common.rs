@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use edu_core::config::Config;
 use edu_core::{CreateUser, Platform, Role, SqliteStore, UserProfile};
@@ -103,4 +104,51 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A free local port (bound and released: another process could take it, rarely).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A running `edu serve`, killed when dropped (also when a check fails).
+pub struct Server(Child);
+
+impl Server {
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `edu serve` in `dir` with exactly `vars`, and waits until `/readyz` on `port` answers.
+pub async fn serve(dir: &Path, vars: Vec<(&'static str, String)>, port: u16, client: &reqwest::Client) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_edu"))
+        .arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .envs(vars)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("edu serve starts");
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let ready = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready");
 }

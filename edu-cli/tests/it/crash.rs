@@ -3,10 +3,12 @@
 //! temporary file (and removes it with `--repair`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use crate::common::{Server, free_port, serve};
 
 const ADMIN_IIN: &str = "800101300011";
 const ADMIN_PASSWORD: &str = "Admin-pass-1";
@@ -36,42 +38,8 @@ fn edu(dir: &Path, port: u16, args: &[&str]) -> Command {
     c
 }
 
-/// A running `edu serve`, killed when dropped (also when a check fails).
-struct Server(Child);
-
-impl Server {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 async fn start(dir: &Path, port: u16, client: &reqwest::Client) -> Server {
-    let child = edu(dir, port, &["serve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("edu serve starts");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become ready");
+    serve(dir, env(dir, port), port, client).await
 }
 
 fn fsck(dir: &Path, port: u16, args: &[&str]) -> (Output, Value) {
@@ -103,10 +71,7 @@ async fn killed_mid_upload_loses_nothing_acknowledged_and_leaves_no_orphan() {
     let dir = Dir(std::env::temp_dir().join(format!("edu-crash-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(&dir.0, port, &client).await;

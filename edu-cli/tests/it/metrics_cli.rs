@@ -1,55 +1,12 @@
 //! `edu serve` with `EDU_METRICS_BIND`: `/metrics` on its own listener (never the API's port),
 //! and numbers that move with what the server does.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
-use crate::common::Workdir;
+use crate::common::{Workdir, free_port, serve};
 
 const ADMIN_IIN: &str = "800101300011";
 const ADMIN_PASSWORD: &str = "Admin-pass-1";
-
-/// A running `edu serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-async fn start(dir: &Path, vars: Vec<(&'static str, String)>, api: u16, client: &reqwest::Client) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_edu"))
-        .arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .envs(vars)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("edu serve starts");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let ready = client.get(format!("http://127.0.0.1:{api}/readyz")).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become ready");
-}
 
 /// The value of the series `name{labels}` (labels as Prometheus writes them), if present.
 fn value(text: &str, series: &str) -> Option<f64> {
@@ -81,7 +38,7 @@ async fn metrics_are_served_apart_and_count_what_happens() {
         ("EDU_METRICS_BIND", format!("127.0.0.1:{metrics}")),
     ]);
     let client = reqwest::Client::new();
-    let _server = start(&dir.path(""), vars, api, &client).await;
+    let _server = serve(&dir.path(""), vars, api, &client).await;
     let url = |path: &str| format!("http://127.0.0.1:{api}{path}");
 
     // Never on the API's port.
