@@ -14,6 +14,9 @@ use crate::import::{
 };
 use crate::store::{AuditEntry, RosterOutcome, RosterRow, Store};
 
+/// A row of a workbook: its number and, when several sheets are read, its sheet.
+type RowKey = (usize, Option<String>);
+
 impl<S: Store> Platform<S> {
     /// Imports a spreadsheet (admin only): each row's student into the group named in that row.
     ///
@@ -96,7 +99,7 @@ impl<S: Store> Platform<S> {
                 existing.insert(e.iin.clone(), self.store().user_by_iin(&e.iin).await?);
             }
         }
-        let mut subjects: HashMap<(usize, Option<String>), Vec<SubjectId>> = HashMap::new();
+        let mut subjects: HashMap<RowKey, Vec<SubjectId>> = HashMap::new();
         let mut assignments = Vec::new();
         match kind {
             RosterKind::Students => self.spell_groups_as_known(&mut entries).await?,
@@ -252,17 +255,15 @@ impl<S: Store> Platform<S> {
     /// errors — an unknown or ambiguous subject, a subject two teachers of the file claim, an IIN
     /// of an account that is not a teacher. Answers each valid row's subjects (by row and sheet)
     /// and the assignments that change a subject's teacher.
-    #[allow(clippy::type_complexity)]
     async fn teachers_subjects(
         &self,
         entries: &mut Vec<RosterEntry>,
         errors: &mut Vec<RowError>,
         existing: &HashMap<Iin, Option<User>>,
-    ) -> Result<(HashMap<(usize, Option<String>), Vec<SubjectId>>, Vec<SubjectAssignment>)> {
+    ) -> Result<(HashMap<RowKey, Vec<SubjectId>>, Vec<SubjectAssignment>)> {
         let trees = self.store().module_trees(ModuleScope::All, None).await?;
         // title key → (subject, module title, its current teacher)
-        let mut by_title: HashMap<String, Vec<(&crate::domain::Subject, &str, Option<&crate::domain::TeacherRef>)>> =
-            HashMap::new();
+        let mut by_title: HashMap<String, Vec<_>> = HashMap::new();
         for tree in &trees {
             for s in &tree.subjects {
                 by_title.entry(title_key(&s.subject.title)).or_default().push((
@@ -302,10 +303,10 @@ impl<S: Store> Platform<S> {
                 )),
             }
         };
-        let mut resolved: HashMap<(usize, Option<String>), Vec<SubjectId>> = HashMap::new();
-        let mut claims: HashMap<SubjectId, Vec<(usize, Option<String>, Iin)>> = HashMap::new();
+        let mut resolved: HashMap<RowKey, Vec<SubjectId>> = HashMap::new();
+        let mut claims: HashMap<SubjectId, Vec<(RowKey, Iin)>> = HashMap::new();
         let mut assignments = Vec::new();
-        let mut bad: HashMap<(usize, Option<String>), Vec<String>> = HashMap::new();
+        let mut bad: HashMap<RowKey, Vec<String>> = HashMap::new();
         for e in entries.iter() {
             let at = (e.row, e.sheet.clone());
             if let Some(Some(user)) = existing.get(&e.iin)
@@ -320,12 +321,9 @@ impl<S: Store> Platform<S> {
                 match find(written) {
                     Ok((subject, module, teacher)) => {
                         resolved.entry(at.clone()).or_default().push(subject.id);
-                        claims
-                            .entry(subject.id)
-                            .or_default()
-                            .push((e.row, e.sheet.clone(), e.iin.clone()));
+                        claims.entry(subject.id).or_default().push((at.clone(), e.iin.clone()));
                         if teacher.is_none_or(|t| t.iin != e.iin.as_str()) {
-                            assignments.push(SubjectAssignment {
+                            let change = SubjectAssignment {
                                 row: e.row,
                                 iin: e.iin.to_string(),
                                 full_name: e.full_name.clone(),
@@ -333,7 +331,8 @@ impl<S: Store> Platform<S> {
                                 subject: subject.title.clone(),
                                 module: module.to_owned(),
                                 previous_teacher: teacher.map(|t| t.full_name.clone()),
-                            });
+                            };
+                            assignments.push((at.clone(), change));
                         }
                     }
                     Err(message) => bad.entry(at.clone()).or_default().push(message),
@@ -341,11 +340,11 @@ impl<S: Store> Platform<S> {
             }
         }
         for rows in claims.values() {
-            let teachers: BTreeSet<&Iin> = rows.iter().map(|(_, _, iin)| iin).collect();
+            let teachers: BTreeSet<&Iin> = rows.iter().map(|(_, iin)| iin).collect();
             if teachers.len() > 1 {
-                let listed: Vec<String> = rows.iter().map(|(row, _, _)| row.to_string()).collect();
-                for (row, sheet, _) in rows {
-                    bad.entry((*row, sheet.clone())).or_default().push(format!(
+                let listed: Vec<String> = rows.iter().map(|((row, _), _)| row.to_string()).collect();
+                for (at, _) in rows {
+                    bad.entry(at.clone()).or_default().push(format!(
                         "a subject of this row is given to different teachers in rows {}",
                         listed.join(", ")
                     ));
@@ -368,10 +367,14 @@ impl<S: Store> Platform<S> {
                 None => true,
             }
         });
-        assignments.retain(|a| entries.iter().any(|e| e.row == a.row && e.iin.as_str() == a.iin));
-        // A subject named twice for one teacher changes hands once.
+        // Only rows still valid (those keep their subjects); a subject named twice for one teacher
+        // changes hands once.
         let mut listed = BTreeSet::new();
-        assignments.retain(|a| listed.insert(a.subject_id));
+        let assignments = assignments
+            .into_iter()
+            .filter(|(at, a)| resolved.contains_key(at) && listed.insert(a.subject_id))
+            .map(|(_, a)| a)
+            .collect();
         errors.sort_by(|a, b| (&a.sheet, a.row).cmp(&(&b.sheet, b.row)));
         Ok((resolved, assignments))
     }
