@@ -1,7 +1,8 @@
 //! Marks the suites of a backend this test run cannot reach, so that `cargo test` counts them as
 //! ignored instead of passed: PostgreSQL without `EDU_TEST_DATABASE_URL` (and no Docker engine
-//! for a container), the S3-compatible store without `EDU_TEST_S3_URL`, the outage suite without
-//! PostgreSQL's server programs (`initdb`, `pg_ctl`) or `moto_server`. Under `CI` nothing is
+//! for a container), PgBouncer without `EDU_TEST_PGBOUNCER_URL`, the S3-compatible store without
+//! `EDU_TEST_S3_URL`, the outage suite without PostgreSQL's server programs (`initdb`, `pg_ctl`)
+//! or `moto_server`. Under `CI` nothing is
 //! ignored: a missing service fails the run instead.
 
 use std::path::{Path, PathBuf};
@@ -10,13 +11,20 @@ use std::process::{Command, Stdio};
 fn main() {
     for cfg in [
         "edu_skip_postgres",
+        "edu_skip_pgbouncer",
         "edu_skip_s3",
         "edu_skip_outage_pg",
         "edu_skip_outage_s3",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
-    for var in ["EDU_TEST_DATABASE_URL", "EDU_TEST_S3_URL", "EDU_TEST_PG_BINDIR", "CI"] {
+    for var in [
+        "EDU_TEST_DATABASE_URL",
+        "EDU_TEST_PGBOUNCER_URL",
+        "EDU_TEST_S3_URL",
+        "EDU_TEST_PG_BINDIR",
+        "CI",
+    ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     println!("cargo::rerun-if-changed=build.rs");
@@ -35,6 +43,9 @@ fn main() {
     let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
     if !set("EDU_TEST_DATABASE_URL") && !docker_answers() {
         println!("cargo::rustc-cfg=edu_skip_postgres");
+    }
+    if !set("EDU_TEST_PGBOUNCER_URL") || !set("EDU_TEST_DATABASE_URL") {
+        println!("cargo::rustc-cfg=edu_skip_pgbouncer");
     }
     if !set("EDU_TEST_S3_URL") {
         println!("cargo::rustc-cfg=edu_skip_s3");

@@ -322,6 +322,13 @@ impl Config {
         // Short by default: a request waits this long for a connection before answering 503 with
         // Retry-After, which is what a client should hear while the database is away.
         let timeout: u64 = r.number("DB_POOL_TIMEOUT", 2, (1, 3600));
+        let pooler = match r.value("EDU_PGBOUNCER") {
+            None => crate::store::Pooler::None,
+            Some(v) => v.parse().unwrap_or_else(|msg: String| {
+                r.fail("EDU_PGBOUNCER", msg);
+                crate::store::Pooler::None
+            }),
+        };
         let bcrypt_cost: u32 = r.number("BCRYPT_COST", 12, (4, 31));
         let api_docs = r.flag("EDU_API_DOCS");
         let import_passwords = match r.value("EDU_IMPORT_PASSWORDS") {
@@ -360,6 +367,7 @@ impl Config {
             pool: PoolSettings {
                 max_connections: pool_size + overflow,
                 acquire_timeout: Duration::from_secs(timeout),
+                pooler,
             },
             data_dir,
             files,

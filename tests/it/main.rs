@@ -4,6 +4,7 @@
 //! A suite is a module here. `layout::every_suite_is_compiled` fails when a `.rs` file in this
 //! folder is not declared below, so a new suite cannot be left out silently.
 
+mod conformance_pgbouncer;
 mod conformance_postgres;
 mod conformance_s3;
 mod conformance_sqlite;

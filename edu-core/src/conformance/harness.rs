@@ -79,6 +79,7 @@ impl<S: Store> Fixture<S> {
 const TEST_POOL: PoolSettings = PoolSettings {
     max_connections: 8,
     acquire_timeout: std::time::Duration::from_secs(30),
+    pooler: crate::store::Pooler::None,
 };
 
 /// The settings tests use: the real algorithms, the cheapest bcrypt cost.
@@ -182,6 +183,65 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     let store = connect().await;
     store.migrate().await.expect("migrate PostgreSQL");
     let execute = pg_execute(&store);
+    Some(build(store, Arc::new(connect), execute, None))
+}
+
+/// A fresh database reached through a transaction-mode PgBouncer (`EDU_TEST_PGBOUNCER_URL`, any
+/// database name of which leads to the server of `EDU_TEST_DATABASE_URL`), or `None` (with a
+/// message) when there is none. Each test gets a database of its own, created directly on the
+/// server: a pooler in transaction mode carries no session settings such as `search_path`.
+/// Migrations run through the pooler; the SQL a test runs to break things goes directly.
+pub async fn pgbouncer_fixture() -> Option<Fixture<PgStore>> {
+    let bouncer = match std::env::var("EDU_TEST_PGBOUNCER_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => {
+            let msg = "EDU_TEST_PGBOUNCER_URL is not set: the suite through PgBouncer cannot run";
+            if std::env::var_os("CI").is_some() {
+                panic!("{msg} (refusing to skip under CI)");
+            }
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "\n!!! SKIPPING PGBOUNCER TESTS: {msg}\n");
+            return None;
+        }
+    };
+    let base = pg_base_url().await?;
+    let database = format!("edu_pgb_{}", uuid::Uuid::new_v4().simple());
+    let direct = PgConnectOptions::from_str(&crate::store::normalize_url(&base)).expect("valid EDU_TEST_DATABASE_URL");
+    let admin = PgStore::connect_with(
+        direct.clone(),
+        PoolSettings {
+            max_connections: 1,
+            ..PoolSettings::default()
+        },
+    )
+    .await
+    .expect("connect to the test PostgreSQL server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(admin.pool())
+        .await
+        .expect("create the test database");
+    admin.pool().close().await;
+    let through = PgConnectOptions::from_str(&crate::store::normalize_url(&bouncer))
+        .expect("valid EDU_TEST_PGBOUNCER_URL")
+        .database(&database);
+    let connect = move || {
+        let through = through.clone();
+        Box::pin(async move {
+            let pool = PoolSettings {
+                pooler: crate::store::Pooler::Transaction,
+                ..TEST_POOL
+            };
+            PgStore::connect_with(through, pool)
+                .await
+                .expect("connect to the test database through PgBouncer")
+        }) as Pin<Box<dyn Future<Output = PgStore> + Send>>
+    };
+    let store = connect().await;
+    store.migrate().await.expect("migrate PostgreSQL through PgBouncer");
+    let straight = PgStore::connect_with(direct.database(&database), TEST_POOL)
+        .await
+        .expect("connect to the test database directly");
+    let execute = pg_execute(&straight);
     Some(build(store, Arc::new(connect), execute, None))
 }
 

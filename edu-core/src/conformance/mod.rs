@@ -6,7 +6,7 @@
 pub mod harness;
 pub mod suite;
 
-pub use harness::{Fixture, TestClock, pg_fixture, pg_fixture_at, sqlite_fixture};
+pub use harness::{Fixture, TestClock, pg_fixture, pg_fixture_at, pgbouncer_fixture, sqlite_fixture};
 
 /// Expands to one `#[tokio::test]` per check of the suite, each on a fresh database. Attributes
 /// after the fixture go on every test, e.g. a `cfg_attr(…, ignore = "…")` that shows a backend

@@ -34,7 +34,7 @@ macro_rules! academic_methods {
                 "FROM groups g WHERE g.id = $1"
             ))
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pooled())
             .await?;
             Ok(row.map(Into::into))
         }
@@ -101,7 +101,7 @@ macro_rules! academic_methods {
                 "FROM groups g WHERE g.name = $1"
             ))
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pooled())
             .await?;
             Ok(row.map(Into::into))
         }
@@ -117,10 +117,10 @@ macro_rules! academic_methods {
             ))
             .bind(page.list_limit())
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM groups")
-                .fetch_one(&self.pool)
+                .fetch_one(self.pooled())
                 .await?;
             Ok((rows.into_iter().map(Into::into).collect(), total))
         }
@@ -206,7 +206,7 @@ macro_rules! academic_methods {
                 "FROM users u JOIN user_group ug ON ug.user_id = u.id WHERE ug.group_id = $1 ORDER BY u.full_name, u.id"
             ))
             .bind(group.0)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             rows.into_iter().map(TryInto::try_into).collect()
         }
@@ -219,7 +219,7 @@ macro_rules! academic_methods {
             let done = sqlx::query("DELETE FROM user_group WHERE group_id = $1 AND user_id = $2")
                 .bind(group.0)
                 .bind(user.0)
-                .execute(&self.pool)
+                .execute(self.pooled())
                 .await?;
             Ok(done.rows_affected() > 0)
         }
@@ -253,7 +253,7 @@ macro_rules! academic_methods {
             let row: Option<$crate::store::academic_rows::ModuleRow> =
                 sqlx::query_as("SELECT id, title, course, description, created_at FROM modules WHERE id = $1")
                     .bind(id.0)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.pooled())
                     .await?;
             Ok(row.map(Into::into))
         }
@@ -312,7 +312,7 @@ macro_rules! academic_methods {
                     .bind(module.0)
                     .bind(title)
                     .bind($crate::domain::title_key(title))
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.pooled())
                     .await?;
             self.subject($crate::domain::SubjectId(id))
                 .await?
@@ -328,7 +328,7 @@ macro_rules! academic_methods {
                 "FROM subjects s LEFT JOIN users u ON u.id = s.teacher_id WHERE s.id = $1"
             ))
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pooled())
             .await?;
             Ok(row.map(Into::into))
         }
@@ -402,7 +402,7 @@ macro_rules! academic_methods {
                 sqlx::query("INSERT INTO module_group (module_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(module.0)
                     .bind(group.0)
-                    .execute(&self.pool)
+                    .execute(self.pooled())
                     .await?;
             Ok(done.rows_affected() > 0)
         }
@@ -415,7 +415,7 @@ macro_rules! academic_methods {
             let done = sqlx::query("DELETE FROM module_group WHERE module_id = $1 AND group_id = $2")
                 .bind(module.0)
                 .bind(group.0)
-                .execute(&self.pool)
+                .execute(self.pooled())
                 .await?;
             Ok(done.rows_affected() > 0)
         }
@@ -430,7 +430,7 @@ macro_rules! academic_methods {
                 "FROM groups g JOIN module_group mg ON mg.group_id = g.id WHERE mg.module_id = $1 ORDER BY g.id"
             ))
             .bind(module.0)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             Ok(rows.into_iter().map(Into::into).collect())
         }
@@ -446,7 +446,7 @@ macro_rules! academic_methods {
                 "ORDER BY u.full_name, u.id"
             ))
             .bind(module.0)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             Ok(rows
                 .into_iter()
@@ -472,7 +472,7 @@ macro_rules! academic_methods {
                 "(SELECT COUNT(*) FROM user_group ug WHERE ug.group_id = g.id) AS member_count ",
                 "FROM module_group mg JOIN groups g ON g.id = mg.group_id ORDER BY mg.module_id, g.id"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             Ok(rows
                 .into_iter()
@@ -496,7 +496,7 @@ macro_rules! academic_methods {
             for b in &binds {
                 q = q.bind(*b);
             }
-            let modules = q.fetch_all(&self.pool).await?;
+            let modules = q.fetch_all(self.pooled()).await?;
             if modules.is_empty() {
                 return Ok(Vec::new());
             }
@@ -508,14 +508,14 @@ macro_rules! academic_methods {
             for b in &binds {
                 q = q.bind(*b);
             }
-            let subjects = q.fetch_all(&self.pool).await?;
+            let subjects = q.fetch_all(self.pooled()).await?;
             // The reader's results come with the lessons: no statement per lesson, nor one more.
             let reader_param = format!("${}", binds.len() + 1);
             let mut q = sqlx::query_as::<_, LessonRow>(sqlx::AssertSqlSafe(lessons_with_results(&cond, &reader_param)));
             for b in &binds {
                 q = q.bind(*b);
             }
-            let lessons = q.bind(reader.map(|r| r.0)).fetch_all(&self.pool).await?;
+            let lessons = q.bind(reader.map(|r| r.0)).fetch_all(self.pooled()).await?;
             assemble(modules, subjects, lessons)
         }
 
@@ -531,7 +531,7 @@ macro_rules! academic_methods {
             for b in &binds {
                 q = q.bind(*b);
             }
-            Ok(q.fetch_optional(&self.pool).await?.is_some())
+            Ok(q.fetch_optional(self.pooled()).await?.is_some())
         }
 
         async fn lesson_for(
@@ -543,7 +543,7 @@ macro_rules! academic_methods {
             let row: Option<$crate::store::academic_rows::LessonRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id.0)
                 .bind(reader.map(|r| r.0))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pooled())
                 .await?;
             row.map(TryInto::try_into).transpose()
         }
@@ -557,7 +557,7 @@ macro_rules! academic_methods {
             let rows: Vec<$crate::store::academic_rows::LessonRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(subject.0)
                 .bind(reader.map(|r| r.0))
-                .fetch_all(&self.pool)
+                .fetch_all(self.pooled())
                 .await?;
             rows.into_iter().map(TryInto::try_into).collect()
         }
@@ -565,7 +565,7 @@ macro_rules! academic_methods {
         async fn legacy_file(&self, path: &str) -> $crate::store::StoreResult<Option<String>> {
             let row: Option<(String,)> = sqlx::query_as("SELECT storage_key FROM legacy_files WHERE path = $1")
                 .bind(path)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pooled())
                 .await?;
             Ok(row.map(|(key,)| key))
         }
@@ -577,7 +577,7 @@ macro_rules! academic_methods {
             ))
             .bind(path)
             .bind(key)
-            .execute(&self.pool)
+            .execute(self.pooled())
             .await?;
             Ok(())
         }
@@ -592,7 +592,7 @@ macro_rules! academic_methods {
                 "WHERE $1 IS NULL OR s.teacher_id = $1 ORDER BY s.module_id, s.id"
             ))
             .bind(teacher.map(|t| t.0))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             Ok(rows.into_iter().map(Into::into).collect())
         }

@@ -222,7 +222,7 @@ macro_rules! files_methods {
                 FilesOf::GroupMembers(id) => ($crate::store::files_sql::files_of_sql!(group_members), id.0),
                 FilesOf::Submission(id) => ($crate::store::files_sql::files_of_sql!(submission), id.0),
             };
-            let keys: Vec<(String,)> = sqlx::query_as(sql).bind(id).fetch_all(&self.pool).await?;
+            let keys: Vec<(String,)> = sqlx::query_as(sql).bind(id).fetch_all(self.pooled()).await?;
             Ok(keys.into_iter().map(|(k,)| k).collect())
         }
 
@@ -242,7 +242,7 @@ macro_rules! files_methods {
             .bind(i64::try_from(file.size).unwrap_or(i64::MAX))
             .bind(&file.content_type)
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.pooled())
             .await?;
             Ok(())
         }
@@ -256,7 +256,7 @@ macro_rules! files_methods {
                 "SELECT lesson_id, uploaded_by, original_name, size, content_type FROM lesson_files WHERE storage_key = $1",
             )
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pooled())
             .await?;
             if let Some((lesson, by, name, size, content_type)) = lesson {
                 let owner = FileOwner::LessonDocument {
@@ -270,7 +270,7 @@ macro_rules! files_methods {
                 "FROM submission_files f JOIN submissions s ON s.id = f.submission_id WHERE f.storage_key = $1"
             ))
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pooled())
             .await?;
             Ok(homework.map(|(lesson, student, name, size, content_type)| {
                 (
@@ -288,14 +288,14 @@ macro_rules! files_methods {
                 "SELECT storage_key FROM lesson_files UNION ALL SELECT storage_key FROM submission_files ",
                 "UNION ALL SELECT photo FROM users WHERE photo IS NOT NULL"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             Ok(keys.into_iter().map(|(k,)| k).collect())
         }
 
         async fn legacy_file_keys(&self) -> $crate::store::StoreResult<Vec<String>> {
             let keys: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT storage_key FROM legacy_files")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pooled())
                 .await?;
             Ok(keys.into_iter().map(|(k,)| k).collect())
         }
@@ -459,7 +459,7 @@ macro_rules! files_helpers {
             .bind(id)
             .bind(lesson)
             .bind(student)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             let files: Vec<$crate::store::files_rows::SubmissionFileRow> = sqlx::query_as(concat!(
                 "SELECT f.id, f.submission_id, f.storage_key, f.original_name, f.size, f.content_type ",
@@ -470,7 +470,7 @@ macro_rules! files_helpers {
             .bind(id)
             .bind(lesson)
             .bind(student)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             Ok($crate::store::files_rows::assemble(rows, files))
         }

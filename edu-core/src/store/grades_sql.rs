@@ -27,7 +27,7 @@ macro_rules! grades_methods {
                 "WHERE a.student_id = $1 AND a.submitted_at IS NOT NULL"
             ))
             .bind(student.0)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             rows.into_iter().map(TryInto::try_into).collect()
         }
@@ -47,7 +47,7 @@ macro_rules! grades_methods {
             ))
             .bind(module.0)
             .bind(teacher.map(|t| t.0))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             rows.into_iter().map(TryInto::try_into).collect()
         }
@@ -94,7 +94,7 @@ macro_rules! grades_methods {
             .bind(teacher.map(|t| t.0))
             .bind(page.limit())
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             if rows.is_empty() && page.offset() > 0 {
                 // Past the last page: the count still matters.
@@ -103,7 +103,7 @@ macro_rules! grades_methods {
                     "WHERE ug.group_id = $1 AND u.role = 'student'"
                 ))
                 .bind(group.0)
-                .fetch_one(&self.pool)
+                .fetch_one(self.pooled())
                 .await?;
                 return Ok($crate::store::GradebookPage {
                     total,

@@ -1,4 +1,39 @@
 //! Persistence behind one trait, with a PostgreSQL and a SQLite implementation.
+//!
+//! # How the two implementations are laid out
+//!
+//! Both backends run the same SQL (`$n` parameters, `RETURNING`, `ON CONFLICT`), so the code of
+//! every method is written once, in macros, and expanded once per backend. What differs between
+//! the backends is passed to the macros as literals: the statement that starts a write
+//! transaction (`BEGIN` or SQLite's `BEGIN IMMEDIATE`) and the row-lock suffix (` FOR UPDATE` or
+//! nothing).
+//!
+//! | file | holds |
+//! |---|---|
+//! | `mod.rs` | the [`Store`] trait (every method, documented) and the row types it takes and gives |
+//! | `sql.rs` | `impl_sql_store!`: implements `Store` for a backend; users, sessions, throttle and audit methods inline, the rest by the macros below |
+//! | `academic_sql.rs` | `academic_methods!`: groups, modules, subjects, links, lessons |
+//! | `files_sql.rs` | `files_methods!`, `files_helpers!`: stored files, homework, submissions |
+//! | `quiz_sql.rs` | `quiz_methods!`: tests, questions, attempts |
+//! | `grades_sql.rs` | `grades_methods!`: grade lists, summaries, gradebooks |
+//! | `*_rows.rs`, `rows.rs` | `sqlx::FromRow` structs and their conversion into domain types (plain code, no macros) |
+//! | `postgres.rs`, `sqlite.rs` | the two store types, connecting, migrations, and the one `impl_sql_store!` line each |
+//! | `pooled.rs` | the executor for statements outside a transaction (see [`Pooler`]) |
+//! | `legacy.rs`, `seed.rs` | `impl_legacy_store!`, `impl_seed_store!`: the legacy import's and `edu seed`'s bulk writes |
+//!
+//! **Adding a method:** declare it on [`Store`] in this file with its documentation; write its
+//! body once in the macro of its area (`academic_methods!` for a group query, and so on), using
+//! `self.pooled()` for a statement on its own and `self.pool.begin_with($begin)` for a
+//! transaction; add a case to the conformance suite (`edu-core/src/conformance/suite`) so that it
+//! runs on both backends.
+//!
+//! **Finding a method's code:** go-to-definition stops at the macro call, so search for
+//! `async fn name(` under `store/`; there is exactly one. A compile error inside a macro body is
+//! reported at the `impl_sql_store!` line of each backend, with the body's own line shown below
+//! it ("in this macro invocation").
+//!
+//! **Seeing the expansion:** `cargo install cargo-expand`, then
+//! `cargo expand -p edu-core store::postgres` shows the whole generated `impl Store for PgStore`.
 
 use std::future::Future;
 
@@ -21,6 +56,7 @@ mod grades_rows;
 mod grades_sql;
 pub mod legacy;
 mod pool;
+mod pooled;
 mod postgres;
 mod quiz_rows;
 mod quiz_sql;
@@ -29,7 +65,8 @@ pub mod seed;
 mod sql;
 mod sqlite;
 
-pub use pool::{PoolSettings, PoolStatus};
+pub use pool::{PoolSettings, PoolStatus, Pooler};
+pub(crate) use pooled::Pooled;
 pub use postgres::{PgStore, normalize_url};
 pub use sqlite::SqliteStore;
 

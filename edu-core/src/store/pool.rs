@@ -10,6 +10,46 @@ use std::time::Duration;
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// What stands between the pool and PostgreSQL (`EDU_PGBOUNCER`).
+    pub pooler: Pooler,
+}
+
+/// What stands between edu's connections and PostgreSQL. SQLite ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooler {
+    /// PostgreSQL itself, or a pooler that keeps a server connection per client connection
+    /// (PgBouncer's `session` mode), or one that follows prepared statements across server
+    /// connections (PgBouncer 1.21 and later with `max_prepared_statements` above 0).
+    #[default]
+    None,
+    /// A pooler in transaction mode that does not follow prepared statements (PgBouncer before
+    /// 1.21, or `max_prepared_statements = 0`): statements are not cached, each statement outside
+    /// a transaction runs in one of its own, and migrations run in one transaction. The pooler
+    /// must forget a connection's statements between transactions (PgBouncer:
+    /// `server_reset_query = DISCARD ALL` and `server_reset_query_always = 1`).
+    Transaction,
+}
+
+impl Pooler {
+    /// `EDU_PGBOUNCER`'s spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pooler::None => "off",
+            Pooler::Transaction => "transaction",
+        }
+    }
+}
+
+impl std::str::FromStr for Pooler {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "off" | "none" | "session" => Ok(Pooler::None),
+            "transaction" => Ok(Pooler::Transaction),
+            other => Err(format!("{other:?} is not one of off, session, transaction")),
+        }
+    }
 }
 
 impl Default for PoolSettings {
@@ -17,6 +57,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 15,
             acquire_timeout: Duration::from_secs(2),
+            pooler: Pooler::None,
         }
     }
 }

@@ -4,8 +4,8 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::PoolSettings;
 use super::sql::impl_sql_store;
+use super::{PoolSettings, Pooled, Pooler};
 use crate::error::StoreError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -14,6 +14,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    pooler: Pooler,
 }
 
 impl PgStore {
@@ -26,6 +27,12 @@ impl PgStore {
     /// Opens the pool; a server that cannot be reached, a missing database or refused
     /// credentials are told in one line naming the host and port.
     pub async fn connect_with(options: PgConnectOptions, pool: PoolSettings) -> Result<Self, StoreError> {
+        let options = match pool.pooler {
+            Pooler::None => options,
+            // A transaction-mode pooler hands each transaction to whichever server connection is
+            // free, which has never seen the statements this connection prepared before.
+            Pooler::Transaction => options.statement_cache_capacity(0),
+        };
         let connected = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
@@ -35,13 +42,41 @@ impl PgStore {
             .connect_with(options.clone())
             .await;
         match connected {
-            Ok(pool) => Ok(Self { pool }),
+            Ok(connected) => Ok(Self {
+                pool: connected,
+                pooler: pool.pooler,
+            }),
             Err(e) => Err(explain_connect(&options, e).await),
         }
     }
 
+    /// A store on a pool opened elsewhere, which reaches PostgreSQL directly.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            pooler: Pooler::None,
+        }
+    }
+
+    /// Where statements outside a transaction run.
+    pub(crate) fn pooled(&self) -> Pooled<'_, sqlx::Postgres> {
+        Pooled::new(&self.pool, self.pooler)
+    }
+
+    /// Applies the migrations not yet applied. Through a transaction-mode pooler they run in one
+    /// transaction, so that the migration lock and every statement stay on one server connection.
+    async fn apply_migrations(&self) -> Result<(), StoreError> {
+        match self.pooler {
+            Pooler::None => MIGRATOR.run(&self.pool).await?,
+            Pooler::Transaction => {
+                let mut tx = self.pool.begin().await?;
+                // `run` on a borrowed connection trips the compiler's lifetime inference in an
+                // async trait method; `run_direct` is the same without the acquiring.
+                MIGRATOR.run_direct(None, &mut *tx, false).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -100,12 +135,7 @@ pub fn normalize_url(url: &str) -> String {
     }
 }
 
-impl_sql_store!(
-    PgStore,
-    migrator = MIGRATOR,
-    begin_write = "BEGIN",
-    for_update = " FOR UPDATE"
-);
+impl_sql_store!(PgStore, begin_write = "BEGIN", for_update = " FOR UPDATE");
 
 #[cfg(test)]
 mod tests {

@@ -88,7 +88,7 @@ macro_rules! quiz_methods {
             .bind(only.map(|t| t.0))
             .bind(subject.map(|s| s.0))
             .bind(lesson.map(|l| l.0))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             let questions: Vec<$crate::store::quiz_rows::QuestionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT q.id, q.test_id, q.text, q.kind FROM questions q JOIN tests t ON t.id = q.test_id \
@@ -97,7 +97,7 @@ macro_rules! quiz_methods {
             .bind(only.map(|t| t.0))
             .bind(subject.map(|s| s.0))
             .bind(lesson.map(|l| l.0))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             let options: Vec<$crate::store::quiz_rows::OptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT o.id, o.question_id, o.option_index, o.text, o.is_correct FROM options o \
@@ -107,7 +107,7 @@ macro_rules! quiz_methods {
             .bind(only.map(|t| t.0))
             .bind(subject.map(|s| s.0))
             .bind(lesson.map(|l| l.0))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             $crate::store::quiz_rows::assemble(tests, questions, options)
         }
@@ -183,7 +183,7 @@ macro_rules! quiz_methods {
             let done = sqlx::query("UPDATE attempts SET answers = $2 WHERE id = $1 AND submitted_at IS NULL")
                 .bind(id.0)
                 .bind(answers)
-                .execute(&self.pool)
+                .execute(self.pooled())
                 .await?;
             Ok(done.rows_affected() > 0)
         }
@@ -205,7 +205,7 @@ macro_rules! quiz_methods {
             .bind(i32::try_from(score.correct).unwrap_or(i32::MAX))
             .bind(i32::try_from(score.total).unwrap_or(i32::MAX))
             .bind(at)
-            .execute(&self.pool)
+            .execute(self.pooled())
             .await?;
             Ok(done.rows_affected() > 0)
         }
@@ -226,7 +226,7 @@ macro_rules! quiz_methods {
             .bind(filter.lesson.map(|l| l.0))
             .bind(filter.student.map(|s| s.0))
             .bind(filter.open_with_deadline)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pooled())
             .await?;
             rows.into_iter().map(TryInto::try_into).collect()
         }

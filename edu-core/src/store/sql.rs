@@ -34,15 +34,14 @@ pub(crate) use write_audit;
 /// `begin_write` starts a transaction that holds the write lock from its first statement;
 /// `for_update` locks a selected row where the database supports row locks.
 macro_rules! impl_sql_store {
-    ($store:ty, migrator = $migrator:expr, begin_write = $begin:literal, for_update = $for_update:literal) => {
+    ($store:ty, begin_write = $begin:literal, for_update = $for_update:literal) => {
         impl $crate::store::Store for $store {
             async fn migrate(&self) -> $crate::store::StoreResult<()> {
-                $migrator.run(&self.pool).await?;
-                Ok(())
+                self.apply_migrations().await
             }
 
             async fn ping(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1").execute(self.pooled()).await?;
                 Ok(())
             }
 
@@ -88,7 +87,7 @@ macro_rules! impl_sql_store {
                     "SELECT ", $crate::store::sql::user_columns!(), " FROM users WHERE iin = $1"
                 ))
                 .bind(iin.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pooled())
                 .await?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -101,7 +100,7 @@ macro_rules! impl_sql_store {
                     "SELECT ", $crate::store::sql::user_columns!(), " FROM users WHERE id = $1"
                 ))
                 .bind(id.0)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pooled())
                 .await?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -115,9 +114,9 @@ macro_rules! impl_sql_store {
                 ))
                 .bind(page.list_limit())
                 .bind(page.offset())
-                .fetch_all(&self.pool)
+                .fetch_all(self.pooled())
                 .await?;
-                let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+                let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(self.pooled()).await?;
                 let users = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<_>, _>>()?;
                 Ok((users, total))
             }
@@ -147,7 +146,7 @@ macro_rules! impl_sql_store {
                 ))
                 .bind(id.0)
                 .bind(phone.map(|p| p.as_str()))
-                .fetch_one(&self.pool)
+                .fetch_one(self.pooled())
                 .await?;
                 row.try_into()
             }
@@ -162,7 +161,7 @@ macro_rules! impl_sql_store {
                 ))
                 .bind(id.0)
                 .bind(key)
-                .fetch_one(&self.pool)
+                .fetch_one(self.pooled())
                 .await?;
                 row.try_into()
             }
@@ -283,7 +282,7 @@ macro_rules! impl_sql_store {
 
             async fn administrators(&self) -> $crate::store::StoreResult<i64> {
                 let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin'")
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.pooled())
                     .await?;
                 Ok(n)
             }
@@ -326,7 +325,7 @@ macro_rules! impl_sql_store {
                 .bind(family)
                 .bind(min_version)
                 .bind(version)
-                .execute(&self.pool)
+                .execute(self.pooled())
                 .await?;
                 Ok(())
             }
@@ -338,7 +337,7 @@ macro_rules! impl_sql_store {
                 let row: Option<(String, i64, i64)> =
                     sqlx::query_as("SELECT family, min_version, version FROM kept_sessions WHERE user_id = $1")
                         .bind(user.0)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.pooled())
                         .await?;
                 Ok(row.map(|(family, min_version, version)| $crate::store::KeptSession {
                     family,
@@ -358,7 +357,7 @@ macro_rules! impl_sql_store {
                 .bind(t.token_version)
                 .bind(t.expires_at)
                 .bind(t.created_at)
-                .execute(&self.pool)
+                .execute(self.pooled())
                 .await?;
                 Ok(())
             }
@@ -472,7 +471,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn audit(&self, e: &$crate::store::AuditEntry) -> $crate::store::StoreResult<()> {
-                $crate::store::sql::write_audit!(&self.pool, e)?;
+                $crate::store::sql::write_audit!(self.pooled(), e)?;
                 Ok(())
             }
 
@@ -517,11 +516,11 @@ macro_rules! impl_sql_store {
                 ));
                 conditions(&mut q, filter, like.clone());
                 q.push(" ORDER BY a.id DESC LIMIT ").push_bind(page.list_limit()).push(" OFFSET ").push_bind(page.offset());
-                let rows: Vec<$crate::store::rows::AuditRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                let rows: Vec<$crate::store::rows::AuditRow> = q.build_query_as().fetch_all(self.pooled()).await?;
                 let mut count =
                     sqlx::QueryBuilder::new("SELECT COUNT(*) FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id");
                 conditions(&mut count, filter, like);
-                let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                let (total,): (i64,) = count.build_query_as().fetch_one(self.pooled()).await?;
                 Ok((rows.into_iter().map(Into::into).collect(), total))
             }
 

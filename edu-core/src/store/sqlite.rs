@@ -6,8 +6,8 @@ use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::PoolSettings;
 use super::sql::impl_sql_store;
+use super::{PoolSettings, Pooled, Pooler};
 use crate::error::StoreError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -65,6 +65,16 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Where statements outside a transaction run.
+    pub(crate) fn pooled(&self) -> Pooled<'_, sqlx::Sqlite> {
+        Pooled::new(&self.pool, Pooler::None)
+    }
+
+    async fn apply_migrations(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
     /// Writes a consistent copy of the whole database to `file` (which must not exist) while it
     /// stays in use: SQLite's `VACUUM INTO`, one transaction's snapshot. The copy is made
     /// readable by its owner only.
@@ -72,7 +82,7 @@ impl SqliteStore {
         let target = file.to_str().ok_or_else(|| {
             StoreError::Other(format!("the backup path {} is not valid UTF-8", file.display()).into())
         })?;
-        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.pool).await?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(self.pooled()).await?;
         make_private(file, false).map_err(|e| StoreError::Other(Box::new(e)))
     }
 }
@@ -97,9 +107,4 @@ fn make_private(file: &Path, create: bool) -> std::io::Result<()> {
 }
 
 // SQLite has no row locks: BEGIN IMMEDIATE takes the database write lock up front instead.
-impl_sql_store!(
-    SqliteStore,
-    migrator = MIGRATOR,
-    begin_write = "BEGIN IMMEDIATE",
-    for_update = ""
-);
+impl_sql_store!(SqliteStore, begin_write = "BEGIN IMMEDIATE", for_update = "");
