@@ -11,11 +11,15 @@ use super::{AttemptId, GroupId, LessonId, ModuleId, SubjectId, TestId, UserId};
 /// A class of students.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Group {
+    /// Database id of the group.
     pub id: GroupId,
+    /// The group's name, unique among groups.
     pub name: String,
     /// The same as `name`: the existing frontend reads either.
     pub title: String,
+    /// Free text about the group, if any.
     pub description: Option<String>,
+    /// When the group was created (UTC).
     pub created_at: DateTime<Utc>,
     /// Members, when listed with counts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,28 +29,39 @@ pub struct Group {
 /// A course unit that groups are given access to; contains subjects.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Module {
+    /// Database id of the module.
     pub id: ModuleId,
+    /// The module's title.
     pub title: String,
     /// Free text: "1", "2 курс", or nothing.
     pub course: Option<String>,
+    /// Free text about the module, if any.
     pub description: Option<String>,
+    /// When the module was created (UTC).
     pub created_at: DateTime<Utc>,
 }
 
 /// A teacher as shown next to what they teach.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TeacherRef {
+    /// Database id of the teacher.
     pub id: UserId,
+    /// The teacher's full name.
     pub full_name: String,
+    /// The teacher's 12-digit IIN.
     pub iin: String,
 }
 
 /// A subject inside a module, taught by at most one teacher.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Subject {
+    /// Database id of the subject.
     pub id: SubjectId,
+    /// The module the subject belongs to.
     pub module_id: ModuleId,
+    /// The subject's title, unique in its module regardless of case and spacing (see [`title_key`]).
     pub title: String,
+    /// The teacher who teaches it; `None` while it has none.
     pub teacher_id: Option<UserId>,
 }
 
@@ -54,12 +69,16 @@ pub struct Subject {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LessonKind {
+    /// A video lesson: `content_url` is an address to watch.
     Video,
+    /// A document lesson: `content_url` is an uploaded document or an address.
     Pdf,
+    /// A lesson with a test: `content_url` is the test's `/test/{id}`.
     Test,
 }
 
 impl LessonKind {
+    /// The kind's stored name: `video`, `pdf` or `test`.
     pub fn as_str(self) -> &'static str {
         match self {
             LessonKind::Video => "video",
@@ -75,6 +94,7 @@ impl fmt::Display for LessonKind {
     }
 }
 
+/// A lesson type label that is none of the known ones; holds the label as sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("lesson type must be one of Лекция, Практика, Тест, video, pdf or test, got {0:?}")]
 pub struct UnknownLessonKind(pub String);
@@ -116,19 +136,26 @@ pub fn parse_lesson_label(label: &str) -> Result<LabelKind, UnknownLessonKind> {
 pub struct LessonResult {
     /// The attempt.
     pub id: AttemptId,
+    /// The student who made the attempt.
     pub user_id: UserId,
+    /// The lesson whose test was taken.
     pub lesson_id: LessonId,
+    /// The test taken.
     pub test_id: TestId,
     /// 0–100, possibly fractional.
     pub score: f64,
+    /// When the attempt was submitted (UTC).
     pub submitted_at: DateTime<Utc>,
 }
 
 /// A lesson of a subject.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lesson {
+    /// Database id of the lesson.
     pub id: LessonId,
+    /// The subject the lesson belongs to.
     pub subject_id: SubjectId,
+    /// The lesson's title.
     pub title: String,
     /// The type label the lesson was created with ("Лекция", "Практика", "Тест", "video", …);
     /// for lessons made before labels were kept, the kind's name.
@@ -145,6 +172,7 @@ pub struct Lesson {
     #[serde(serialize_with = "empty_if_none")]
     #[schema(value_type = String)]
     pub content_url: Option<String>,
+    /// When the lesson was created (UTC).
     pub created_at: DateTime<Utc>,
     /// The reader's result on the lesson's test: their best submitted attempt (the attempt that
     /// counts in grades); `null` when there is none.
@@ -158,23 +186,29 @@ fn empty_if_none<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S
 /// A subject with its teacher and lessons.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SubjectTree {
+    /// The subject itself; its fields appear at the top level in JSON.
     #[serde(flatten)]
     pub subject: Subject,
+    /// The subject's teacher, if it has one.
     pub teacher: Option<TeacherRef>,
+    /// The subject's lessons, in the order they were created.
     pub lessons: Vec<Lesson>,
 }
 
 /// A module with its subjects and their lessons.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModuleTree {
+    /// The module itself; its fields appear at the top level in JSON.
     #[serde(flatten)]
     pub module: Module,
+    /// The module's subjects with their lessons.
     pub subjects: Vec<SubjectTree>,
 }
 
 /// Which modules a query covers: the one visibility rule, expressed for the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModuleScope {
+    /// Every module (administrators).
     All,
     /// Modules where the teacher teaches a subject or is linked.
     Teacher(UserId),

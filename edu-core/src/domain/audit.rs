@@ -8,20 +8,25 @@ use super::{Iin, UserId};
 /// One recorded change: who made it, when, to what, and the values around it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditRecord {
+    /// Database id of the record, increasing in the order changes were made.
     pub id: i64,
+    /// When the change was made (UTC).
     pub at: DateTime<Utc>,
     /// The administrator or teacher who made the change; `None` for the command line's operator
     /// tasks, and for an actor whose account has since been deleted.
     pub actor_id: Option<UserId>,
     /// The actor's IIN and name as they are now, when the account still exists.
     pub actor_iin: Option<String>,
+    /// The actor's full name as it is now, when the account still exists.
     pub actor_name: Option<String>,
     /// What was done, e.g. `submission.grade`, `group.delete`.
     pub action: String,
     /// What it was done to, e.g. `submission:17`, `group:3` (users appear with a masked IIN).
     pub target: String,
+    /// The changed values before the change, as JSON; `None` when there was nothing before (a creation).
     #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
+    /// The changed values after the change, as JSON; `None` when nothing is left (a deletion).
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
 }
@@ -33,6 +38,7 @@ pub struct AuditFilter {
     pub actor: Option<Iin>,
     /// A target, or the start of one: `group:3`, or `group:` for every group.
     pub target: Option<String>,
+    /// Exactly this action, e.g. `group.delete`.
     pub action: Option<String>,
     /// From this time on (inclusive).
     pub since: Option<DateTime<Utc>>,

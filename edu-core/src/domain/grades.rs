@@ -40,10 +40,12 @@ pub enum Source {
     /// Answered `"submission"`, the previous backend's word.
     #[serde(rename = "submission", alias = "homework")]
     Homework,
+    /// A submitted attempt at a test.
     Test,
 }
 
 impl Source {
+    /// The source's own name: `homework` or `test` (JSON answers say `submission` for homework).
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Homework => "homework",
@@ -59,21 +61,28 @@ pub struct GradeItem {
     pub submission_id: i64,
     /// Absent for a test that is not (or no longer) linked to a lesson.
     pub lesson_id: Option<LessonId>,
+    /// The lesson's title; absent without a lesson.
     pub lesson_title: Option<String>,
     /// As the previous backend answered: the lesson's type label for homework, `"тест"` for tests.
     pub lesson_type: String,
     /// The lesson's normalised kind; absent without a lesson.
     pub kind: Option<LessonKind>,
+    /// The subject the lesson or test belongs to.
     pub subject_id: SubjectId,
+    /// The subject's title.
     pub subject_title: String,
+    /// The module the subject belongs to.
     pub module_id: ModuleId,
+    /// The module's title.
     pub module_title: String,
     /// The test, for test results.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_id: Option<TestId>,
     /// 0–100; fractional for tests; `null` while homework is not graded.
     pub grade: Option<f64>,
+    /// When the work was handed in or the attempt submitted (UTC).
     pub submitted_at: DateTime<Utc>,
+    /// Homework submission or test attempt.
     pub source: Source,
     /// Where the work stands now, for the counting rule (not answered: `lesson_id` above is
     /// where it was done).
@@ -92,10 +101,15 @@ pub struct Place {
 
 /// What the counting rule needs to know of a piece of work.
 pub trait Work {
+    /// Homework or test attempt.
     fn source(&self) -> Source;
+    /// Where the work stands now, which decides its cell.
     fn place(&self) -> Place;
+    /// The grade or score, 0–100; `None` for homework not graded yet.
     fn grade(&self) -> Option<f64>;
+    /// When the work was handed in (UTC); the latest graded homework counts.
     fn submitted_at(&self) -> DateTime<Utc>;
+    /// The submission's or attempt's id; breaks ties between equal times.
     fn id(&self) -> i64;
 
     /// The lesson whose gradebook cell the work counts in, under the rule of this module; `None`
@@ -215,11 +229,14 @@ impl Tally {
 /// A subject's or a module's average in a summary.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupedTally {
+    /// Database id of the subject or module.
     pub id: i64,
+    /// The subject's or module's title.
     pub title: String,
     /// The module of a subject (absent for modules).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub module_id: Option<ModuleId>,
+    /// The average; its fields appear at the top level in JSON.
     #[serde(flatten)]
     pub tally: Tally,
 }
@@ -233,6 +250,7 @@ pub struct GradeSummary {
     pub subjects: Vec<GroupedTally>,
     /// By module title.
     pub modules: Vec<GroupedTally>,
+    /// The average over every counted cell of every module.
     pub overall: Tally,
 }
 
@@ -295,10 +313,15 @@ impl GradeSummary {
 /// A column of a gradebook: one lesson.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GradebookLesson {
+    /// Database id of the lesson.
     pub lesson_id: LessonId,
+    /// The lesson's title.
     pub title: String,
+    /// The lesson's normalised kind.
     pub lesson_type: LessonKind,
+    /// The subject the lesson belongs to.
     pub subject_id: SubjectId,
+    /// The subject's title.
     pub subject_title: String,
     /// The test linked to the lesson, whose best score is the lesson's test result.
     pub test_id: Option<TestId>,
@@ -326,8 +349,11 @@ impl GradebookCell {
 /// One row of a gradebook.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GradebookRow {
+    /// Database id of the student.
     pub student_id: UserId,
+    /// The student's 12-digit IIN.
     pub iin: Iin,
+    /// The student's full name, when one is recorded.
     pub full_name: Option<String>,
     /// One cell per lesson, in the order of `lessons`.
     pub cells: Vec<GradebookCell>,
@@ -339,27 +365,40 @@ pub struct GradebookRow {
 /// A group's grades in a module's lessons (those the viewer may grade).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Gradebook {
+    /// Database id of the group.
     pub group_id: super::GroupId,
+    /// The group's name.
     pub group_name: String,
+    /// Database id of the module.
     pub module_id: ModuleId,
+    /// The module's title.
     pub module_title: String,
+    /// The columns: the module's lessons the viewer may grade, by subject title and then creation.
     pub lessons: Vec<GradebookLesson>,
     /// The requested page of the group's students, by name.
     pub students: Vec<GradebookRow>,
     /// Students in the group, over all pages.
     pub total: i64,
+    /// The page size used, 1–500 (see `Page`).
     pub limit: i64,
+    /// Students skipped before this page.
     pub offset: i64,
 }
 
 /// A student's work in a gradebook, as the store returns it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradebookWork {
+    /// The student whose work it is.
     pub student_id: UserId,
+    /// Homework submission or test attempt.
     pub source: Source,
+    /// The submission's or attempt's id.
     pub id: i64,
+    /// Where the work stands now, which decides its cell.
     pub place: Place,
+    /// The grade or score, 0–100; `None` for homework not graded yet.
     pub grade: Option<f64>,
+    /// When the work was handed in or the attempt submitted (UTC).
     pub submitted_at: DateTime<Utc>,
 }
 
@@ -384,8 +423,11 @@ impl Work for GradebookWork {
 /// A student on a gradebook page, before their cells are filled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradebookStudent {
+    /// Database id of the student.
     pub id: UserId,
+    /// The student's 12-digit IIN.
     pub iin: Iin,
+    /// The student's full name, when one is recorded.
     pub full_name: Option<String>,
 }
 

@@ -12,8 +12,10 @@ pub struct Iin(String);
 /// Why a string is not an IIN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IinError {
+    /// A character other than an ASCII digit.
     #[error("IIN must contain only digits")]
     NotDigits,
+    /// Not 12 digits; holds the number of characters given.
     #[error("IIN must have 12 digits, got {0}")]
     WrongLength(usize),
     /// Digits 1–6 and 7 do not name a day of the calendar (see [`Iin::birth_date`]).
@@ -25,6 +27,7 @@ pub enum IinError {
 }
 
 impl Iin {
+    /// Digits in an IIN.
     pub const LEN: usize = 12;
 
     /// Accepts exactly 12 ASCII digits (surrounding whitespace is ignored).
@@ -129,6 +132,7 @@ impl Iin {
         out
     }
 
+    /// The IIN's 12 digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }

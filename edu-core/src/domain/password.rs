@@ -4,12 +4,16 @@ use std::fmt;
 #[derive(Clone)]
 pub struct Password(String);
 
+/// Why a password was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
+    /// Longer than [`Password::MAX_BYTES`] bytes in UTF-8, which bcrypt would truncate.
     #[error("password must be at most 72 bytes")]
     TooLong,
+    /// Shorter than the minimum number of characters given, for a password being set.
     #[error("password must be at least {0} characters")]
     TooShort(usize),
+    /// The empty string.
     #[error("password must not be empty")]
     Empty,
 }
@@ -51,6 +55,7 @@ impl Password {
         Self(s)
     }
 
+    /// The password's text, for hashing or for showing a new account's first password once.
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -7,6 +7,8 @@ use serde::Serialize;
 #[serde(transparent)]
 pub struct Phone(String);
 
+/// A phone number with fewer than 10 or more than 15 digits, or characters other than digits,
+/// separators and a leading `+`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("phone must be 10 to 15 digits, optionally starting with +")]
 pub struct PhoneError;
@@ -33,6 +35,7 @@ impl Phone {
         Ok(Self(if plus { format!("+{digits}") } else { digits }))
     }
 
+    /// The number: digits, with a leading `+` when one was given.
     pub fn as_str(&self) -> &str {
         &self.0
     }

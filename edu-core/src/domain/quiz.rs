@@ -22,6 +22,7 @@ pub enum QuestionKind {
 }
 
 impl QuestionKind {
+    /// The kind's name in storage and JSON: `single` or `multiple`.
     pub fn as_str(self) -> &'static str {
         match self {
             QuestionKind::Single => "single",
@@ -29,6 +30,7 @@ impl QuestionKind {
         }
     }
 
+    /// The kind named `s` (`single`, `multiple`); `None` for any other text.
     pub fn parse(s: &str) -> Option<QuestionKind> {
         match s {
             "single" => Some(QuestionKind::Single),
@@ -50,6 +52,7 @@ pub enum Scoring {
 }
 
 impl Scoring {
+    /// The rule's name in storage and JSON: `all_or_nothing` or `partial`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scoring::AllOrNothing => "all_or_nothing",
@@ -57,6 +60,7 @@ impl Scoring {
         }
     }
 
+    /// The rule named `s` (`all_or_nothing`, `partial`); `None` for any other text.
     pub fn parse(s: &str) -> Option<Scoring> {
         match s {
             "all_or_nothing" => Some(Scoring::AllOrNothing),
@@ -69,7 +73,9 @@ impl Scoring {
 /// The answer key of one question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
+    /// Database id of the question this key belongs to.
     pub question: i64,
+    /// Whether one or several options are correct.
     pub kind: QuestionKind,
     /// The option indexes that are correct.
     pub correct: BTreeSet<i64>,
@@ -80,6 +86,7 @@ pub struct Key {
 /// A student's answer to one question: the option indexes chosen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
+    /// Database id of the question answered; answers to questions not in the test are ignored.
     pub question_id: i64,
     /// The chosen option (single choice, as the existing frontend sends it).
     #[serde(default)]
@@ -104,6 +111,7 @@ pub struct Score {
     pub score: f64,
     /// Questions answered fully right (credit 1).
     pub correct: usize,
+    /// Questions in the test, answered or not.
     pub total: usize,
 }
 
@@ -170,8 +178,11 @@ pub fn score(keys: &[Key], answers: &[Answer], scoring: Scoring) -> Score {
 /// A test as its author writes it (`POST /tests/create`, `PUT /tests/{id}`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TestDraft {
+    /// Title shown to students: one line, 1 to 200 characters.
     pub title: String,
+    /// Database id of the subject the test belongs to.
     pub subject_id: i64,
+    /// Lesson the test is attached to, if any; it must belong to `subject_id`.
     #[serde(default)]
     pub lesson_id: Option<i64>,
     /// Attempts per student (default 1).
@@ -186,12 +197,16 @@ pub struct TestDraft {
     /// How multiple-choice questions are scored.
     #[serde(default)]
     pub scoring: Scoring,
+    /// The questions, in the author's order: 1 to 200.
     pub questions: Vec<QuestionDraft>,
 }
 
+/// One question as its author writes it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct QuestionDraft {
+    /// The question's text: one line, 1 to 2,000 characters.
     pub question_text: String,
+    /// Single or multiple choice (single when absent).
     #[serde(default)]
     pub kind: QuestionKind,
     /// The correct option of a single-choice question.
@@ -200,43 +215,65 @@ pub struct QuestionDraft {
     /// The correct options of a multiple-choice question.
     #[serde(default)]
     pub correct_option_indexes: Option<Vec<i64>>,
+    /// The options, 2 to 20, each with an index unique within the question.
     pub options: Vec<OptionDraft>,
 }
 
+/// One option as its author writes it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct OptionDraft {
+    /// The option's text: one line, 1 to 1,000 characters.
     pub option_text: String,
+    /// The author's index of the option, unique within its question; answers name it.
     pub option_index: i64,
 }
 
 /// A stored test with its questions (author's order) and answer key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Test {
+    /// Database id of the test.
     pub id: super::TestId,
+    /// Subject the test belongs to.
     pub subject_id: super::SubjectId,
+    /// Lesson the test is attached to, if any.
     pub lesson_id: Option<super::LessonId>,
+    /// Title shown to students.
     pub title: String,
+    /// Attempts allowed per student, at least 1.
     pub max_attempts: i32,
+    /// Minutes from the start of an attempt; `None` means no limit.
     pub time_limit_minutes: Option<i32>,
+    /// Whether each attempt shows questions and options in a random order.
     pub shuffle: bool,
+    /// How multiple-choice questions are scored.
     pub scoring: Scoring,
+    /// The questions, in the author's order.
     pub questions: Vec<Question>,
 }
 
+/// A stored question with its options and which of them are correct.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Question {
+    /// Database id of the question (changes when the test is edited).
     pub id: i64,
+    /// The question's text.
     pub text: String,
+    /// Single or multiple choice.
     pub kind: QuestionKind,
+    /// The options, in the author's order.
     pub options: Vec<QuizOption>,
 }
 
+/// A stored option of a question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuizOption {
     /// The option's row id (changes when the test is edited, as in the old backend).
     pub id: i64,
+    /// The author's index of the option within its question; answers name it.
     pub index: i64,
+    /// The option's text.
     pub text: String,
+    /// Whether choosing this option is right.
     pub is_correct: bool,
 }
 
@@ -258,22 +295,36 @@ impl Test {
 /// A test as a reader sees it. For students, nothing in it depends on which options are correct.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TestView {
+    /// Database id of the test.
     pub id: super::TestId,
+    /// Subject the test belongs to.
     pub subject_id: super::SubjectId,
+    /// Lesson the test is attached to, if any.
     pub lesson_id: Option<super::LessonId>,
+    /// Title shown to students.
     pub title: String,
+    /// Attempts allowed per student, at least 1.
     pub max_attempts: i32,
+    /// Minutes from the start of an attempt; `None` means no limit.
     pub time_limit_minutes: Option<i32>,
+    /// Whether each attempt shows questions and options in a random order.
     pub shuffle: bool,
+    /// How multiple-choice questions are scored.
     pub scoring: Scoring,
+    /// The questions, in the author's order or the attempt's shuffled one.
     pub questions: Vec<QuestionView>,
 }
 
+/// A question as a reader sees it; the key only for those who may see it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QuestionView {
+    /// Database id of the question; answers name it.
     pub id: i64,
+    /// The question's text.
     pub question_text: String,
+    /// Single or multiple choice.
     pub kind: QuestionKind,
+    /// The options, in the order they are to be shown.
     pub options: Vec<OptionView>,
     /// Only for the subject's teachers and admins.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,10 +334,14 @@ pub struct QuestionView {
     pub correct_option_indexes: Option<Vec<i64>>,
 }
 
+/// An option as a reader sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OptionView {
+    /// The option's row id (changes when the test is edited).
     pub id: i64,
+    /// The author's index of the option; answers name it.
     pub option_index: i64,
+    /// The option's text.
     pub option_text: String,
     /// Only for the subject's teachers and admins.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -351,14 +406,21 @@ impl Test {
 /// One attempt at a test.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
+    /// Database id of the attempt.
     pub id: super::AttemptId,
+    /// The test attempted.
     pub test_id: super::TestId,
+    /// Lesson the test was attached to when the attempt started, if any.
     pub lesson_id: Option<super::LessonId>,
+    /// The student making the attempt.
     pub student_id: super::UserId,
+    /// The student's full name, for teachers' lists.
     pub student_name: String,
+    /// When the attempt started (UTC).
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// The server-side deadline fixed at start (answers after it plus a short grace are not taken).
     pub deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the answers were submitted (UTC); `None` while the attempt is open.
     pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
     /// 0–100 with fractions, once submitted (absent while the attempt is open).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -366,10 +428,14 @@ pub struct Attempt {
     /// Questions answered right, once submitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correct: Option<i32>,
+    /// Questions in the test, once submitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i32>,
+    /// The answers given so far (saved or submitted); never sent to clients.
     #[serde(skip)]
     pub answers: Vec<Answer>,
+    /// The order shown in this attempt: each question id with its option indexes in display order;
+    /// never sent to clients.
     #[serde(skip)]
     pub layout: Vec<(i64, Vec<i64>)>,
 }

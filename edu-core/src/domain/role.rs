@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Manages users, groups, modules and everything a teacher can do.
     Admin,
+    /// Teaches subjects: lessons, tests, homework grading.
     Teacher,
+    /// Studies in groups: reads lessons, takes tests, hands in homework.
     Student,
 }
 
 impl Role {
+    /// The role's name in storage, tokens and JSON: `admin`, `teacher` or `student`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -33,6 +37,7 @@ impl fmt::Display for Role {
     }
 }
 
+/// A role name that is none of `admin`, `teacher`, `student`; holds the name as given.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown role {0:?}: expected admin, teacher or student")]
 pub struct UnknownRole(pub String);

@@ -6,10 +6,13 @@
 
 use thiserror::Error;
 
+/// Why typed text was refused; `what` names the field, as in `title`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TextError {
+    /// Blank after trimming, or longer than `max` characters.
     #[error("{what} must have 1 to {max} characters")]
     Length { what: &'static str, max: usize },
+    /// A control character where none is allowed (in a single line, even a tab or line break).
     #[error("{what} must not contain control characters")]
     Control { what: &'static str },
 }
