@@ -15,21 +15,28 @@ use super::report::{Problem, ProblemKind};
 /// A user of the target.
 #[derive(Debug, Clone)]
 pub struct TargetUser {
+    /// Database id in the target.
     pub id: i64,
+    /// The account's IIN.
     pub iin: String,
+    /// The account's role name.
     pub role: String,
+    /// The account's phone, if any; an imported user may not take it.
     pub phone: Option<String>,
 }
 
 /// What the target holds, as far as an import cares.
 #[derive(Debug, Clone, Default)]
 pub struct TargetState {
+    /// Every account of the target.
     pub users: Vec<TargetUser>,
+    /// Every group name of the target; imported groups are renamed around them.
     pub group_names: Vec<String>,
     /// Rows per table that make a target "not empty" (users: those that are not admins).
     pub busy: BTreeMap<&'static str, i64>,
     /// Every lesson as (module title, subject title, lesson title).
     pub lessons: Vec<(String, String, String)>,
+    /// Every module title of the target.
     pub module_titles: Vec<String>,
     /// The first id never used yet, per table with ids.
     pub next_id: HashMap<&'static str, i64>,
@@ -86,10 +93,12 @@ impl TargetState {
 /// Old id → new id, per table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IdMaps {
+    /// Per edu table, each old id with the id it is written with.
     pub tables: BTreeMap<&'static str, HashMap<i64, i64>>,
 }
 
 impl IdMaps {
+    /// The new id of the row that had id `old` in `table`; `None` when it is not written.
     pub fn get(&self, table: &'static str, old: i64) -> Option<i64> {
         self.tables.get(table).and_then(|m| m.get(&old)).copied()
     }
@@ -115,6 +124,7 @@ impl IdMaps {
 /// The decisions that depend on the target.
 #[derive(Debug, Clone, Default)]
 pub struct Assignment {
+    /// The id each planned row is written with.
     pub ids: IdMaps,
     /// Per plan user: whether it is written (false: an existing account with its IIN is used).
     pub insert_user: Vec<bool>,
@@ -122,6 +132,7 @@ pub struct Assignment {
     pub phones: Vec<Option<String>>,
     /// Per plan group: the name it is written with.
     pub group_names: Vec<String>,
+    /// Defects found against the target (existing accounts, taken phones and names).
     pub problems: Vec<Problem>,
 }
 

@@ -45,17 +45,24 @@ pub struct LegacyOptions {
 /// Where an import is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LegacyProgress {
+    /// Reading every table of the old database.
     Reading,
     /// Files copied so far (with `dry_run`: checked).
     Files {
+        /// Files copied (or checked) so far.
         done: u64,
+        /// Files to copy in all.
         total: u64,
+        /// Bytes copied (or checked) so far.
         bytes: u64,
+        /// Bytes to copy in all.
         total_bytes: u64,
     },
     /// Rows written so far.
     Rows {
+        /// Rows written so far.
         done: u64,
+        /// Rows to write in all.
         total: u64,
     },
 }
@@ -63,19 +70,26 @@ pub enum LegacyProgress {
 /// Why an import did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum LegacyError {
+    /// The target holds data and `merge` is not set; says what it holds.
     #[error(
         "the target database is not empty ({0}); import into an empty one, or pass --merge to add the old data with new ids"
     )]
     NotEmpty(String),
+    /// The `static_dir` given is not a directory.
     #[error("{0} is not a directory (the old deployment's static folder)")]
     NoStaticDir(PathBuf),
+    /// Reading the old database failed.
     #[error("the old database: {0}")]
     Source(#[source] StoreError),
+    /// Reading or writing the target database failed; no rows are written.
     #[error("the target database: {0}")]
     Target(#[source] StoreError),
+    /// A file could not be copied (or, with `dry_run`, opened); the files copied before are removed.
     #[error("copying {path} into the file store: {source}")]
     File {
+        /// The file's path in the old `static/` folder.
         path: String,
+        /// What went wrong.
         #[source]
         source: FileError,
     },

@@ -14,50 +14,81 @@ use crate::files::{Area, DOCUMENTS, IMAGES, sniff};
 /// A user to write.
 #[derive(Debug, Clone)]
 pub struct UserRow {
+    /// The old id (kept in an empty target, replaced when merging).
     pub id: i64,
+    /// The IIN, checked (leading zeros restored where they had been lost).
     pub iin: String,
+    /// Full name, trimmed; the IIN when the old name is blank.
     pub full_name: String,
+    /// `admin`, `teacher` or `student`.
     pub role: &'static str,
+    /// Checked phone, unique among the imported users; `None` when missing or unusable.
     pub phone: Option<String>,
+    /// The old bcrypt hash, so that old passwords keep working.
     pub password_hash: String,
     /// Index into [`Plan::files`].
     pub photo: Option<usize>,
 }
 
+/// A group to write.
 #[derive(Debug, Clone)]
 pub struct GroupRow {
+    /// The old id.
     pub id: i64,
+    /// The group's name, made unique with a ` (2)`, ` (3)`… suffix where needed.
     pub name: String,
+    /// Free text about the group, if any.
     pub description: Option<String>,
 }
 
+/// A module to write.
 #[derive(Debug, Clone)]
 pub struct ModuleRow {
+    /// The old id.
     pub id: i64,
+    /// The module's title.
     pub title: String,
+    /// Free-text course, if any.
     pub course: Option<String>,
+    /// Free text about the module, if any.
     pub description: Option<String>,
+    /// Creation time (UTC); the time of the import when the old row has none.
     pub created_at: DateTime<Utc>,
 }
 
+/// A subject to write.
 #[derive(Debug, Clone)]
 pub struct SubjectRow {
+    /// The old id.
     pub id: i64,
+    /// Old id of its module.
     pub module: i64,
+    /// Old id of its teacher, if any.
     pub teacher: Option<i64>,
+    /// The subject's title, made unique in its module with a ` (2)`, ` (3)`… suffix where needed.
     pub title: String,
+    /// The title's uniqueness key (see [`title_key`]).
     pub title_key: String,
 }
 
+/// A lesson to write.
 #[derive(Debug, Clone)]
 pub struct LessonRow {
+    /// The old id.
     pub id: i64,
+    /// Old id of its subject.
     pub subject: i64,
+    /// The lesson's title.
     pub title: String,
+    /// The normalised kind (see [`lesson_kind`]).
     pub kind: LessonKind,
+    /// The old type label, unless blank.
     pub type_label: Option<String>,
+    /// Free text about the lesson, if any.
     pub description: Option<String>,
+    /// The old `content_url`; `None` when blank.
     pub content_url: Option<String>,
+    /// Creation time (UTC); the time of the import when the old row has none.
     pub created_at: DateTime<Utc>,
     /// The lesson document, index into [`Plan::files`].
     pub document: Option<usize>,
@@ -65,59 +96,95 @@ pub struct LessonRow {
     pub uploaded_by: Option<i64>,
 }
 
+/// A test to write.
 #[derive(Debug, Clone)]
 pub struct TestRow {
+    /// The old id.
     pub id: i64,
+    /// Old id of its subject.
     pub subject: i64,
+    /// Old id of the lesson it is linked to, if any.
     pub lesson: Option<i64>,
+    /// The test's title.
     pub title: String,
+    /// Creation time (UTC): its lesson's, or the time of the import without one.
     pub created_at: DateTime<Utc>,
 }
 
+/// A question to write (single choice).
 #[derive(Debug, Clone)]
 pub struct QuestionRow {
+    /// The old id.
     pub id: i64,
+    /// Old id of its test.
     pub test: i64,
+    /// Place in its test, from 0, in old id order.
     pub position: i32,
+    /// The question's text.
     pub text: String,
 }
 
+/// An option to write.
 #[derive(Debug, Clone)]
 pub struct OptionRow {
+    /// The old id.
     pub id: i64,
+    /// Old id of its question.
     pub question: i64,
+    /// Place in its question, from 0, in old id order.
     pub position: i32,
+    /// The option's index within its question, as answers name it.
     pub index: i64,
+    /// The option's text.
     pub text: String,
+    /// Whether this is the question's correct option.
     pub is_correct: bool,
 }
 
+/// A homework submission to write.
 #[derive(Debug, Clone)]
 pub struct SubmissionRow {
+    /// The old id.
     pub id: i64,
+    /// Old id of its lesson.
     pub lesson: i64,
+    /// Old id of the student.
     pub student: i64,
+    /// The student's note, if any.
     pub comment: Option<String>,
+    /// 0–100; `None` when ungraded or out of range in the old row.
     pub grade: Option<i32>,
+    /// Hand-in time (UTC); the time of the import when the old row has none.
     pub submitted_at: DateTime<Utc>,
 }
 
+/// A file of a homework submission to write.
 #[derive(Debug, Clone)]
 pub struct SubmissionFileRow {
+    /// Old id of the submission.
     pub submission: i64,
     /// Index into [`Plan::files`].
     pub file: usize,
 }
 
+/// A submitted test attempt to write, from an old result.
 #[derive(Debug, Clone)]
 pub struct AttemptRow {
+    /// The old result's id.
     pub id: i64,
+    /// Old id of the test.
     pub test: i64,
+    /// Old id of the lesson the result counts in, if any.
     pub lesson: Option<i64>,
+    /// Old id of the student.
     pub student: i64,
+    /// Submission time (UTC); the time of the import when the old row has none.
     pub submitted_at: DateTime<Utc>,
+    /// Score 0–100, clamped when the old one was outside.
     pub score: f64,
+    /// Questions answered right, when the score and the test's question count agree on a whole number.
     pub correct: Option<i32>,
+    /// Questions in the test, when `correct` is known.
     pub total: Option<i32>,
 }
 
@@ -127,35 +194,54 @@ pub struct FileToCopy {
     /// The old path as the old database referred to it, without a leading `/`
     /// (`static/photos/1_Снимок экрана.png`): the `legacy_files.path`.
     pub path: String,
+    /// The file in the old `static/` folder on disk.
     pub source: PathBuf,
+    /// The area of the file store it goes to.
     pub area: Area,
+    /// The file name, the last segment of the old path.
     pub original_name: String,
+    /// The file name's extension, lower case, without the dot; empty without one.
     pub ext: String,
+    /// The MIME type it is stored with, from the extension.
     pub content_type: String,
+    /// Size in bytes, when the plan was made.
     pub size: u64,
 }
 
 /// Every row to write, with old ids.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
+    /// Users to write.
     pub users: Vec<UserRow>,
+    /// Groups to write.
     pub groups: Vec<GroupRow>,
     /// (user, group)
     pub memberships: Vec<(i64, i64)>,
+    /// Modules to write.
     pub modules: Vec<ModuleRow>,
     /// (module, group)
     pub module_groups: Vec<(i64, i64)>,
     /// (module, teacher)
     pub teacher_modules: Vec<(i64, i64)>,
+    /// Subjects to write.
     pub subjects: Vec<SubjectRow>,
+    /// Lessons to write.
     pub lessons: Vec<LessonRow>,
+    /// Tests to write.
     pub tests: Vec<TestRow>,
+    /// Questions to write.
     pub questions: Vec<QuestionRow>,
+    /// Options to write.
     pub options: Vec<OptionRow>,
+    /// Homework submissions to write.
     pub submissions: Vec<SubmissionRow>,
+    /// Files of homework submissions to write.
     pub submission_files: Vec<SubmissionFileRow>,
+    /// Test attempts to write, from the old results.
     pub attempts: Vec<AttemptRow>,
+    /// Files to copy into the file store; rows refer to them by index.
     pub files: Vec<FileToCopy>,
+    /// Every defect found in the old rows, with what was done about it.
     pub problems: Vec<Problem>,
     /// Files referred to but not found.
     pub missing_files: u64,

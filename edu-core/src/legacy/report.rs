@@ -67,7 +67,9 @@ pub struct Problem {
     pub table: &'static str,
     /// The old row's id (for link tables, the first of its two ids).
     pub id: i64,
+    /// What kind of defect.
     pub kind: ProblemKind,
+    /// What was found and what was done, in English, for people.
     pub detail: String,
 }
 
@@ -94,6 +96,7 @@ pub enum Outcome {
 pub struct FileCounts {
     /// Files copied into the file store and read back identical (with `dry_run`: files found).
     pub copied: u64,
+    /// Bytes in the files counted in `copied`.
     pub bytes: u64,
     /// Files the old rows refer to that are not in the static folder.
     pub missing: u64,
@@ -102,16 +105,22 @@ pub struct FileCounts {
 /// The report of an import.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LegacyReport {
+    /// What happened.
     pub outcome: Outcome,
+    /// Whether nothing was to be written.
     pub dry_run: bool,
+    /// Whether the old data was added to a target that already had data, with new ids.
     pub merge: bool,
     /// Rows read from the old database, per old table.
     pub read: BTreeMap<&'static str, u64>,
     /// Rows written (with `dry_run`: that would be written), per edu table.
     pub written: BTreeMap<&'static str, u64>,
+    /// Files brought across.
     pub files: FileCounts,
     /// Old id → new id, per edu table, for every row whose id changed (with `merge`, all of them).
     pub id_map: BTreeMap<&'static str, BTreeMap<i64, i64>>,
+    /// Every defect of the old data met, row by row.
     pub problems: Vec<Problem>,
+    /// Time the import took, in milliseconds.
     pub elapsed_ms: u64,
 }

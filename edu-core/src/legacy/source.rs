@@ -16,123 +16,197 @@ use crate::store::normalize_url;
 /// The old database's last migration; an older one has homework files inside `lesson_submissions`.
 pub const LAST_MIGRATION: &str = "7a2a4924f9e5";
 
+/// A row of the old `users` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldUser {
+    /// The old id.
     pub id: i64,
+    /// Full name as stored.
     pub full_name: String,
+    /// IIN as stored, not yet checked.
     pub iin: String,
+    /// The old role enum's name, as text.
     pub role: String,
+    /// Phone as stored, not yet checked.
     pub phone: Option<String>,
+    /// The old bcrypt hash, kept so that old passwords keep working.
     pub hashed_password: String,
+    /// The avatar's path as stored, if any.
     pub photo: Option<String>,
 }
 
+/// A row of the old `groups` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldGroup {
+    /// The old id.
     pub id: i64,
+    /// The group's name as stored.
     pub name: String,
+    /// Free text about the group, if any.
     pub description: Option<String>,
 }
 
+/// A row of the old `modules` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldModule {
+    /// The old id.
     pub id: i64,
+    /// The module's title as stored.
     pub title: String,
+    /// Free text about the module, if any.
     pub description: Option<String>,
+    /// Free-text course, if any.
     pub course: Option<String>,
+    /// Creation time (UTC), when the old row has one.
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// A row of the old `subjects` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldSubject {
+    /// The old id.
     pub id: i64,
+    /// Old id of the module it belongs to.
     pub module_id: i64,
+    /// Old id of its teacher, if any.
     pub teacher_id: Option<i64>,
+    /// The subject's title as stored.
     pub title: String,
 }
 
+/// A row of the old `lessons` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldLesson {
+    /// The old id.
     pub id: i64,
+    /// Old id of the subject it belongs to.
     pub subject_id: i64,
+    /// The lesson's title as stored.
     pub title: String,
     /// The `type` column: the label the old frontend sent.
     pub label: String,
+    /// Free text about the lesson, if any.
     pub description: Option<String>,
+    /// An address, a document's path under `static/`, or a test's `/test/{id}`, as stored.
     pub content_url: String,
+    /// Creation time (UTC), when the old row has one.
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// A row of the old `lesson_submissions` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldSubmission {
+    /// The old id.
     pub id: i64,
+    /// Old id of the lesson, if the old row names one.
     pub lesson_id: Option<i64>,
+    /// Old id of the student, if the old row names one.
     pub user_id: Option<i64>,
+    /// The student's note, if any.
     pub comment: Option<String>,
+    /// The grade as stored; the plan checks its range.
     pub grade: Option<i64>,
+    /// Hand-in time (UTC), when the old row has one.
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
+/// A row of the old `submission_files` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldSubmissionFile {
+    /// The old id.
     pub id: i64,
+    /// Old id of the submission the file belongs to.
     pub submission_id: i64,
+    /// The file's path as stored, under the old `static/` folder.
     pub file_path: String,
 }
 
+/// A row of the old `tests` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldTest {
+    /// The old id.
     pub id: i64,
+    /// The test's title as stored.
     pub title: String,
+    /// Old id of the subject it belongs to.
     pub subject_id: i64,
+    /// Old id of the lesson it is linked to, if any.
     pub lesson_id: Option<i64>,
 }
 
+/// A row of the old `questions` table (single choice only).
 #[derive(Debug, Clone, FromRow)]
 pub struct OldQuestion {
+    /// The old id.
     pub id: i64,
+    /// Old id of the test it belongs to.
     pub test_id: i64,
+    /// The question's text as stored.
     pub question_text: String,
+    /// The option index that is correct.
     pub correct_option_index: i64,
 }
 
+/// A row of the old `options` table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldOption {
+    /// The old id.
     pub id: i64,
+    /// Old id of the question it belongs to.
     pub question_id: i64,
+    /// The option's text as stored.
     pub option_text: String,
+    /// The option's index within its question.
     pub option_index: i64,
 }
 
+/// A row of the old `results` table: one submitted attempt.
 #[derive(Debug, Clone, FromRow)]
 pub struct OldResult {
+    /// The old id.
     pub id: i64,
+    /// Old id of the student.
     pub user_id: i64,
+    /// Old id of the lesson, if any.
     pub lesson_id: Option<i64>,
+    /// Old id of the test, if any.
     pub test_id: Option<i64>,
+    /// The score as stored; 0–100 is expected, and the plan clamps others.
     pub score: f64,
+    /// Submission time (UTC), when the old row has one.
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
 /// Everything in the old database, each table ordered by id.
 #[derive(Debug, Clone, Default)]
 pub struct OldData {
+    /// The `users` table.
     pub users: Vec<OldUser>,
+    /// The `groups` table.
     pub groups: Vec<OldGroup>,
     /// (user, group)
     pub user_group: Vec<(i64, i64)>,
+    /// The `modules` table.
     pub modules: Vec<OldModule>,
     /// (module, group)
     pub module_group: Vec<(i64, i64)>,
     /// (module, teacher)
     pub teacher_module: Vec<(i64, i64)>,
+    /// The `subjects` table.
     pub subjects: Vec<OldSubject>,
+    /// The `lessons` table.
     pub lessons: Vec<OldLesson>,
+    /// The `lesson_submissions` table.
     pub submissions: Vec<OldSubmission>,
+    /// The `submission_files` table.
     pub submission_files: Vec<OldSubmissionFile>,
+    /// The `tests` table.
     pub tests: Vec<OldTest>,
+    /// The `questions` table.
     pub questions: Vec<OldQuestion>,
+    /// The `options` table.
     pub options: Vec<OldOption>,
+    /// The `results` table.
     pub results: Vec<OldResult>,
 }
 
@@ -171,6 +245,7 @@ impl LegacySource {
         Ok(LegacySource { pool })
     }
 
+    /// Reads the old database through a pool the caller already has.
     pub fn from_pool(pool: PgPool) -> LegacySource {
         LegacySource { pool }
     }
