@@ -14,7 +14,9 @@ use futures_util::StreamExt;
 /// A file copied into the store and read back identical.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ingested {
+    /// The key the file was stored under.
     pub key: FileKey,
+    /// Size in bytes.
     pub size: u64,
     /// SHA-256 of the bytes, as read from the source and again from the store.
     pub sha256: [u8; 32],

@@ -23,8 +23,16 @@ const EDU_DOCUMENTS: &str = "/files/download/lessons/";
 /// A path of the previous backend, below `static/`, read and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OldPath {
+    /// `lesson_docs/<name>`: a lesson document, by its decoded file name.
     LessonDocument(String),
-    Homework { lesson: LessonId, name: String },
+    /// `homework/lesson_<n>/<name>`: a homework file.
+    Homework {
+        /// The lesson of the folder's name.
+        lesson: LessonId,
+        /// The decoded file name.
+        name: String,
+    },
+    /// `photos/<name>`: an avatar, by its decoded file name.
     Photo(String),
 }
 

@@ -22,6 +22,7 @@ pub const MARKER_KEY: &str = ".edu-store";
 pub struct StoreMarker {
     /// A random id, to tell one store from another in logs and reports.
     pub store_id: String,
+    /// When the marker was written (UTC).
     pub created_at: DateTime<Utc>,
 }
 

@@ -40,8 +40,10 @@ pub enum Area {
 }
 
 impl Area {
+    /// Every area, in the order they are checked.
     pub const ALL: [Area; 3] = [Area::Lessons, Area::Homework, Area::Photos];
 
+    /// The first segment of the area's keys: `lessons`, `homework` or `photos`.
     pub fn prefix(self) -> &'static str {
         match self {
             Area::Lessons => "lessons",
@@ -61,6 +63,7 @@ impl FileKey {
         FileKey(format!("{}/{}.{ext}", area.prefix(), uuid::Uuid::new_v4().simple()))
     }
 
+    /// The key `s` if it is one the server could have made; `None` for anything else.
     pub fn parse(s: &str) -> Option<FileKey> {
         let (area, name) = s.split_once('/')?;
         Area::ALL.iter().find(|a| a.prefix() == area)?;
@@ -70,6 +73,7 @@ impl FileKey {
         (id_ok && ext_ok).then(|| FileKey(s.to_owned()))
     }
 
+    /// The area the key belongs to.
     pub fn area(&self) -> Area {
         let prefix = self.0.split('/').next().unwrap_or_default();
         Area::ALL
@@ -78,6 +82,7 @@ impl FileKey {
             .unwrap_or(Area::Homework)
     }
 
+    /// The key as stored: `<area>/<hex>[.<ext>]`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -98,18 +103,25 @@ impl fmt::Display for FileKey {
     }
 }
 
+/// Why a file could not be stored or read.
 #[derive(Debug, Error)]
 pub enum FileError {
+    /// More bytes arrived than the upload may have.
     #[error("the file is larger than {limit} bytes")]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// The largest size accepted, in bytes.
+        limit: u64,
+    },
     /// Not an accepted type, or not what its name says.
     #[error("{0}")]
     Rejected(String),
     /// The request body broke off.
     #[error("the upload was interrupted: {0}")]
     Interrupted(String),
+    /// No object under the key.
     #[error("no such file")]
     NotFound,
+    /// The object store failed (unreachable, refused, out of space).
     #[error("file storage failed: {0}")]
     Storage(#[from] object_store::Error),
     /// The store cannot be set up as configured.
@@ -124,17 +136,24 @@ pub struct Staged {
     tmp: Path,
     /// The client's file name, kept as metadata only (trimmed to its last path component).
     pub original_name: String,
+    /// The file name's extension, lower case, without the dot; empty without one.
     pub ext: String,
+    /// Size in bytes.
     pub size: u64,
+    /// The MIME type, from the extension after the first bytes agreed with it.
     pub content_type: &'static str,
 }
 
 /// A committed file's metadata, as stored beside it in the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
+    /// Where the file is stored.
     pub key: FileKey,
+    /// The client's file name (metadata only).
     pub original_name: String,
+    /// Size in bytes.
     pub size: u64,
+    /// The MIME type it is served with.
     pub content_type: String,
 }
 
@@ -142,7 +161,12 @@ pub struct StoredFile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ByteRange {
     /// `bytes=a-b` or `bytes=a-`.
-    From { start: u64, end: Option<u64> },
+    From {
+        /// The first byte, counted from 0.
+        start: u64,
+        /// The last byte, included; `None` for up to the end.
+        end: Option<u64>,
+    },
     /// `bytes=-n`: the last n bytes.
     Last(u64),
 }
@@ -153,6 +177,7 @@ pub struct Download {
     pub size: u64,
     /// The bytes sent, `start..end` (the whole object unless a range was asked for).
     pub range: std::ops::Range<u64>,
+    /// The bytes of `range`, as they arrive from the store.
     pub body: BoxStream<'static, Result<Bytes, FileError>>,
 }
 
@@ -168,8 +193,11 @@ impl fmt::Debug for Download {
 /// One object found in the store (for `fsck`).
 #[derive(Debug, Clone)]
 pub struct Listed {
+    /// The object's key, whatever it is (unlike [`FileKey`], not checked).
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
+    /// When the object was last written (UTC).
     pub modified: DateTime<Utc>,
 }
 
@@ -449,8 +477,15 @@ impl FileStore {
 /// A parsed file store URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreUrl {
+    /// `file:///absolute/dir`: a directory on this machine.
     Directory(PathBuf),
-    S3 { bucket: String, prefix: String },
+    /// `s3://bucket[/prefix]`: a bucket on an S3-compatible service.
+    S3 {
+        /// The bucket's name: 3–63 lower-case letters, digits, dots and hyphens.
+        bucket: String,
+        /// The folder inside the bucket, without surrounding `/`; empty for the whole bucket.
+        prefix: String,
+    },
 }
 
 impl StoreUrl {

@@ -6,10 +6,15 @@
 /// A family of formats recognisable by their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
+    /// PDF documents.
     Pdf,
+    /// PNG images.
     Png,
+    /// JPEG images (jpg, jpeg).
     Jpeg,
+    /// GIF images.
     Gif,
+    /// WebP images.
     Webp,
     /// ZIP containers: zip, docx, xlsx, pptx, odt, ods, odp.
     Zip,
@@ -19,12 +24,15 @@ pub enum Family {
     IsoMedia,
     /// Matroska/WebM.
     Webm,
+    /// MP3 audio.
     Mp3,
     /// Plain UTF-8 text (txt, csv) that is not markup a browser would run.
     Text,
 }
 
 impl Family {
+    /// The MIME type a file of this family is served with; `ext` tells apart the formats of one
+    /// container (docx and xlsx).
     pub fn content_type(self, ext: &str) -> &'static str {
         match (self, ext) {
             (Family::Pdf, _) => "application/pdf",
@@ -97,6 +105,7 @@ impl Allowlist {
         self.0.iter().find(|(e, _)| *e == ext).map(|(_, f)| *f)
     }
 
+    /// The allowed extensions, lower case, without the dot, for messages.
     pub fn extensions(self) -> impl Iterator<Item = &'static str> {
         self.0.iter().map(|(e, _)| *e)
     }
