@@ -11,8 +11,11 @@ use thiserror::Error;
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A blank cell.
     Empty,
+    /// Text; never run as a formula, in CSV or XLSX.
     Text(String),
+    /// A number, written with the decimal mark of the chosen [`Separator`].
     Number(f64),
 }
 
@@ -45,10 +48,13 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub struct Table {
     /// Sheet name in XLSX (shortened and cleaned to what Excel accepts).
     pub title: String,
+    /// The column titles of the header row.
     pub headers: Vec<String>,
+    /// The data rows, each with one value per header.
     pub rows: Vec<Vec<Value>>,
 }
 
+/// The XLSX writer failed.
 #[derive(Debug, Error)]
 #[error("could not write the spreadsheet: {0}")]
 pub struct ExportError(#[from] rust_xlsxwriter::XlsxError);
@@ -94,7 +100,9 @@ impl Separator {
 /// File formats a table can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// CSV in UTF-8 with a byte order mark and CRLF line ends.
     Csv,
+    /// An Excel workbook of one sheet.
     Xlsx,
 }
 
@@ -109,6 +117,7 @@ impl Format {
         }
     }
 
+    /// The `Content-Type` a file of this format is served with.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
@@ -116,6 +125,7 @@ impl Format {
         }
     }
 
+    /// The file name extension, without the dot: `csv` or `xlsx`.
     pub fn extension(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -125,6 +135,7 @@ impl Format {
 }
 
 impl Table {
+    /// An empty table named `title` with these column titles.
     pub fn new(title: impl Into<String>, headers: &[&str]) -> Table {
         Table {
             title: title.into(),
@@ -133,6 +144,7 @@ impl Table {
         }
     }
 
+    /// Adds a data row.
     pub fn push(&mut self, row: Vec<Value>) {
         self.rows.push(row);
     }
@@ -150,6 +162,8 @@ impl Table {
         self.to_csv_with(Separator::Comma)
     }
 
+    /// CSV with the given separator and the decimal mark that goes with it: UTF-8 with a byte
+    /// order mark, CRLF line ends.
     pub fn to_csv_with(&self, separator: Separator) -> Vec<u8> {
         let mut out = String::from("\u{feff}");
         let header: Vec<Value> = self.headers.iter().map(|h| Value::Text(h.clone())).collect();
@@ -175,6 +189,7 @@ impl Table {
         out.into_bytes()
     }
 
+    /// The table as an XLSX workbook of one sheet, with the header row in bold and frozen.
     pub fn to_xlsx(&self) -> Result<Vec<u8>, ExportError> {
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();

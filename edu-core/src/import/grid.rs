@@ -7,8 +7,11 @@ use calamine::{Data, DataRef, Reader};
 /// A cell as the import needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A blank cell.
     Empty,
+    /// Text, as the spreadsheet holds it.
     Text(String),
+    /// A number (IINs typed into number cells arrive this way).
     Number(f64),
 }
 
@@ -23,6 +26,7 @@ impl Cell {
         }
     }
 
+    /// Whether the cell is blank or only spaces.
     pub fn is_empty(&self) -> bool {
         match self {
             Cell::Empty => true,
@@ -35,10 +39,13 @@ impl Cell {
 /// Why a file could not be read as a spreadsheet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GridError {
+    /// Not xlsx, xls, ods or CSV, or damaged; says what the reader found.
     #[error("the file is not a spreadsheet that can be read (xlsx, xls, ods or csv): {0}")]
     Unreadable(String),
+    /// A workbook without any sheet.
     #[error("the spreadsheet has no sheets")]
     NoSheet,
+    /// More rows than [`MAX_ROWS`]; holds the number of rows.
     #[error("the sheet has {0} rows; at most {max} can be imported at once", max = MAX_ROWS)]
     TooManyRows(usize),
 }
@@ -65,7 +72,9 @@ pub fn read_grid(bytes: &[u8]) -> Result<Vec<Vec<Cell>>, GridError> {
 /// One sheet of a workbook (a CSV file is one sheet without a name).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
+    /// The sheet's name; empty for CSV.
     pub name: String,
+    /// The sheet's rows, each a list of cells.
     pub grid: Vec<Vec<Cell>>,
 }
 

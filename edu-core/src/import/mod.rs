@@ -51,9 +51,12 @@ impl InitialPasswords {
     }
 }
 
+/// How to run a spreadsheet import.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
+    /// Check every row and report what would be done; write nothing.
     pub dry_run: bool,
+    /// What to do when some rows are invalid.
     pub mode: ImportMode,
     /// `None`: the deployment's default ([`PlatformConfig::import_passwords`](crate::PlatformConfig)).
     pub passwords: Option<InitialPasswords>,
@@ -71,8 +74,11 @@ pub struct ImportOptions {
 pub struct NameChange {
     /// The first row giving the new name.
     pub row: usize,
+    /// The account's IIN.
     pub iin: String,
+    /// The account's name now.
     pub old_name: String,
+    /// The name in the file.
     pub new_name: String,
     /// Whether the account takes the new name (in a dry run: would take it), which it does only
     /// when the import was asked to update names.
@@ -89,26 +95,36 @@ pub const NAME_KEPT: &str = "name differs, not updated";
 /// A new account's first password, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Credential {
+    /// The row that created the account (1-based).
     pub row: usize,
+    /// The new account's IIN, its login.
     pub iin: String,
+    /// The new account's full name.
     pub full_name: String,
     /// The student's group; empty for a teacher.
     pub group: String,
     /// The teacher's subjects, as the file wrote them; absent for a student.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
+    /// The first password, in clear text; shown only in this report.
     pub password: String,
 }
 
 /// A subject that a teachers' import gives to the row's teacher (or, in a dry run, would give).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SubjectAssignment {
+    /// The row naming the subject (1-based).
     pub row: usize,
+    /// The teacher's IIN.
     pub iin: String,
+    /// The teacher's full name.
     pub full_name: String,
+    /// Database id of the subject.
     #[schema(value_type = i64)]
     pub subject_id: crate::domain::SubjectId,
+    /// The subject's title.
     pub subject: String,
+    /// The title of the subject's module.
     pub module: String,
     /// Who taught it until now; `null` if nobody did.
     pub previous_teacher: Option<String>,
@@ -117,17 +133,23 @@ pub struct SubjectAssignment {
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
+    /// Whether nothing was to be written.
     pub dry_run: bool,
     /// Whether anything was written.
     pub applied: bool,
     /// Non-blank rows under the header.
     pub rows_total: usize,
+    /// Rows without errors.
     pub rows_valid: usize,
+    /// Rows that cannot be imported, and why.
     pub errors: Vec<RowError>,
+    /// Names of the groups the import creates.
     pub groups_created: Vec<String>,
+    /// Accounts the import creates.
     pub users_created: usize,
     /// Rows whose IIN already had an account, which was reused.
     pub users_existing: usize,
+    /// Students put into a group they were not in yet.
     pub memberships_added: u64,
     /// Existing accounts whose name differs from the file's: old → new, and whether it was updated.
     pub name_changes: Vec<NameChange>,
@@ -142,7 +164,14 @@ pub struct ImportReport {
 /// Progress of the slow part (hashing new passwords).
 #[derive(Debug, Clone, Copy)]
 pub enum ImportProgress {
-    Hashing { done: usize, total: usize },
+    /// Hashing the new accounts' first passwords.
+    Hashing {
+        /// Passwords hashed so far.
+        done: usize,
+        /// Passwords to hash in all.
+        total: usize,
+    },
+    /// Writing the groups, accounts and memberships.
     Writing,
 }
 

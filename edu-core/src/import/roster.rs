@@ -16,9 +16,13 @@ pub struct RosterEntry {
     pub row: usize,
     /// The student's group; empty in a teachers' roster.
     pub group: String,
+    /// The group's description from the row's description column, if any (students' rosters).
     pub group_description: Option<String>,
+    /// The row's IIN, checked.
     pub iin: Iin,
+    /// The full name, trimmed.
     pub full_name: String,
+    /// The phone, if the row gives one.
     pub phone: Option<Phone>,
     /// The subjects a teacher's row names, as written (a teachers' roster only).
     pub subjects: Vec<String>,
@@ -32,6 +36,7 @@ pub struct RowError {
     pub sheet: Option<String>,
     /// 1-based row number; 0 for problems with the whole sheet.
     pub row: usize,
+    /// What is wrong, in English, for people.
     pub message: String,
     /// The student the row names, when it names one, so the row is found by name too.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,6 +155,7 @@ pub struct RosterRules {
     /// Accept any twelve digits, as registries of test accounts need; by default every IIN must
     /// pass the national rules ([`Iin::verify`]), since typos come in through spreadsheets.
     pub allow_invalid_iin: bool,
+    /// Students or teachers.
     pub kind: RosterKind,
 }
 
