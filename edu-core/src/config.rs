@@ -26,7 +26,9 @@ pub use trusted_proxies::{Network, TrustedProxies};
 /// Which database `DATABASE_URL` names.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
+    /// A PostgreSQL URL, `postgresql+…` schemes already rewritten to `postgresql://`.
     Postgres(String),
+    /// A `sqlite://` URL naming a file (or an in-memory database).
     Sqlite(String),
 }
 
@@ -106,20 +108,29 @@ impl fmt::Display for DatabaseUrl {
 /// Everything read from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `DATABASE_URL`, by default `sqlite://` the file `edu.db` in the data directory.
     pub database: DatabaseUrl,
     /// `SECRET_KEY`; with SQLite and none given, one is generated in the data directory.
     pub secret_key: Option<Secret>,
+    /// `ALGORITHM`: the JWT algorithm, HS256, HS384 or HS512; pinned at verification.
     pub algorithm: Algorithm,
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES`: how long an access token is valid (default 30 minutes).
     pub access_ttl: Duration,
     /// `PLACE_URL`: empty means any origin without credentials.
     pub cors_origins: Vec<String>,
+    /// `ADMIN_IIN`, `ADMIN_PASSWORD`, `ADMIN_FULL_NAME`, `ADMIN_PHONE`: the administrator created
+    /// at start when no user has that IIN.
     pub admin: Option<BootstrapAdmin>,
+    /// `DB_POOL_SIZE`, `DB_MAX_OVERFLOW`, `DB_POOL_TIMEOUT`: the database connection pool.
     pub pool: PoolSettings,
+    /// `EDU_DATA_DIR` (default `./edu-data`): the SQLite file, a generated key and uploads.
     pub data_dir: PathBuf,
     /// Uploaded files: `EDU_FILES_URL` (`file:///dir` or `s3://bucket/prefix`), or the directory
     /// `EDU_FILES_DIR`, by default `files` in the data directory.
     pub files: StoreUrl,
+    /// `BCRYPT_COST`: the bcrypt work factor, 4–31 (default 12).
     pub bcrypt_cost: u32,
+    /// `EDU_API_DOCS`: whether `/openapi.json` is served.
     pub api_docs: bool,
     /// `EDU_IMPORT_PASSWORDS`: first passwords of imported students, `random` or `legacy`.
     pub import_passwords: InitialPasswords,
@@ -144,7 +155,9 @@ impl fmt::Debug for Secret {
 /// One bad variable, as one line naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The environment variable's name.
     pub variable: &'static str,
+    /// What is wrong with its value, for people; never shows a secret.
     pub message: String,
 }
 

@@ -3,15 +3,20 @@ use std::time::Duration;
 /// What a storage backend can report, independent of the database behind it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// No row matches.
     #[error("not found")]
     NotFound,
     /// A uniqueness or reference rule of the schema refused the change.
     #[error("conflict on {constraint}")]
-    Conflict { constraint: String },
+    Conflict {
+        /// The constraint's name (PostgreSQL) or the columns it covers (SQLite, `users.iin`).
+        constraint: String,
+    },
     /// The database cannot be reached: the connection was refused or lost, none came free within
     /// the pool's wait, the server is shutting down or starting. The same call may work shortly.
     #[error(transparent)]
     Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// Any other failure of the database or the driver.
     #[error(transparent)]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -81,6 +86,7 @@ pub enum Error {
     /// The account is suspended by an administrator.
     #[error("this account is suspended; contact an administrator")]
     Suspended,
+    /// What was asked for does not exist, or is not visible to this principal; says what.
     #[error("{0}")]
     NotFound(String),
     /// The input is well-formed but breaks a rule (wrong length, unknown role, …).
@@ -89,20 +95,30 @@ pub enum Error {
     /// The request cannot be carried out in the current state.
     #[error("{0}")]
     BadRequest(String),
+    /// The change clashes with existing data (a taken IIN, name or title); says with what.
     #[error("{0}")]
     Conflict(String),
     /// An upload (or a request body) larger than its limit.
     #[error("the upload is larger than {limit} bytes")]
-    TooLarge { limit: u64 },
+    TooLarge {
+        /// The largest size accepted, in bytes.
+        limit: u64,
+    },
     /// A file of a type that is not accepted here, or not what its name says.
     #[error("{0}")]
     UnsupportedMedia(String),
     /// The IIN is locked by the login throttle.
     #[error("too many failed login attempts; try again in {} minute(s)", minutes_left(*retry_after))]
-    Locked { retry_after: Duration },
+    Locked {
+        /// Time until the lock ends.
+        retry_after: Duration,
+    },
     /// One address made too many attempts.
     #[error("too many requests; try again later")]
-    TooManyRequests { retry_after: Duration },
+    TooManyRequests {
+        /// Time until the address may try again.
+        retry_after: Duration,
+    },
     /// Something the platform depends on (the database, the file store) cannot be reached right
     /// now; the same request may succeed in a few seconds. Logged with its cause, never shown.
     #[error("the service is temporarily unavailable; try again in a few seconds")]
@@ -118,10 +134,12 @@ pub fn minutes_left(d: Duration) -> u64 {
 }
 
 impl Error {
+    /// [`Error::NotFound`] with the message "`what` not found".
     pub fn not_found(what: &str) -> Self {
         Error::NotFound(format!("{what} not found"))
     }
 
+    /// [`Error::Internal`] wrapping `e`.
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::Internal(Box::new(e))
     }
@@ -176,6 +194,7 @@ impl From<StoreError> for Error {
     }
 }
 
+/// The result of a `Platform` operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

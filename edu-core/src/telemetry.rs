@@ -22,7 +22,9 @@ pub const UPLOAD_BYTES: &str = "edu_upload_bytes_total";
 pub const UPLOAD_REFUSALS: &str = "edu_upload_refusals_total";
 /// Connections the database pool holds, and those of them idle; its configured maximum.
 pub const DB_POOL_SIZE: &str = "edu_db_pool_connections";
+/// Idle connections of the database pool (a gauge; see [`DB_POOL_SIZE`]).
 pub const DB_POOL_IDLE: &str = "edu_db_pool_idle_connections";
+/// The most connections the database pool may open (a gauge; see [`DB_POOL_SIZE`]).
 pub const DB_POOL_MAX: &str = "edu_db_pool_max_connections";
 
 /// Describes every metric of the core to the installed recorder (units and help texts).

@@ -42,6 +42,7 @@ impl Network {
         Ok(Network { address, prefix })
     }
 
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts as its IPv4 address).
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.address, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
@@ -82,10 +83,12 @@ impl TrustedProxies {
             .map(TrustedProxies)
     }
 
+    /// Whether no proxy is trusted, so that forwarding headers are ignored.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Whether `ip` belongs to a trusted proxy.
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
     }

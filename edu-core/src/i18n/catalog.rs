@@ -16,6 +16,7 @@ macro_rules! entries {
     };
 }
 
+/// Every message edu shows people, in English, Russian and Kazakh, grouped by area.
 pub static CATALOG: &[Entry] = entries! {
     // --- Signing in, sessions, rights -----------------------------------------------------------
     "incorrect IIN or password" => "Неверный ИИН или пароль", "ЖСН немесе құпиясөз қате";

@@ -16,6 +16,7 @@ pub struct Collation {
 }
 
 impl Collation {
+    /// The alphabetical order of `lang`; code-point order if no collator could be made.
     pub fn new(lang: Lang) -> Collation {
         let locale = match lang {
             Lang::Ru => locale!("ru"),
@@ -28,6 +29,7 @@ impl Collation {
         Collation { collator }
     }
 
+    /// How `a` and `b` compare in this language's alphabetical order.
     pub fn compare(&self, a: &str, b: &str) -> Ordering {
         match &self.collator {
             Some(c) => c.compare(a, b),

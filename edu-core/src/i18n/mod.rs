@@ -36,10 +36,12 @@ pub enum Lang {
     Ru,
     /// Kazakh, in Cyrillic.
     Kk,
+    /// English.
     En,
 }
 
 impl Lang {
+    /// Every language, the default first.
     pub const ALL: [Lang; 3] = [Lang::Ru, Lang::Kk, Lang::En];
 
     /// The language tag for `Content-Language`.
@@ -138,8 +140,11 @@ impl FromStr for Lang {
 /// One message in every language. `en` is the template the core's text is matched against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
+    /// The English template, as the core writes the message; each `{}` stands for one particular.
     pub en: &'static str,
+    /// The Russian text; `{0}`, `{1}`… put the particulars back by position.
     pub ru: &'static str,
+    /// The Kazakh text (Cyrillic); `{0}`, `{1}`… put the particulars back by position.
     pub kk: &'static str,
 }
 
