@@ -46,9 +46,11 @@ const BUSY: [(&str, &str); 8] = [
 /// What to write.
 #[derive(Debug, Clone, Copy)]
 pub struct LegacyWrite<'a> {
+    /// The rows to write, with old ids.
     pub plan: &'a Plan,
     /// Per file of the plan: its key in the file store (`None`: not stored, the row goes without).
     pub keys: &'a [Option<FileKey>],
+    /// Give every row a new id, into a target that already has data.
     pub merge: bool,
     /// Write everything, check every constraint, then roll back.
     pub dry_run: bool,
@@ -57,7 +59,9 @@ pub struct LegacyWrite<'a> {
 /// What writing did.
 #[derive(Debug, Clone)]
 pub enum LegacyWritten {
+    /// Every row is written (or, with `dry_run`, was written and rolled back).
     Written {
+        /// The ids and names each planned row was written with, and the defects found on the way.
         assignment: Assignment,
         /// Rows written per edu table.
         counts: BTreeMap<&'static str, u64>,

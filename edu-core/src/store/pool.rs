@@ -8,7 +8,9 @@ use std::time::Duration;
 /// about two seconds rather than hang while the database is away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
+    /// Connections open at most (default 15).
     pub max_connections: u32,
+    /// How long a request waits for a connection before it fails as unavailable (default 2 seconds).
     pub acquire_timeout: Duration,
     /// What stands between the pool and PostgreSQL (`EDU_PGBOUNCER`).
     pub pooler: Pooler,
@@ -67,6 +69,7 @@ impl Default for PoolSettings {
 pub struct PoolStatus {
     /// Connections open, in use or idle.
     pub size: u32,
+    /// Connections open and idle.
     pub idle: usize,
     /// The most it may open.
     pub max: u32,

@@ -79,6 +79,7 @@ impl PgStore {
         Ok(())
     }
 
+    /// The connection pool, for queries the [`Store`](super::Store) trait does not offer.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

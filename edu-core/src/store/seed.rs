@@ -21,24 +21,33 @@ const ROWS: usize = 1000;
 /// An account to create. Every seeded account has the dataset's password and may log in at once.
 #[derive(Debug, Clone)]
 pub struct SeedUser {
+    /// The account's IIN, unique among the dataset's accounts.
     pub iin: Iin,
+    /// Full name, "Surname Name Patronymic".
     pub full_name: String,
 }
 
+/// A group to create.
 #[derive(Debug, Clone)]
 pub struct SeedGroup {
     /// Unique among the groups.
     pub name: String,
+    /// Free text about the group, if any.
     pub description: Option<String>,
 }
 
+/// A module to create.
 #[derive(Debug, Clone)]
 pub struct SeedModule {
+    /// The module's title.
     pub title: String,
+    /// Free-text course, if any.
     pub course: Option<String>,
+    /// Free text about the module, if any.
     pub description: Option<String>,
 }
 
+/// A subject to create.
 #[derive(Debug, Clone)]
 pub struct SeedSubject {
     /// Index into [`SeedData::modules`].
@@ -49,15 +58,20 @@ pub struct SeedSubject {
     pub teacher: Option<usize>,
 }
 
+/// A lesson to create.
 #[derive(Debug, Clone)]
 pub struct SeedLesson {
     /// Index into [`SeedData::subjects`].
     pub subject: usize,
     /// Unique within the subject.
     pub title: String,
+    /// The lesson's kind.
     pub kind: LessonKind,
+    /// Free text about the lesson, if any.
     pub description: Option<String>,
+    /// An address or a test's `/test/{id}`, if any.
     pub content_url: Option<String>,
+    /// Creation time (UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -66,17 +80,24 @@ pub struct SeedLesson {
 pub struct SeedTest {
     /// Index into [`SeedData::lessons`]; at most one test per lesson.
     pub lesson: usize,
+    /// The test's title.
     pub title: String,
+    /// Attempts allowed per student, at least 1.
     pub max_attempts: i32,
+    /// Minutes per attempt; `None` for no limit.
     pub time_limit_minutes: Option<i32>,
+    /// The questions, in order.
     pub questions: Vec<SeedQuestion>,
 }
 
 /// A single-choice question; option indexes are the positions of `options`.
 #[derive(Debug, Clone)]
 pub struct SeedQuestion {
+    /// The question's text.
     pub text: String,
+    /// The options' texts; option `i` has index `i`.
     pub options: Vec<String>,
+    /// Index of the correct option in `options`.
     pub correct: usize,
 }
 
@@ -87,18 +108,24 @@ pub struct SeedSubmission {
     pub lesson: usize,
     /// Index into [`SeedData::students`].
     pub student: usize,
+    /// The student's note, if any.
     pub comment: Option<String>,
+    /// Hand-in time (UTC).
     pub submitted_at: DateTime<Utc>,
+    /// The teacher's grade; `None` for homework not graded yet.
     pub grade: Option<SeedGrade>,
 }
 
+/// A teacher's grade on a seeded submission.
 #[derive(Debug, Clone)]
 pub struct SeedGrade {
     /// 0–100.
     pub grade: i32,
+    /// The teacher's comment, if any.
     pub feedback: Option<String>,
     /// Index into [`SeedData::teachers`].
     pub by: Option<usize>,
+    /// When it was graded (UTC).
     pub at: DateTime<Utc>,
 }
 
@@ -109,13 +136,19 @@ pub struct SeedAttempt {
     pub test: usize,
     /// Index into [`SeedData::students`].
     pub student: usize,
+    /// When the attempt started (UTC).
     pub started_at: DateTime<Utc>,
+    /// The deadline fixed at start, for tests with a time limit.
     pub deadline: Option<DateTime<Utc>>,
+    /// When it was submitted (UTC).
     pub submitted_at: DateTime<Utc>,
     /// The option index chosen for each question of the test, in order.
     pub chosen: Vec<i64>,
+    /// Score 0–100, two decimals, as `correct` of `total` gives it.
     pub score: f64,
+    /// Questions answered right.
     pub correct: i32,
+    /// Questions in the test.
     pub total: i32,
 }
 
@@ -124,28 +157,40 @@ pub struct SeedAttempt {
 pub struct SeedData {
     /// One bcrypt hash shared by every seeded account.
     pub password_hash: String,
+    /// Creation time of the accounts, groups, modules and tests (UTC).
     pub created_at: DateTime<Utc>,
+    /// Teachers to create.
     pub teachers: Vec<SeedUser>,
+    /// Students to create.
     pub students: Vec<SeedUser>,
+    /// Groups to create.
     pub groups: Vec<SeedGroup>,
     /// (student, group)
     pub memberships: Vec<(usize, usize)>,
+    /// Modules to create.
     pub modules: Vec<SeedModule>,
     /// (module, group): the group's access to the module.
     pub module_groups: Vec<(usize, usize)>,
+    /// Subjects to create.
     pub subjects: Vec<SeedSubject>,
+    /// Lessons to create.
     pub lessons: Vec<SeedLesson>,
+    /// Tests to create, each linked to its lesson.
     pub tests: Vec<SeedTest>,
+    /// Homework submissions to create.
     pub submissions: Vec<SeedSubmission>,
+    /// Submitted test attempts to create.
     pub attempts: Vec<SeedAttempt>,
 }
 
 /// What seeding did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seeded {
+    /// The whole dataset was written.
     Written,
     /// The database already has groups and seeding was not forced: nothing was written.
     Refused {
+        /// Groups the database already has.
         groups: i64,
     },
 }

@@ -38,6 +38,8 @@ impl SqliteStore {
         Self::open(options, pool, false).await
     }
 
+    /// Opens the database `options` name, creating it if missing (readable by this user only);
+    /// WAL mode, foreign keys and the busy timeout are set on top of `options`.
     pub async fn connect_with(options: SqliteConnectOptions, pool: PoolSettings) -> Result<Self, StoreError> {
         Self::open(options, pool, true).await
     }
@@ -61,6 +63,7 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// The connection pool, for queries the [`Store`](super::Store) trait does not offer.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
