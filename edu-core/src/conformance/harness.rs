@@ -23,10 +23,12 @@ use crate::store::{PgStore, PoolSettings, SqliteStore, Store};
 pub struct TestClock(Arc<Mutex<DateTime<Utc>>>);
 
 impl TestClock {
+    /// A clock standing at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
         Self(Arc::new(Mutex::new(start)))
     }
 
+    /// Moves the clock forward by `by` (backward when negative), for every clone of it.
     pub fn advance(&self, by: chrono::Duration) {
         let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;
@@ -44,8 +46,11 @@ type Execute = Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = ()> + Send>> + 
 
 /// One test's database, with a platform over it.
 pub struct Fixture<S: Store> {
+    /// The platform under test, on this test's database and [`TestClock`].
     pub platform: Platform<S>,
+    /// The platform's clock; advancing it moves the platform's time.
     pub clock: TestClock,
+    /// The settings the platform was made with ([`test_config`]).
     pub config: PlatformConfig,
     reconnect: Reconnect<S>,
     execute: Execute,
@@ -93,12 +98,14 @@ pub fn test_config() -> PlatformConfig {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A new empty directory `<prefix>-<uuid>` in the system's temporary directory.
     pub fn new(prefix: &str) -> std::io::Result<Self> {
         let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&path)?;
         Ok(Self(path))
     }
 
+    /// Where the directory is.
     pub fn path(&self) -> &std::path::Path {
         &self.0
     }
