@@ -69,6 +69,7 @@ impl<S> Layer<S> for ConditionalLayer {
     }
 }
 
+/// The service [`ConditionalLayer`] wraps around the inner one.
 #[derive(Debug, Clone)]
 pub struct Conditional<S> {
     inner: S,

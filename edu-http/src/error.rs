@@ -32,8 +32,11 @@ fn body(status: StatusCode, detail: impl Into<String>, code: &str) -> Response {
 /// An error on its way out: a core error, or one of the adapter's own (bad body, too large).
 #[derive(Debug)]
 pub enum ApiError {
+    /// A core error, answered with the status and `code` of its variant.
     Core(Error),
+    /// A request body that is not valid JSON for the route: 400 `malformed_body`; says what is wrong.
     MalformedBody(String),
+    /// A request body larger than the route's limit, in bytes: 413 `payload_too_large`.
     PayloadTooLarge(u64),
     /// The client stopped sending the body.
     Stalled(std::time::Duration),

@@ -23,6 +23,7 @@ use crate::extract::PeerAddr;
 /// The client of a request as resolved once, before anything else looks at it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr {
+    /// The client's address: the peer's, or from a trusted proxy's forwarding headers.
     pub address: IpAddr,
     /// A trusted proxy says the client came over HTTPS.
     pub forwarded_https: bool,
@@ -193,6 +194,7 @@ pub struct ClientAddrLayer {
 }
 
 impl ClientAddrLayer {
+    /// A layer that reads forwarding headers only from peers in `trusted` (none: never).
     pub fn new(trusted: TrustedProxies) -> Self {
         Self {
             trusted: Arc::new(trusted),

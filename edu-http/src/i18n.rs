@@ -149,6 +149,7 @@ pub struct LanguageLayer {
 }
 
 impl LanguageLayer {
+    /// A layer answering in the request's `Accept-Language`, or in `default` when it names none of ours.
     pub fn new(default: Lang) -> Self {
         Self { default }
     }

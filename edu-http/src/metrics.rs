@@ -127,6 +127,7 @@ pub struct MetricsLayer {
 }
 
 impl MetricsLayer {
+    /// A layer whose `route` label is the OpenAPI path template a request matched.
     pub fn new() -> Self {
         Self {
             routes: Arc::new(RouteTable::from_openapi()),
@@ -150,6 +151,7 @@ impl<S> Layer<S> for MetricsLayer {
     }
 }
 
+/// The service [`MetricsLayer`] wraps around the inner one.
 #[derive(Debug, Clone)]
 pub struct Metrics<S> {
     inner: S,
