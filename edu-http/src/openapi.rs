@@ -7,6 +7,8 @@ use crate::routes::{
     access, admin_audit, admin_groups, admin_modules, admin_users, auth, grades, import, lessons, root, tests, user,
 };
 
+/// The OpenAPI document of every route, built by `ApiDoc::openapi()` and served at `/openapi.json`
+/// when `EDU_API_DOCS` is set.
 #[derive(OpenApi)]
 #[openapi(
     info(
