@@ -254,11 +254,13 @@ mod tests {
 /// A module to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewModule {
+    /// The module's title: one line, 1 to 200 characters.
     pub title: String,
     /// Free text or a number.
     #[serde(default, deserialize_with = "text_or_number")]
     #[schema(value_type = Option<String>)]
     pub course: Option<String>,
+    /// Free text about the module, up to 10,000 characters; blank is none.
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -266,11 +268,14 @@ pub struct NewModule {
 /// A partial update: absent fields are kept, `null` clears the optional ones.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ModulePatch {
+    /// A new title (1 to 200 characters); absent keeps it.
     #[serde(default)]
     pub title: Option<String>,
+    /// A new course (text or a number); `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "present_text_or_number")]
     #[schema(value_type = Option<String>)]
     pub course: Option<Option<String>>,
+    /// A new description; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
@@ -283,6 +288,7 @@ pub struct GroupPatch {
     /// Also accepted as `title`, as on creation.
     #[serde(default, alias = "title")]
     pub name: Option<String>,
+    /// A new description; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
@@ -292,6 +298,7 @@ pub struct GroupPatch {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectPatch {
+    /// A new title (1 to 200 characters, unique in the module); absent keeps it.
     #[serde(default)]
     pub title: Option<String>,
 }

@@ -11,10 +11,18 @@ use thiserror::Error;
 pub enum TextError {
     /// Blank after trimming, or longer than `max` characters.
     #[error("{what} must have 1 to {max} characters")]
-    Length { what: &'static str, max: usize },
+    Length {
+        /// The field's name, as people read it.
+        what: &'static str,
+        /// The most characters allowed.
+        max: usize,
+    },
     /// A control character where none is allowed (in a single line, even a tab or line break).
     #[error("{what} must not contain control characters")]
-    Control { what: &'static str },
+    Control {
+        /// The field's name, as people read it.
+        what: &'static str,
+    },
 }
 
 /// For `#[serde(default, deserialize_with = …)]`: a field that was present (possibly `null`)
