@@ -13,6 +13,7 @@ mod groups_cli;
 mod import_cli;
 mod legacy_cli;
 mod metrics_cli;
+mod multi_node;
 mod seed_cli;
 
 #[test]
