@@ -26,6 +26,7 @@ pub mod i18n;
 pub mod import;
 pub mod legacy;
 mod platform;
+pub mod policy;
 pub mod store;
 pub mod telemetry;
 

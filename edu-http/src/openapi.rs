@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the schema types.
 
+use edu_core::policy::Guard;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -13,9 +14,7 @@ use crate::routes::{
 #[openapi(
     info(
         title = "edu",
-        description = "Backend of an educational platform. Every operation lists its guard in `x-guard`: \
-            public, auth (any logged-in user), teacher (teacher or admin), admin, each possibly with \
-            ownership checks (`own`). Errors are `{\"detail\", \"code\"}`."
+        description = "Backend of an educational platform. Errors are `{\"detail\", \"code\"}`."
     ),
     paths(
         root::welcome, root::healthz, root::readyz, root::openapi,
@@ -43,7 +42,7 @@ use crate::routes::{
         tests::save, tests::finish, tests::my_results, tests::lesson_results, tests::delete_result,
         grades::my_grades, grades::my_summary, grades::export_summary, grades::gradebook, grades::export_gradebook,
     ),
-    modifiers(&BearerAuth, &ResponseDescriptions),
+    modifiers(&BearerAuth, &ResponseDescriptions, &GuardRules),
 )]
 pub struct ApiDoc;
 
@@ -61,6 +60,24 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The guards' rules, from the policy that enforces them, in the document's description.
+struct GuardRules;
+
+impl Modify for GuardRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let rules: Vec<String> = Guard::ALL
+            .iter()
+            .map(|g| format!("`{}`: {}", g.as_str(), g.rule()))
+            .collect();
+        let text = format!(
+            "{} Every operation lists its guard in `x-guard`: {}.",
+            openapi.info.description.as_deref().unwrap_or_default(),
+            rules.join("; ")
+        );
+        openapi.info.description = Some(text);
     }
 }
 
@@ -138,4 +155,37 @@ fn reason_phrase(status: &str) -> String {
 /// The document served at `/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use std::collections::HashSet;
+
+    use edu_core::policy::Guard;
+
+    /// Every operation has an `x-guard`, each one of the policy's guards, and every guard is used.
+    #[test]
+    fn every_operation_has_one_of_the_policys_guards() {
+        let doc = serde_json::to_value(super::document()).expect("the document as JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut used = HashSet::new();
+        let mut operations = 0;
+        for (path, item) in paths {
+            for (method, op) in item.as_object().expect("a path item") {
+                if !op.is_object() || op.get("responses").is_none() {
+                    continue;
+                }
+                operations += 1;
+                let text = op["x-guard"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path} has no x-guard"));
+                let guard = Guard::parse(text).unwrap_or_else(|| panic!("{method} {path}: {text:?} is no guard"));
+                used.insert(guard);
+            }
+        }
+        assert!(operations > 80, "{operations} operations");
+        for guard in Guard::ALL {
+            assert!(used.contains(&guard), "no operation uses {guard}");
+        }
+    }
 }

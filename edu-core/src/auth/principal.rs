@@ -1,12 +1,11 @@
 use crate::domain::{Iin, Role, UserId};
-use crate::error::{Error, Result};
 
 /// The authenticated caller of a `Platform` operation.
 ///
 /// Only authentication makes one ([`crate::Platform::login`], [`crate::Platform::authenticate`]
 /// and the other session operations): its fields are private, so code embedding the platform
 /// cannot make up an administrator, and every operation's access control holds for it as for the
-/// HTTP API. Work that runs with the database's own authority (the command line's operator tasks)
+/// HTTP API. What a principal may do is decided in [`crate::policy`]. Work that runs with the database's own authority (the command line's operator tasks)
 /// goes through the `operator_*` and `provision_*` methods, which need no principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -39,27 +38,5 @@ impl Principal {
 
     pub fn session(&self) -> Option<&SessionRef> {
         self.session.as_ref()
-    }
-
-    /// The "A" guard.
-    pub fn require_admin(&self) -> Result<()> {
-        if self.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(Error::Forbidden("administrator access required".into()))
-        }
-    }
-
-    /// The "T" guard: teachers and admins.
-    pub fn require_staff(&self) -> Result<()> {
-        if self.role.is_staff() {
-            Ok(())
-        } else {
-            Err(Error::Forbidden("teacher or administrator access required".into()))
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
     }
 }

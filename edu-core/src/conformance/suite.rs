@@ -342,6 +342,7 @@ pub async fn python_bcrypt_hashes_log_in<S: Store>(fx: Fixture<S>) {
         };
         fx.store()
             .insert_user(
+                &crate::policy::Operator.admin(),
                 &user,
                 fx.clock.now(),
                 &crate::store::AuditEntry {

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::{
-    FileOwner, FilesOf, LabelKind, Lesson, LessonId, LessonKind, Role, Subject, SubjectId, Submission,
-    SubmissionFilter, SubmissionId, UserProfile, parse_lesson_label, text,
+    FileOwner, FilesOf, LabelKind, Lesson, LessonId, LessonKind, Subject, SubjectId, Submission, SubmissionFilter,
+    SubmissionId, UserProfile, parse_lesson_label, text,
 };
 use crate::error::{Error, Result};
 use crate::files::{Area, ByteRange, DOCUMENTS, Download, FileError, FileKey, IMAGES, Staged, StoredFile, legacy};
+use crate::policy::Enrolled;
 use crate::store::{FileMeta, NewLessonRow, Store};
 
 /// Avatars: at most 5 MiB.
@@ -181,34 +182,6 @@ impl<S: Store> Platform<S> {
         }
     }
 
-    /// The subject, if `who` teaches it or is an admin ("T(own)").
-    pub(crate) async fn taught_subject(&self, who: &Principal, id: SubjectId) -> Result<Subject> {
-        who.require_staff()?;
-        let subject = self
-            .store()
-            .subject(id)
-            .await?
-            .ok_or_else(|| Error::not_found("subject"))?;
-        if who.role == Role::Admin || subject.teacher_id == Some(who.id) {
-            Ok(subject)
-        } else {
-            Err(Error::Forbidden(
-                "only the subject's teacher or an administrator may do this".into(),
-            ))
-        }
-    }
-
-    pub(crate) async fn taught_lesson(&self, who: &Principal, id: LessonId) -> Result<(Lesson, Subject)> {
-        who.require_staff()?;
-        let lesson = self
-            .store()
-            .lesson(id)
-            .await?
-            .ok_or_else(|| Error::not_found("lesson"))?;
-        let subject = self.taught_subject(who, lesson.subject_id).await?;
-        Ok((lesson, subject))
-    }
-
     /// The lesson, if `who` may see it (404 otherwise).
     async fn visible_lesson(&self, who: &Principal, id: LessonId) -> Result<Lesson> {
         Ok(self.lesson(who, id).await?.lesson)
@@ -218,13 +191,13 @@ impl<S: Store> Platform<S> {
 
     /// Creates a lesson in a subject `who` teaches (any subject, for an admin).
     pub async fn create_lesson(&self, who: &Principal, subject: SubjectId, req: NewLesson) -> Result<Lesson> {
-        let subject = self.taught_subject(who, subject).await?;
+        let (taught, subject) = self.policy().taught_subject(who, subject).await?;
         let checked = self.check_lesson(who, &subject, &req, None).await?;
         let row = checked.row(subject.id);
         let entry = self.audit_entry(Some(who), "lesson.create", "lesson:{id}".into(), None, None);
         let lesson = self
             .store()
-            .insert_lesson(&row, self.now(), &entry)
+            .insert_lesson(&taught, &row, self.now(), &entry)
             .await
             .map_err(lesson_conflict)?;
         Ok(lesson)
@@ -235,7 +208,7 @@ impl<S: Store> Platform<S> {
     /// replaces the old one, which is deleted; `test_id: null` unlinks the test (its results stay
     /// with it). A lesson with homework cannot become a test (409).
     pub async fn update_lesson(&self, who: &Principal, id: LessonId, patch: LessonPatch) -> Result<Lesson> {
-        let (lesson, subject) = self.taught_lesson(who, id).await?;
+        let (taught, lesson, subject) = self.policy().taught_lesson(who, id).await?;
         let linked = self.store().tests(None, None, Some(id)).await?.first().map(|t| t.id.0);
         let before = serde_json::json!({
             "title": lesson.title, "type": lesson.label, "description": lesson.description,
@@ -263,7 +236,7 @@ impl<S: Store> Platform<S> {
         );
         let (lesson, replaced) = self
             .store()
-            .update_lesson(id, &row, &entry)
+            .update_lesson(&taught, &row, &entry)
             .await
             .map_err(|e| match e {
                 crate::error::StoreError::Conflict { constraint } if constraint == "homework" => {
@@ -356,36 +329,19 @@ impl<S: Store> Platform<S> {
 
     /// A document `who` uploaded (any, for an admin) that no lesson has yet, or lesson `this`'s own.
     async fn check_unattached_document(&self, who: &Principal, key: &FileKey, this: Option<LessonId>) -> Result<()> {
-        match self.store().file_owner(key.as_str()).await? {
-            Some((
-                FileOwner::LessonDocument {
-                    lesson: Some(owner), ..
-                },
-                _,
-            )) if Some(owner) == this => Ok(()),
-            Some((
-                FileOwner::LessonDocument {
-                    lesson: None,
-                    uploaded_by,
-                },
-                _,
-            )) if who.role == Role::Admin || uploaded_by == Some(who.id) => Ok(()),
-            Some((FileOwner::LessonDocument { lesson: None, .. }, _)) => Err(Error::Validation(
-                "content_url refers to a document uploaded by someone else".into(),
-            )),
-            Some((FileOwner::LessonDocument { lesson: Some(_), .. }, _)) => Err(Error::Validation(
-                "this document belongs to another lesson; upload it again for this one".into(),
-            )),
-            _ => Err(no_document()),
+        if self.policy().attachable_document(who, key.as_str(), this).await? {
+            Ok(())
+        } else {
+            Err(no_document())
         }
     }
 
     /// Deletes a lesson with its documents, submissions and their stored files.
     pub async fn delete_lesson(&self, who: &Principal, id: LessonId) -> Result<()> {
-        self.taught_lesson(who, id).await?;
+        let (taught, _, _) = self.policy().taught_lesson(who, id).await?;
         let files = self.store().files_of(FilesOf::Lesson(id)).await?;
         let entry = self.audit_entry(Some(who), "lesson.delete", format!("lesson:{id}"), None, None);
-        if !self.store().delete_lesson(id, &entry).await? {
+        if !self.store().delete_lesson(&taught, &entry).await? {
             return Err(Error::not_found("lesson"));
         }
         self.purge_files(&files).await;
@@ -398,11 +354,11 @@ impl<S: Store> Platform<S> {
         B: Stream<Item = std::result::Result<Bytes, E>> + Send,
         E: fmt::Display,
     {
-        who.require_staff()?;
+        let staff = crate::policy::staff(who)?;
         let files = self.files()?;
         let staged = files.stage(file_name, DOCUMENTS, LESSON_FILE_LIMIT, body).await?;
         let stored = self.commit_one(staged, Area::Lessons).await?;
-        if let Err(e) = self.store().insert_lesson_file(&stored, who.id, self.now()).await {
+        if let Err(e) = self.store().insert_lesson_file(&stored, &staff, self.now()).await {
             files.remove_all(std::slice::from_ref(&stored.key)).await;
             return Err(e.into());
         }
@@ -429,7 +385,11 @@ impl<S: Store> Platform<S> {
             .photo;
         let staged = files.stage(file_name, IMAGES, PHOTO_LIMIT, body).await?;
         let stored = self.commit_one(staged, Area::Photos).await?;
-        let user = match self.store().set_photo(who.id, Some(stored.key.as_str())).await {
+        let user = match self
+            .store()
+            .set_photo(&crate::policy::own_account(who), Some(stored.key.as_str()))
+            .await
+        {
             Ok(user) => user,
             Err(e) => {
                 files.remove_all(std::slice::from_ref(&stored.key)).await;
@@ -461,10 +421,14 @@ impl<S: Store> Platform<S> {
     /// lesson they cannot see), on a lesson without a test (409 otherwise). Add files to the
     /// draft, then finish or abandon it.
     pub async fn begin_homework(&self, who: &Principal, lesson: LessonId) -> Result<HomeworkDraft<S>> {
-        let lesson = self.visible_lesson(who, lesson).await?;
-        if who.role != Role::Student {
-            return Err(Error::Forbidden("only students submit homework".into()));
-        }
+        let found = self
+            .store()
+            .lesson_for(lesson, Some(who.id))
+            .await?
+            .ok_or_else(|| Error::not_found("lesson"))?;
+        let (visible, _) = self.policy().visible_lesson(who, &found).await?;
+        let lesson = found;
+        let by = crate::policy::enrolled(who, visible, "only students submit homework")?;
         // A lesson with a test is the test's cell in the gradebook: homework there would be
         // graded and never seen (see domain::grades), so it is not taken.
         if lesson.kind == LessonKind::Test || !self.store().tests(None, None, Some(lesson.id)).await?.is_empty() {
@@ -473,8 +437,7 @@ impl<S: Store> Platform<S> {
         self.files()?;
         Ok(HomeworkDraft {
             platform: self.clone(),
-            student: who.clone(),
-            lesson: lesson.id,
+            by,
             staged: Vec::new(),
             total: 0,
         })
@@ -498,7 +461,7 @@ impl<S: Store> Platform<S> {
         lesson: LessonId,
         search: Option<&str>,
     ) -> Result<Vec<Submission>> {
-        self.taught_lesson(who, lesson).await?;
+        self.policy().taught_lesson(who, lesson).await?;
         let filter = SubmissionFilter {
             lesson: Some(lesson),
             student: None,
@@ -514,15 +477,10 @@ impl<S: Store> Platform<S> {
             .submission(id)
             .await?
             .ok_or_else(|| Error::not_found("submission"))?;
-        if submission.student_id != who.id {
-            if !who.role.is_staff() {
-                return Err(Error::not_found("submission"));
-            }
-            self.taught_lesson(who, submission.lesson_id).await?;
-        }
+        let remover = self.policy().submission_remover(who, &submission).await?;
         let files = self.store().files_of(FilesOf::Submission(id)).await?;
         let entry = self.audit_entry(Some(who), "submission.delete", format!("submission:{id}"), None, None);
-        if !self.store().delete_submission(id, &entry).await? {
+        if !self.store().delete_submission(&remover, &entry).await? {
             return Err(Error::not_found("submission"));
         }
         self.purge_files(&files).await;
@@ -559,7 +517,7 @@ impl<S: Store> Platform<S> {
         grade: i64,
         feedback: Option<&str>,
     ) -> Result<Submission> {
-        who.require_staff()?;
+        crate::policy::staff(who)?;
         let grade = i32::try_from(grade)
             .ok()
             .filter(|g| (0..=100).contains(g))
@@ -570,7 +528,7 @@ impl<S: Store> Platform<S> {
             .submission(id)
             .await?
             .ok_or_else(|| Error::not_found("submission"))?;
-        self.taught_lesson(who, submission.lesson_id).await?;
+        let taught = self.policy().taught_submission(who, &submission).await?;
         // The store adds the grade this one replaces as the entry's `before`.
         let entry = self.audit_entry(
             Some(who),
@@ -580,7 +538,7 @@ impl<S: Store> Platform<S> {
             Some(serde_json::json!({ "grade": grade, "feedback": feedback })),
         );
         self.store()
-            .grade_submission(id, grade, feedback.as_deref(), who.id, self.now(), &entry)
+            .grade_submission(&taught, grade, feedback.as_deref(), who.id, self.now(), &entry)
             .await?
             .ok_or_else(|| Error::not_found("submission"))?;
         self.store()
@@ -671,28 +629,7 @@ impl<S: Store> Platform<S> {
             .file_owner(key.as_str())
             .await?
             .ok_or_else(|| Error::not_found("file"))?;
-        let allowed = match owner {
-            FileOwner::LessonDocument {
-                lesson: Some(lesson), ..
-            } => match self.visible_lesson(who, lesson).await {
-                Ok(_) => true,
-                Err(Error::NotFound(_)) => false,
-                Err(e) => return Err(e),
-            },
-            FileOwner::LessonDocument {
-                lesson: None,
-                uploaded_by,
-            } => who.role.is_staff() || uploaded_by == Some(who.id),
-            FileOwner::Homework { lesson, student } => {
-                student == who.id
-                    || (who.role.is_staff()
-                        && match self.taught_lesson(who, lesson).await {
-                            Ok(_) => true,
-                            Err(Error::NotFound(_) | Error::Forbidden(_)) => false,
-                            Err(e) => return Err(e),
-                        })
-            }
-        };
+        let allowed = self.policy().may_download(who, &owner).await?;
         if !allowed {
             return Err(Error::not_found("file"));
         }
@@ -737,8 +674,8 @@ impl<S: Store> Platform<S> {
 #[must_use = "finish or abandon the draft, or its staged files stay until `edu fsck`"]
 pub struct HomeworkDraft<S> {
     platform: Platform<S>,
-    student: Principal,
-    lesson: LessonId,
+    /// The student and the lesson: a student who may see it.
+    by: Enrolled<LessonId>,
     staged: Vec<Staged>,
     total: u64,
 }
@@ -746,8 +683,8 @@ pub struct HomeworkDraft<S> {
 impl<S> fmt::Debug for HomeworkDraft<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HomeworkDraft")
-            .field("student", &self.student.id)
-            .field("lesson", &self.lesson)
+            .field("student", &self.by.student())
+            .field("lesson", &self.by.id())
             .field("files", &self.staged.len())
             .field("bytes", &self.total)
             .finish()
@@ -797,11 +734,7 @@ impl<S: Store> HomeworkDraft<S> {
             return Err(Error::BadRequest("send at least one file or a comment".into()));
         }
         let HomeworkDraft {
-            platform,
-            student,
-            lesson,
-            staged,
-            ..
+            platform, by, staged, ..
         } = self;
         let files = platform.files()?;
         let mut stored: Vec<StoredFile> = Vec::with_capacity(staged.len());
@@ -822,7 +755,7 @@ impl<S: Store> HomeworkDraft<S> {
         }
         match platform
             .store()
-            .insert_submission(lesson, student.id, comment.as_deref(), &stored, platform.now())
+            .insert_submission(&by, comment.as_deref(), &stored, platform.now())
             .await
         {
             Ok(submission) => Ok(submission),

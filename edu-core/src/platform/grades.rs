@@ -5,10 +5,11 @@
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::grades::{Gradebook, GradebookRow, gradebook_rows};
-use crate::domain::{GradeItem, GradeSummary, GroupId, ModuleId, ModuleScope, Page, Role, UserId};
+use crate::domain::{GradeItem, GradeSummary, GroupId, ModuleId, ModuleScope, Page, UserId};
 use crate::error::{Error, Result};
 use crate::export::{Table, Value};
 use crate::i18n::{Collation, Lang, tr};
+use crate::policy;
 use crate::store::Store;
 
 /// Students per page when a whole gradebook is read for an export.
@@ -24,25 +25,21 @@ impl<S: Store> Platform<S> {
     /// A student's grades with averages per subject, per module and overall. One query, whatever
     /// the number of items. Students read their own; administrators anyone's.
     pub async fn summarize(&self, who: &Principal, student: UserId) -> Result<GradeSummary> {
-        if student != who.id && who.role != Role::Admin {
-            return Err(Error::Forbidden("only your own grades".into()));
-        }
-        let items = self.store().student_grades(student).await?;
+        let allowed = policy::self_or_admin(who, student)?;
+        let items = self.store().student_grades(&allowed).await?;
         Ok(GradeSummary::new(items))
     }
 
     /// A page of a group's gradebook in a module: the lessons of the subjects the caller teaches
     /// (all of them for an administrator) against the group's students, by name.
     pub async fn gradebook(&self, who: &Principal, group: GroupId, module: ModuleId, page: Page) -> Result<Gradebook> {
-        who.require_staff()?;
-        let teacher = self.gradebook_teacher(who, group, module).await?;
+        let teacher = self.policy().gradebook(who, group, module).await?.teacher();
         self.gradebook_as(teacher, group, module, page).await
     }
 
     /// The whole gradebook (every student), for an export.
     pub async fn full_gradebook(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<Gradebook> {
-        who.require_staff()?;
-        let teacher = self.gradebook_teacher(who, group, module).await?;
+        let teacher = self.policy().gradebook(who, group, module).await?.teacher();
         self.full_gradebook_as(teacher, group, module).await
     }
 
@@ -86,24 +83,6 @@ impl<S: Store> Platform<S> {
     /// The whole gradebook with every lesson, for the operator's command line.
     pub async fn operator_gradebook(&self, group: GroupId, module: ModuleId) -> Result<Gradebook> {
         self.full_gradebook_as(None, group, module).await
-    }
-
-    /// `None` for an administrator (every subject and group); the teacher for a teacher of a
-    /// subject in the module, looking at a group linked to it; otherwise forbidden (no subject
-    /// there) or not found (a group the module is not taught to).
-    async fn gradebook_teacher(&self, who: &Principal, group: GroupId, module: ModuleId) -> Result<Option<UserId>> {
-        if who.role == Role::Admin {
-            return Ok(None);
-        }
-        let taught = self.store().teacher_subjects(Some(who.id)).await?;
-        if !taught.iter().any(|s| s.module_id == module) {
-            return Err(Error::Forbidden("you teach no subject in this module".into()));
-        }
-        let groups = self.store().module_groups(module).await?;
-        if !groups.iter().any(|g| g.id == group) {
-            return Err(Error::not_found("group"));
-        }
-        Ok(Some(who.id))
     }
 
     async fn gradebook_as(

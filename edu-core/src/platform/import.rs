@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 
 use super::Platform;
 use crate::auth::Principal;
-use crate::domain::{Iin, ModuleScope, Password, Role, SubjectId, User, UserId, title_key};
+use crate::domain::{Iin, ModuleScope, Password, Role, SubjectId, User, title_key};
 use crate::error::{Error, Result};
 use crate::import::{
     Credential, ImportMode, ImportOptions, ImportProgress, ImportReport, InitialPasswords, NAME_KEPT, NAME_UPDATED,
@@ -29,8 +29,8 @@ impl<S: Store> Platform<S> {
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
-        who.require_admin()?;
-        self.import_roster(Some(who.id), RosterKind::Students, file, options, progress)
+        let admin = crate::policy::admin(who)?;
+        self.import_roster(&admin, RosterKind::Students, file, options, progress)
             .await
     }
 
@@ -42,8 +42,14 @@ impl<S: Store> Platform<S> {
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
-        self.import_roster(None, RosterKind::Students, file, options, progress)
-            .await
+        self.import_roster(
+            &crate::policy::Operator.admin(),
+            RosterKind::Students,
+            file,
+            options,
+            progress,
+        )
+        .await
     }
 
     /// Imports teachers from a spreadsheet (admin only): an account per IIN, made the teacher of
@@ -60,8 +66,8 @@ impl<S: Store> Platform<S> {
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
-        who.require_admin()?;
-        self.import_roster(Some(who.id), RosterKind::Teachers, file, options, progress)
+        let admin = crate::policy::admin(who)?;
+        self.import_roster(&admin, RosterKind::Teachers, file, options, progress)
             .await
     }
 
@@ -72,13 +78,19 @@ impl<S: Store> Platform<S> {
         options: ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport> {
-        self.import_roster(None, RosterKind::Teachers, file, options, progress)
-            .await
+        self.import_roster(
+            &crate::policy::Operator.admin(),
+            RosterKind::Teachers,
+            file,
+            options,
+            progress,
+        )
+        .await
     }
 
     async fn import_roster(
         &self,
-        actor: Option<UserId>,
+        admin: &crate::policy::Admin,
         kind: RosterKind,
         file: &[u8],
         options: ImportOptions,
@@ -200,7 +212,7 @@ impl<S: Store> Platform<S> {
         let rows_valid = report.rows_valid;
         let assigned = &report.subjects_assigned;
         let audit = |outcome: &RosterOutcome| AuditEntry {
-            actor,
+            actor: admin.id(),
             action: match kind {
                 RosterKind::Students => "groups.import",
                 RosterKind::Teachers => "teachers.import",
@@ -223,7 +235,7 @@ impl<S: Store> Platform<S> {
         };
         let outcome = self
             .store()
-            .apply_roster(&rows, self.now(), &audit)
+            .apply_roster(admin, &rows, self.now(), &audit)
             .await
             .map_err(|e| match e {
                 crate::error::StoreError::Conflict { constraint } if constraint.contains("phone") => {
@@ -310,7 +322,7 @@ impl<S: Store> Platform<S> {
         for e in entries.iter() {
             let at = (e.row, e.sheet.clone());
             if let Some(Some(user)) = existing.get(&e.iin)
-                && user.role != Role::Teacher
+                && !crate::policy::may_teach(user)
             {
                 bad.entry(at.clone()).or_default().push(format!(
                     "the IIN belongs to an account with the role {}; change its role to teach",

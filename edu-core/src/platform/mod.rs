@@ -1,5 +1,5 @@
-//! `Platform<S>`: every operation of the product, authorized here so that an embedding service
-//! gets the same access control as the HTTP API.
+//! `Platform<S>`: every operation of the product, authorized here (through [`crate::policy`]) so
+//! that an embedding service gets the same access control as the HTTP API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +139,11 @@ impl<S: Store> Platform<S> {
     /// that holds a `Platform` read and write past the access control.
     pub(crate) fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// The rules that read the store ([`crate::policy`]).
+    pub(crate) fn policy(&self) -> crate::policy::Policy<'_, S> {
+        crate::policy::Policy::new(&self.inner.store)
     }
 
     /// The database pool's size and idle connections (for metrics).

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::Platform;
 use crate::auth::Principal;
 use crate::domain::quiz::{Answer, Attempt, QuestionKind, Score, Test, TestDraft, TestView};
-use crate::domain::{AttemptId, LessonId, Role, SubjectId, TestId, UserId, text};
+use crate::domain::{AttemptId, LessonId, SubjectId, TestId, UserId, text};
 use crate::error::{Error, Result};
+use crate::policy::{self, Own, Taught, Visible};
 use crate::store::{AttemptFilter, AttemptStart, OptionRowIn, QuestionRowIn, Started, Store, TestRow};
 
 /// Answers arriving this long after the deadline still count (network, clocks).
@@ -60,6 +61,12 @@ pub struct Answers {
 
 fn validation(e: impl std::fmt::Display) -> Error {
     Error::Validation(e.to_string())
+}
+
+/// Where a checked test is written: a new test of a subject, or over an existing test.
+enum WriteTo<'a> {
+    New(&'a Taught<SubjectId>),
+    Existing(&'a Taught<TestId>),
 }
 
 /// A checked question: text, kind, and options as (index, text, is correct).
@@ -170,28 +177,10 @@ impl<S: Store> Platform<S> {
     }
 
     /// The test, if `who` may see it (its subject is visible); 404 otherwise.
-    async fn visible_test(&self, who: &Principal, id: TestId) -> Result<Test> {
+    async fn visible_test(&self, who: &Principal, id: TestId) -> Result<(Visible<TestId>, Test)> {
         let test = self.test_row(id).await?;
-        match self.visible_subject(who, test.subject_id).await {
-            Ok(_) => Ok(test),
-            Err(Error::NotFound(_)) => Err(Error::not_found("test")),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Whether `who` may see the answers of tests of this subject.
-    async fn may_see_answers(&self, who: &Principal, subject: SubjectId) -> Result<bool> {
-        if who.role == Role::Admin {
-            return Ok(true);
-        }
-        if who.role != Role::Teacher {
-            return Ok(false);
-        }
-        Ok(self
-            .store()
-            .subject(subject)
-            .await?
-            .is_some_and(|s| s.teacher_id == Some(who.id)))
+        let visible = self.policy().visible_test(who, &test).await?;
+        Ok((visible, test))
     }
 
     /// Checks a lesson to link: in the test's subject.
@@ -209,7 +198,7 @@ impl<S: Store> Platform<S> {
         Ok(())
     }
 
-    async fn write_test(&self, who: &Principal, id: Option<TestId>, c: &Checked) -> Result<TestId> {
+    async fn write_test(&self, who: &Principal, to: WriteTo<'_>, c: &Checked) -> Result<TestId> {
         let questions: Vec<QuestionRowIn<'_>> = c
             .questions
             .iter()
@@ -240,19 +229,20 @@ impl<S: Store> Platform<S> {
             crate::error::StoreError::Conflict { .. } => Error::Conflict("that lesson already has a test".into()),
             other => other.into(),
         };
-        match id {
-            None => {
+        match to {
+            WriteTo::New(subject) => {
                 let entry = self.audit_entry(Some(who), "test.create", "test:{id}".into(), None, None);
                 self.store()
-                    .insert_test(&row, self.now(), &entry)
+                    .insert_test(subject, &row, self.now(), &entry)
                     .await
                     .map_err(conflict)
             }
-            Some(id) => {
+            WriteTo::Existing(taught) => {
+                let id = taught.id();
                 let entry = self.audit_entry(Some(who), "test.update", format!("test:{id}"), None, None);
                 if self
                     .store()
-                    .replace_test(id, &row, self.now(), &entry)
+                    .replace_test(taught, &row, self.now(), &entry)
                     .await
                     .map_err(conflict)?
                 {
@@ -266,19 +256,19 @@ impl<S: Store> Platform<S> {
 
     /// Creates a test (the subject's teacher or an admin); every rule is checked first.
     pub async fn create_test(&self, who: &Principal, draft: TestDraft) -> Result<TestView> {
-        who.require_staff()?;
+        policy::staff(who)?;
         let c = check(&draft)?;
-        self.taught_subject(who, c.subject).await?;
+        let (taught, _) = self.policy().taught_subject(who, c.subject).await?;
         self.check_lesson_link(c.subject, c.lesson).await?;
-        let id = self.write_test(who, None, &c).await?;
+        let id = self.write_test(who, WriteTo::New(&taught), &c).await?;
         Ok(self.test_row(id).await?.view(true, None))
     }
 
     /// Replaces a test's settings and questions; earlier results stay readable.
     pub async fn update_test(&self, who: &Principal, id: TestId, draft: TestDraft) -> Result<TestView> {
-        who.require_staff()?;
+        policy::staff(who)?;
         let existing = self.test_row(id).await?;
-        self.taught_subject(who, existing.subject_id).await?;
+        let taught = self.policy().taught_test(who, &existing).await?;
         let mut c = check(&draft)?;
         if c.subject != existing.subject_id {
             return Err(Error::Validation("a test cannot move to another subject".into()));
@@ -289,17 +279,17 @@ impl<S: Store> Platform<S> {
             c.lesson = existing.lesson_id;
         }
         self.check_lesson_link(c.subject, c.lesson).await?;
-        self.write_test(who, Some(id), &c).await?;
+        self.write_test(who, WriteTo::Existing(&taught), &c).await?;
         Ok(self.test_row(id).await?.view(true, None))
     }
 
     /// Deletes a test with its attempts (results go with the test; lessons stay).
     pub async fn delete_test(&self, who: &Principal, id: TestId) -> Result<()> {
-        who.require_staff()?;
+        policy::staff(who)?;
         let test = self.test_row(id).await?;
-        self.taught_subject(who, test.subject_id).await?;
+        let taught = self.policy().taught_test(who, &test).await?;
         let entry = self.audit_entry(Some(who), "test.delete", format!("test:{id}"), None, None);
-        if !self.store().delete_test(id, &entry).await? {
+        if !self.store().delete_test(&taught, &entry).await? {
             return Err(Error::not_found("test"));
         }
         Ok(())
@@ -307,15 +297,15 @@ impl<S: Store> Platform<S> {
 
     /// A test: with answers for its subject's teacher and admins, without for everyone else.
     pub async fn test(&self, who: &Principal, id: TestId) -> Result<TestView> {
-        let test = self.visible_test(who, id).await?;
-        let answers = self.may_see_answers(who, test.subject_id).await?;
+        let (_, test) = self.visible_test(who, id).await?;
+        let answers = self.policy().sees_answers(who, test.subject_id).await?;
         Ok(test.view(answers, None))
     }
 
     /// The tests of a subject the caller may see.
     pub async fn subject_tests(&self, who: &Principal, subject: SubjectId) -> Result<Vec<TestView>> {
-        self.visible_subject(who, subject).await?;
-        let answers = self.may_see_answers(who, subject).await?;
+        self.policy().visible_subject(who, subject).await?;
+        let answers = self.policy().sees_answers(who, subject).await?;
         Ok(self
             .store()
             .tests(None, Some(subject), None)
@@ -332,7 +322,9 @@ impl<S: Store> Platform<S> {
         for a in attempts.iter().filter(|a| a.test_id == test.id) {
             if let Some((deadline, s)) = self.expired_score(test, a) {
                 let answers = serde_json::to_string(&a.answers).map_err(Error::internal)?;
-                if self.store().finish_attempt(a.id, &answers, &s, deadline).await? {
+                // Time ran out: the attempt closes in its student's name, whoever asks.
+                let own = policy::Operator.own(a.id, a.student_id);
+                if self.store().finish_attempt(&own, &answers, &s, deadline).await? {
                     closed += 1;
                 }
             }
@@ -409,8 +401,8 @@ impl<S: Store> Platform<S> {
 
     /// Starts (or resumes) the caller's attempt: a student who may see the test, within the limit.
     pub async fn start_attempt(&self, who: &Principal, id: TestId) -> Result<AttemptView> {
-        let test = self.visible_test(who, id).await?;
-        let attempt = self.open_attempt(who, &test).await?;
+        let (visible, test) = self.visible_test(who, id).await?;
+        let attempt = self.open_attempt(who, visible, &test).await?;
         Ok(AttemptView {
             test: test.view(false, Some(&attempt.layout)),
             answers: attempt.answers.clone(),
@@ -419,10 +411,8 @@ impl<S: Store> Platform<S> {
     }
 
     /// The caller's open attempt at a test they may see: resumed, or started within the limit.
-    async fn open_attempt(&self, who: &Principal, test: &Test) -> Result<Attempt> {
-        if who.role != Role::Student {
-            return Err(Error::Forbidden("only students take tests".into()));
-        }
+    async fn open_attempt(&self, who: &Principal, visible: Visible<TestId>, test: &Test) -> Result<Attempt> {
+        let taker = policy::enrolled(who, visible, "only students take tests")?;
         let mine = self.my_attempts_of(who, test).await?;
         self.close_expired(test, &mine).await?;
         let layout = layout(test);
@@ -433,15 +423,16 @@ impl<S: Store> Platform<S> {
             .map(|m| now + chrono::Duration::minutes(i64::from(m)));
         let started = self
             .store()
-            .start_attempt(&AttemptStart {
-                test: test.id,
-                lesson: test.lesson_id,
-                student: who.id,
-                max_attempts: test.max_attempts,
-                now,
-                deadline,
-                layout: &layout_json,
-            })
+            .start_attempt(
+                &taker,
+                &AttemptStart {
+                    lesson: test.lesson_id,
+                    max_attempts: test.max_attempts,
+                    now,
+                    deadline,
+                    layout: &layout_json,
+                },
+            )
             .await?;
         let id = match started {
             Started::New(id) | Started::Open(id) => id,
@@ -478,19 +469,17 @@ impl<S: Store> Platform<S> {
     }
 
     /// The caller's own open attempt, with its test.
-    async fn own_open_attempt(&self, who: &Principal, id: AttemptId) -> Result<(Attempt, Test)> {
+    async fn own_open_attempt(&self, who: &Principal, id: AttemptId) -> Result<(Own<AttemptId>, Attempt, Test)> {
         let attempt = self.attempt_row(id).await?;
-        if attempt.student_id != who.id {
-            return Err(Error::not_found("attempt"));
-        }
+        let own = policy::own_attempt(who, &attempt)?;
         let test = self.test_row(attempt.test_id).await?;
-        Ok((attempt, test))
+        Ok((own, attempt, test))
     }
 
     /// Saves answers so far (merged: a later save replaces that question's answer). Refused once
     /// the attempt is closed or its deadline (plus grace) has passed.
     pub async fn save_answers(&self, who: &Principal, id: AttemptId, answers: Vec<Answer>) -> Result<Attempt> {
-        let (attempt, test) = self.own_open_attempt(who, id).await?;
+        let (own, attempt, test) = self.own_open_attempt(who, id).await?;
         if attempt.submitted_at.is_some() {
             return Err(Error::Conflict("this attempt is already submitted".into()));
         }
@@ -502,7 +491,7 @@ impl<S: Store> Platform<S> {
         }
         let merged = merge(&attempt.answers, answers);
         let json = serde_json::to_string(&merged).map_err(Error::internal)?;
-        if !self.store().save_answers(id, &json).await? {
+        if !self.store().save_answers(&own, &json).await? {
             return Err(Error::Conflict("this attempt is already submitted".into()));
         }
         self.attempt_row(id).await
@@ -511,14 +500,15 @@ impl<S: Store> Platform<S> {
     /// Submits an attempt: `answers` are merged with those saved. After the deadline (plus
     /// grace) only the saved answers count.
     pub async fn submit_attempt(&self, who: &Principal, id: AttemptId, answers: Vec<Answer>) -> Result<TestResult> {
-        let (attempt, test) = self.own_open_attempt(who, id).await?;
-        self.close_attempt(who, attempt, &test, answers).await
+        let (own, attempt, test) = self.own_open_attempt(who, id).await?;
+        self.close_attempt(who, own, attempt, &test, answers).await
     }
 
     /// Scores and closes the caller's attempt (once; a closed one keeps its result).
     async fn close_attempt(
         &self,
         who: &Principal,
+        own: Own<AttemptId>,
         attempt: Attempt,
         test: &Test,
         answers: Vec<Answer>,
@@ -537,7 +527,7 @@ impl<S: Store> Platform<S> {
                 (true, Some(d)) => d,
                 _ => self.now(),
             };
-            self.store().finish_attempt(id, &json, &s, at).await?;
+            self.store().finish_attempt(&own, &json, &s, at).await?;
         }
         let done = self.attempt_row(id).await?;
         let used = self.my_attempts_of(who, test).await?.len();
@@ -546,14 +536,15 @@ impl<S: Store> Platform<S> {
 
     /// The existing frontend's one call: start an attempt and submit these answers.
     pub async fn submit_test(&self, who: &Principal, id: TestId, answers: Vec<Answer>) -> Result<TestResult> {
-        let test = self.visible_test(who, id).await?;
-        let attempt = self.open_attempt(who, &test).await?;
-        self.close_attempt(who, attempt, &test, answers).await
+        let (visible, test) = self.visible_test(who, id).await?;
+        let attempt = self.open_attempt(who, visible, &test).await?;
+        let own = policy::own_attempt(who, &attempt)?;
+        self.close_attempt(who, own, attempt, &test, answers).await
     }
 
     /// The caller's attempts at a test, newest first (one whose time ran out shown as closed).
     pub async fn my_results(&self, who: &Principal, id: TestId) -> Result<Vec<Attempt>> {
-        let test = self.visible_test(who, id).await?;
+        let (_, test) = self.visible_test(who, id).await?;
         let mine = self.my_attempts_of(who, &test).await?;
         self.as_they_stand(mine).await
     }
@@ -562,7 +553,7 @@ impl<S: Store> Platform<S> {
     /// admin). Every attempt is scored with its own test: after the lesson is linked to another
     /// test, earlier attempts keep the key of the test they answered.
     pub async fn lesson_results(&self, who: &Principal, lesson: LessonId) -> Result<Vec<Attempt>> {
-        let (lesson, _) = self.taught_lesson(who, lesson).await?;
+        let (_, lesson, _) = self.policy().taught_lesson(who, lesson).await?;
         let filter = AttemptFilter {
             lesson: Some(lesson.id),
             ..AttemptFilter::default()
@@ -573,10 +564,10 @@ impl<S: Store> Platform<S> {
 
     /// Deletes a result (the subject's teacher or an admin).
     pub async fn delete_result(&self, who: &Principal, id: AttemptId) -> Result<()> {
-        who.require_staff()?;
+        policy::staff(who)?;
         let attempt = self.attempt_row(id).await?;
         let test = self.test_row(attempt.test_id).await?;
-        self.taught_subject(who, test.subject_id).await?;
+        let taught = self.policy().taught_attempt(who, &attempt, &test).await?;
         let entry = self.audit_entry(
             Some(who),
             "result.delete",
@@ -584,7 +575,7 @@ impl<S: Store> Platform<S> {
             Some(serde_json::json!({"score": attempt.score, "student": attempt.student_id})),
             None,
         );
-        if !self.store().delete_attempt(id, &entry).await? {
+        if !self.store().delete_attempt(&taught, &entry).await? {
             return Err(Error::not_found("attempt"));
         }
         Ok(())

@@ -328,7 +328,7 @@ impl<S: Store> Platform<S> {
         let hash = self.hasher().hash(&new).await?;
         let user = self
             .store()
-            .set_password(user.id, &hash, false, self.now(), None)
+            .set_password(&crate::policy::own_account(who).into(), &hash, false, self.now(), None)
             .await?;
         if let Some(session) = &who.session {
             self.store()

@@ -8,6 +8,7 @@ use crate::domain::{
     AuditFilter, AuditRecord, Iin, NewUser, Page, Password, Phone, Role, User, UserId, UserProfile, text,
 };
 use crate::error::{Error, Result, StoreError};
+use crate::policy;
 use crate::store::{AuditEntry, Store, UserChange};
 
 /// An account to create.
@@ -101,7 +102,7 @@ impl<S: Store> Platform<S> {
     /// Creates an account (admin only). The administrator chose its password, so the user must
     /// change it before doing anything else.
     pub async fn create_user(&self, who: &Principal, req: CreateUser) -> Result<UserProfile> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let (mut user, password) = new_account(&req)?;
         user.must_change_password = true;
         let entry = self.audit_entry(
@@ -111,13 +112,14 @@ impl<S: Store> Platform<S> {
             None,
             Some(serde_json::json!({"role": user.role})),
         );
-        let user = self.insert_user_with_password(user, &password, entry).await?;
+        let user = self.insert_user_with_password(&admin, user, &password, entry).await?;
         Ok(user.profile())
     }
 
     /// Stores `user` with the hash of `password`.
     pub(crate) async fn insert_user_with_password(
         &self,
+        admin: &policy::Admin,
         user: NewUser,
         password: &Password,
         audit: AuditEntry,
@@ -127,7 +129,7 @@ impl<S: Store> Platform<S> {
             ..user
         };
         self.store()
-            .insert_user(&new, self.now(), &audit)
+            .insert_user(admin, &new, self.now(), &audit)
             .await
             .map_err(user_conflict)
     }
@@ -153,7 +155,10 @@ impl<S: Store> Platform<S> {
             password_hash: String::new(),
             must_change_password: false,
         };
-        match self.insert_user_with_password(user, &admin.password, entry).await {
+        match self
+            .insert_user_with_password(&policy::Operator.admin(), user, &admin.password, entry)
+            .await
+        {
             Ok(_) => Ok(true),
             // Another process created it in the meantime.
             Err(Error::Conflict(_)) => Ok(false),
@@ -188,23 +193,21 @@ impl<S: Store> Platform<S> {
 
     /// A page of users and the total (admin only).
     pub async fn list_users(&self, who: &Principal, page: Page) -> Result<(Vec<UserProfile>, i64)> {
-        who.require_admin()?;
+        policy::admin(who)?;
         let (users, total) = self.store().list_users(page).await?;
         Ok((users.iter().map(User::profile).collect(), total))
     }
 
     /// Deletes a user by IIN (admin only). Administrators cannot be deleted this way.
     pub async fn delete_user(&self, who: &Principal, iin: &str) -> Result<()> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let iin = Iin::parse(iin).map_err(validation)?;
         let user = self
             .store()
             .user_by_iin(&iin)
             .await?
             .ok_or_else(|| Error::not_found("user"))?;
-        if user.role == Role::Admin {
-            return Err(Error::Forbidden("administrators cannot be deleted".into()));
-        }
+        policy::deletable(&admin, &user)?;
         let files = self.store().files_of(crate::domain::FilesOf::User(user.id)).await?;
         let entry = self.audit_entry(
             Some(who),
@@ -213,7 +216,7 @@ impl<S: Store> Platform<S> {
             Some(serde_json::json!({"role": user.role})),
             None,
         );
-        if !self.store().delete_user(user.id, &entry).await? {
+        if !self.store().delete_user(&admin, user.id, &entry).await? {
             return Err(Error::not_found("user"));
         }
         self.purge_files(&files).await;
@@ -223,7 +226,7 @@ impl<S: Store> Platform<S> {
     /// Changes an account's name, phone or role (admin only). The last administrator cannot be
     /// demoted; a role change takes effect on the user's next request.
     pub async fn update_user(&self, who: &Principal, iin: &str, req: UpdateUser) -> Result<UserProfile> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let change = UserChange {
             full_name: req
                 .full_name
@@ -236,43 +239,41 @@ impl<S: Store> Platform<S> {
             suspended_at: None,
         };
         let user = self.user_by_iin_text(iin).await?;
-        self.change_user(who, &user, "user.update", &change).await
+        self.change_user(&admin, who, &user, "user.update", &change).await
     }
 
     /// Suspends an account (admin only): it cannot sign in and its tokens stop working at once;
     /// its history stays. Administrators cannot be suspended (demote them first), nor can the
     /// caller's own account. Suspending a suspended account changes nothing.
     pub async fn suspend_user(&self, who: &Principal, iin: &str) -> Result<UserProfile> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let user = self.user_by_iin_text(iin).await?;
-        if user.role == Role::Admin {
-            return Err(Error::Forbidden("administrators cannot be suspended".into()));
-        }
+        policy::suspendable(&admin, &user)?;
         let change = UserChange {
             suspended_at: Some(Some(self.now())),
             ..UserChange::default()
         };
-        self.change_user(who, &user, "user.suspend", &change).await
+        self.change_user(&admin, who, &user, "user.suspend", &change).await
     }
 
     /// Lets a suspended account sign in again (admin only).
     pub async fn reactivate_user(&self, who: &Principal, iin: &str) -> Result<UserProfile> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let user = self.user_by_iin_text(iin).await?;
         let change = UserChange {
             suspended_at: Some(None),
             ..UserChange::default()
         };
-        self.change_user(who, &user, "user.reactivate", &change).await
+        self.change_user(&admin, who, &user, "user.reactivate", &change).await
     }
 
     /// Clears the login throttle's lock and failures on an account (admin only).
     pub async fn unlock_user(&self, who: &Principal, iin: &str) -> Result<UserProfile> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let user = self.user_by_iin_text(iin).await?;
         let entry = self.audit_entry(Some(who), "user.unlock", user.iin.masked(), None, None);
         self.store()
-            .clear_throttle(&crate::auth::throttle::account_key(user.iin.as_str()), &entry)
+            .clear_throttle(&admin, &crate::auth::throttle::account_key(user.iin.as_str()), &entry)
             .await?;
         Ok(user.profile())
     }
@@ -287,6 +288,7 @@ impl<S: Store> Platform<S> {
 
     async fn change_user(
         &self,
+        admin: &policy::Admin,
         who: &Principal,
         user: &User,
         action: &'static str,
@@ -295,7 +297,7 @@ impl<S: Store> Platform<S> {
         let entry = self.audit_entry(Some(who), action, user.iin.masked(), None, None);
         let user = self
             .store()
-            .update_user(user.id, change, self.now(), &entry)
+            .update_user(admin, user.id, change, self.now(), &entry)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict { constraint } if constraint == "last_admin" => {
@@ -310,7 +312,7 @@ impl<S: Store> Platform<S> {
     /// Sets a new password for a user (admin only); they must change it at next login and
     /// their earlier tokens stop working.
     pub async fn reset_password(&self, who: &Principal, iin: &str, new_password: &str) -> Result<UserProfile> {
-        who.require_admin()?;
+        let admin = policy::admin(who)?;
         let iin = Iin::parse(iin).map_err(validation)?;
         let password = Password::new(new_password).map_err(validation)?;
         let user = self
@@ -322,7 +324,13 @@ impl<S: Store> Platform<S> {
         let entry = self.audit_entry(Some(who), "user.reset_password", user.iin.masked(), None, None);
         let user = self
             .store()
-            .set_password(user.id, &hash, true, self.now(), Some(&entry))
+            .set_password(
+                &policy::any_account(&admin, user.id),
+                &hash,
+                true,
+                self.now(),
+                Some(&entry),
+            )
             .await?;
         Ok(user.profile())
     }
@@ -332,7 +340,7 @@ impl<S: Store> Platform<S> {
         let phone = optional_phone(phone)?;
         let user = self
             .store()
-            .set_phone(who.id, phone.as_ref())
+            .set_phone(&policy::own_account(who), phone.as_ref())
             .await
             .map_err(user_conflict)?;
         Ok(user.profile())
@@ -367,7 +375,9 @@ impl<S: Store> Platform<S> {
             None,
             Some(serde_json::json!({"role": user.role})),
         );
-        let user = self.insert_user_with_password(user, &password, entry).await?;
+        let user = self
+            .insert_user_with_password(&policy::Operator.admin(), user, &password, entry)
+            .await?;
         Ok(user.profile())
     }
 
@@ -409,7 +419,7 @@ impl<S: Store> Platform<S> {
         filter: &AuditFilter,
         page: Page,
     ) -> Result<(Vec<AuditRecord>, i64)> {
-        who.require_admin()?;
+        policy::admin(who)?;
         self.operator_audit_log(filter, page).await
     }
 

@@ -4,6 +4,7 @@ macro_rules! academic_methods {
     (begin_write = $begin:literal) => {
         async fn insert_group(
             &self,
+            _admin: &$crate::policy::Admin,
             name: &str,
             description: Option<&str>,
             now: chrono::DateTime<chrono::Utc>,
@@ -41,6 +42,7 @@ macro_rules! academic_methods {
 
         async fn update_group(
             &self,
+            _admin: &$crate::policy::Admin,
             id: $crate::domain::GroupId,
             name: &str,
             description: Option<&str>,
@@ -67,6 +69,7 @@ macro_rules! academic_methods {
 
         async fn move_members(
             &self,
+            _admin: &$crate::policy::Admin,
             from: $crate::domain::GroupId,
             to: $crate::domain::GroupId,
             audit: &$crate::store::AuditEntry,
@@ -127,6 +130,7 @@ macro_rules! academic_methods {
 
         async fn delete_group(
             &self,
+            _admin: &$crate::policy::Admin,
             id: $crate::domain::GroupId,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
@@ -145,6 +149,7 @@ macro_rules! academic_methods {
 
         async fn delete_group_with_users(
             &self,
+            _admin: &$crate::policy::Admin,
             id: $crate::domain::GroupId,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<Option<u64>> {
@@ -178,6 +183,7 @@ macro_rules! academic_methods {
 
         async fn add_members(
             &self,
+            _admin: &$crate::policy::Admin,
             group: $crate::domain::GroupId,
             users: &[$crate::domain::UserId],
         ) -> $crate::store::StoreResult<u64> {
@@ -213,6 +219,7 @@ macro_rules! academic_methods {
 
         async fn remove_member(
             &self,
+            _admin: &$crate::policy::Admin,
             group: $crate::domain::GroupId,
             user: $crate::domain::UserId,
         ) -> $crate::store::StoreResult<bool> {
@@ -226,6 +233,7 @@ macro_rules! academic_methods {
 
         async fn insert_module(
             &self,
+            _admin: &$crate::policy::Admin,
             m: &$crate::domain::NewModule,
             now: chrono::DateTime<chrono::Utc>,
             audit: &$crate::store::AuditEntry,
@@ -260,6 +268,7 @@ macro_rules! academic_methods {
 
         async fn update_module(
             &self,
+            _admin: &$crate::policy::Admin,
             m: &$crate::domain::Module,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<$crate::domain::Module> {
@@ -286,6 +295,7 @@ macro_rules! academic_methods {
 
         async fn delete_module(
             &self,
+            _admin: &$crate::policy::Admin,
             id: $crate::domain::ModuleId,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
@@ -304,6 +314,7 @@ macro_rules! academic_methods {
 
         async fn insert_subject(
             &self,
+            _admin: &$crate::policy::Admin,
             module: $crate::domain::ModuleId,
             title: &str,
         ) -> $crate::store::StoreResult<$crate::domain::Subject> {
@@ -335,6 +346,7 @@ macro_rules! academic_methods {
 
         async fn rename_subject(
             &self,
+            _admin: &$crate::policy::Admin,
             id: $crate::domain::SubjectId,
             title: &str,
             audit: &$crate::store::AuditEntry,
@@ -360,6 +372,7 @@ macro_rules! academic_methods {
 
         async fn delete_subject(
             &self,
+            _admin: &$crate::policy::Admin,
             id: $crate::domain::SubjectId,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
@@ -378,6 +391,7 @@ macro_rules! academic_methods {
 
         async fn set_subject_teacher(
             &self,
+            _admin: &$crate::policy::Admin,
             subject: $crate::domain::SubjectId,
             teacher: Option<$crate::domain::UserId>,
             audit: &$crate::store::AuditEntry,
@@ -395,6 +409,7 @@ macro_rules! academic_methods {
 
         async fn link_group_module(
             &self,
+            _admin: &$crate::policy::Admin,
             module: $crate::domain::ModuleId,
             group: $crate::domain::GroupId,
         ) -> $crate::store::StoreResult<bool> {
@@ -409,6 +424,7 @@ macro_rules! academic_methods {
 
         async fn unlink_group_module(
             &self,
+            _admin: &$crate::policy::Admin,
             module: $crate::domain::ModuleId,
             group: $crate::domain::GroupId,
         ) -> $crate::store::StoreResult<bool> {
@@ -599,6 +615,7 @@ macro_rules! academic_methods {
 
         async fn apply_roster(
             &self,
+            _admin: &$crate::policy::Admin,
             rows: &[$crate::store::RosterRow],
             now: chrono::DateTime<chrono::Utc>,
             audit: &(dyn Fn(&$crate::store::RosterOutcome) -> $crate::store::AuditEntry + Send + Sync),

@@ -61,6 +61,7 @@ macro_rules! files_methods {
     (begin_write = $begin:literal, for_update = $for_update:literal) => {
         async fn insert_lesson(
             &self,
+            _subject: &$crate::policy::Taught<$crate::domain::SubjectId>,
             lesson: &$crate::store::NewLessonRow<'_>,
             now: chrono::DateTime<chrono::Utc>,
             audit: &$crate::store::AuditEntry,
@@ -115,10 +116,11 @@ macro_rules! files_methods {
 
         async fn update_lesson(
             &self,
-            id: $crate::domain::LessonId,
+            taught: &$crate::policy::Taught<$crate::domain::LessonId>,
             lesson: &$crate::store::NewLessonRow<'_>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<($crate::domain::Lesson, Vec<String>)> {
+            let id = taught.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query(concat!(
                 "UPDATE lessons SET title = $2, kind = $3, type_label = $4, description = $5, content_url = $6 ",
@@ -193,9 +195,10 @@ macro_rules! files_methods {
 
         async fn delete_lesson(
             &self,
-            id: $crate::domain::LessonId,
+            taught: &$crate::policy::Taught<$crate::domain::LessonId>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
+            let id = taught.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM lessons WHERE id = $1")
                 .bind(id.0)
@@ -229,9 +232,10 @@ macro_rules! files_methods {
         async fn insert_lesson_file(
             &self,
             file: &$crate::files::StoredFile,
-            uploaded_by: $crate::domain::UserId,
+            uploader: &$crate::policy::Staff,
             now: chrono::DateTime<chrono::Utc>,
         ) -> $crate::store::StoreResult<()> {
+            let uploaded_by = uploader.id();
             sqlx::query(concat!(
                 "INSERT INTO lesson_files (storage_key, uploaded_by, original_name, size, content_type, created_at) ",
                 "VALUES ($1, $2, $3, $4, $5, $6)"
@@ -326,12 +330,12 @@ macro_rules! files_methods {
 
         async fn insert_submission(
             &self,
-            lesson: $crate::domain::LessonId,
-            student: $crate::domain::UserId,
+            by: &$crate::policy::Enrolled<$crate::domain::LessonId>,
             comment: Option<&str>,
             files: &[$crate::files::StoredFile],
             now: chrono::DateTime<chrono::Utc>,
         ) -> $crate::store::StoreResult<$crate::domain::Submission> {
+            let (lesson, student) = (by.id(), by.student());
             let mut tx = self.pool.begin_with($begin).await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO submissions (lesson_id, student_id, comment, submitted_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -389,9 +393,10 @@ macro_rules! files_methods {
 
         async fn delete_submission(
             &self,
-            id: $crate::domain::SubmissionId,
+            proof: &$crate::policy::OwnOrTaught<$crate::domain::SubmissionId>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
+            let id = proof.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM submissions WHERE id = $1")
                 .bind(id.0)
@@ -407,13 +412,14 @@ macro_rules! files_methods {
 
         async fn grade_submission(
             &self,
-            id: $crate::domain::SubmissionId,
+            taught: &$crate::policy::Taught<$crate::domain::SubmissionId>,
             grade: i32,
             feedback: Option<&str>,
             by: $crate::domain::UserId,
             now: chrono::DateTime<chrono::Utc>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<Option<Option<i32>>> {
+            let id = taught.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let old: Option<(Option<i32>,)> =
                 sqlx::query_as(concat!("SELECT grade FROM submissions WHERE id = $1", $for_update))

@@ -5,8 +5,9 @@ macro_rules! grades_methods {
     () => {
         async fn student_grades(
             &self,
-            student: $crate::domain::UserId,
+            allowed: &$crate::policy::SelfOrAdmin<$crate::domain::UserId>,
         ) -> $crate::store::StoreResult<Vec<$crate::domain::GradeItem>> {
+            let student = allowed.id();
             let rows: Vec<$crate::store::grades_rows::GradeItemRow> = sqlx::query_as(concat!(
                 "SELECT 'homework' AS source, s.id AS submission_id, s.lesson_id, l.title AS lesson_title, ",
                 "COALESCE(l.type_label, l.kind) AS lesson_type, l.kind AS lesson_kind, ",

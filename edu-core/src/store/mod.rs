@@ -118,9 +118,7 @@ pub struct OptionRowIn<'a> {
 /// An attempt to start.
 #[derive(Debug, Clone)]
 pub struct AttemptStart<'a> {
-    pub test: crate::domain::TestId,
     pub lesson: Option<LessonId>,
-    pub student: UserId,
     pub max_attempts: i32,
     pub now: DateTime<Utc>,
     pub deadline: Option<DateTime<Utc>>,
@@ -312,6 +310,7 @@ pub trait Store: Send + Sync + 'static {
 
     fn insert_user(
         &self,
+        admin: &crate::policy::Admin,
         user: &NewUser,
         now: DateTime<Utc>,
         audit: &AuditEntry,
@@ -323,13 +322,26 @@ pub trait Store: Send + Sync + 'static {
     /// A page of users in id order, and the total count.
     fn list_users(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<User>, i64)>> + Send;
     /// Deletes the user; `false` if there was none.
-    fn delete_user(&self, id: UserId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn set_phone(&self, id: UserId, phone: Option<&Phone>) -> impl Future<Output = StoreResult<User>> + Send;
-    fn set_photo(&self, id: UserId, key: Option<&str>) -> impl Future<Output = StoreResult<User>> + Send;
+    fn delete_user(
+        &self,
+        admin: &crate::policy::Admin,
+        id: UserId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn set_phone(
+        &self,
+        own: &crate::policy::Own<UserId>,
+        phone: Option<&Phone>,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    fn set_photo(
+        &self,
+        own: &crate::policy::Own<UserId>,
+        key: Option<&str>,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
     /// Replaces the password hash, bumps the token version and revokes refresh tokens, atomically.
     fn set_password(
         &self,
-        id: UserId,
+        account: &crate::policy::SelfOrAdmin<UserId>,
         hash: &str,
         must_change: bool,
         now: DateTime<Utc>,
@@ -342,6 +354,7 @@ pub trait Store: Send + Sync + 'static {
     /// past the rule. `NotFound` without the account.
     fn update_user(
         &self,
+        admin: &crate::policy::Admin,
         id: UserId,
         change: &UserChange,
         now: DateTime<Utc>,
@@ -349,7 +362,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<User>> + Send;
     /// Clears the login throttle's state of `key` (an administrator's unlock), with its record;
     /// answers whether there was any.
-    fn clear_throttle(&self, key: &str, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn clear_throttle(
+        &self,
+        admin: &crate::policy::Admin,
+        key: &str,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Bumps the token version and revokes refresh tokens: every earlier token stops working.
     fn revoke_tokens(&self, id: UserId, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
 
@@ -397,6 +415,7 @@ pub trait Store: Send + Sync + 'static {
     // Groups and membership.
     fn insert_group(
         &self,
+        admin: &crate::policy::Admin,
         name: &str,
         description: Option<&str>,
         now: DateTime<Utc>,
@@ -407,6 +426,7 @@ pub trait Store: Send + Sync + 'static {
     /// the group. The audit entry gets the new values as its `after`.
     fn update_group(
         &self,
+        admin: &crate::policy::Admin,
         id: GroupId,
         name: &str,
         description: Option<&str>,
@@ -417,58 +437,108 @@ pub trait Store: Send + Sync + 'static {
     /// `from`, with its record; answers how many were moved.
     fn move_members(
         &self,
+        admin: &crate::policy::Admin,
         from: GroupId,
         to: GroupId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
     fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<Group>, i64)>> + Send;
     /// Deletes the group; its members stay.
-    fn delete_group(&self, id: GroupId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_group(
+        &self,
+        admin: &crate::policy::Admin,
+        id: GroupId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Deletes the group and its non-admin members, atomically; `None` if there is no such group.
     /// The audit entry gets the number of users deleted as its `after`.
     fn delete_group_with_users(
         &self,
+        admin: &crate::policy::Admin,
         id: GroupId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
     /// Adds the users (existing memberships are kept); returns how many were new.
-    fn add_members(&self, group: GroupId, users: &[UserId]) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn add_members(
+        &self,
+        admin: &crate::policy::Admin,
+        group: GroupId,
+        users: &[UserId],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     fn members(&self, group: GroupId) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
-    fn remove_member(&self, group: GroupId, user: UserId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn remove_member(
+        &self,
+        admin: &crate::policy::Admin,
+        group: GroupId,
+        user: UserId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Modules, subjects, lessons and their links.
     fn insert_module(
         &self,
+        admin: &crate::policy::Admin,
         module: &NewModule,
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Module>> + Send;
     fn module(&self, id: ModuleId) -> impl Future<Output = StoreResult<Option<Module>>> + Send;
     /// The audit entry gets the updated module as its `after`.
-    fn update_module(&self, module: &Module, audit: &AuditEntry) -> impl Future<Output = StoreResult<Module>> + Send;
+    fn update_module(
+        &self,
+        admin: &crate::policy::Admin,
+        module: &Module,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<Module>> + Send;
     /// Deletes the module with its subjects, lessons and links.
-    fn delete_module(&self, id: ModuleId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_module(
+        &self,
+        admin: &crate::policy::Admin,
+        id: ModuleId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// A title already used in the module (case-insensitively) is a conflict.
-    fn insert_subject(&self, module: ModuleId, title: &str) -> impl Future<Output = StoreResult<Subject>> + Send;
+    fn insert_subject(
+        &self,
+        admin: &crate::policy::Admin,
+        module: ModuleId,
+        title: &str,
+    ) -> impl Future<Output = StoreResult<Subject>> + Send;
     fn subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
     /// Renames the subject (a title used in its module, in any case, is a conflict); `None`
     /// without the subject. The audit entry gets the new title as its `after`.
     fn rename_subject(
         &self,
+        admin: &crate::policy::Admin,
         id: SubjectId,
         title: &str,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
-    fn delete_subject(&self, id: SubjectId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_subject(
+        &self,
+        admin: &crate::policy::Admin,
+        id: SubjectId,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn set_subject_teacher(
         &self,
+        admin: &crate::policy::Admin,
         subject: SubjectId,
         teacher: Option<UserId>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Gives the group access to the module; `false` if it already had it.
-    fn link_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn unlink_group_module(&self, module: ModuleId, group: GroupId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn link_group_module(
+        &self,
+        admin: &crate::policy::Admin,
+        module: ModuleId,
+        group: GroupId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn unlink_group_module(
+        &self,
+        admin: &crate::policy::Admin,
+        module: ModuleId,
+        group: GroupId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     fn module_groups(&self, module: ModuleId) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
     /// The module's teachers: those teaching one of its subjects and those linked to it, by name.
     fn module_teachers(
@@ -527,6 +597,7 @@ pub trait Store: Send + Sync + 'static {
     /// they changed.
     fn apply_roster(
         &self,
+        admin: &crate::policy::Admin,
         rows: &[RosterRow],
         now: DateTime<Utc>,
         audit: &(dyn Fn(&RosterOutcome) -> AuditEntry + Send + Sync),
@@ -537,6 +608,7 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts the lesson and, if asked, attaches an uploaded document to it, atomically.
     fn insert_lesson(
         &self,
+        subject: &crate::policy::Taught<SubjectId>,
         lesson: &NewLessonRow<'_>,
         now: DateTime<Utc>,
         audit: &AuditEntry,
@@ -547,18 +619,22 @@ pub trait Store: Send + Sync + 'static {
     /// (`Conflict` on `homework`). `NotFound` without the lesson.
     fn update_lesson(
         &self,
-        id: LessonId,
+        taught: &crate::policy::Taught<LessonId>,
         lesson: &NewLessonRow<'_>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<(Lesson, Vec<String>)>> + Send;
     /// Deletes the lesson with its documents' rows and its submissions.
-    fn delete_lesson(&self, id: LessonId, audit: &AuditEntry) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_lesson(
+        &self,
+        taught: &crate::policy::Taught<LessonId>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Storage keys of the files that deleting `of` takes with it.
     fn files_of(&self, of: FilesOf) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     fn insert_lesson_file(
         &self,
         file: &StoredFile,
-        uploaded_by: UserId,
+        uploader: &crate::policy::Staff,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Who a stored key belongs to, with its metadata; `None` for keys no row refers to.
@@ -573,8 +649,7 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a submission and its files' rows, atomically.
     fn insert_submission(
         &self,
-        lesson: LessonId,
-        student: UserId,
+        by: &crate::policy::Enrolled<LessonId>,
         comment: Option<&str>,
         files: &[StoredFile],
         now: DateTime<Utc>,
@@ -582,12 +657,15 @@ pub trait Store: Send + Sync + 'static {
     fn submission(&self, id: SubmissionId) -> impl Future<Output = StoreResult<Option<Submission>>> + Send;
     /// Submissions newest first, each with its files (two queries).
     fn submissions(&self, filter: &SubmissionFilter) -> impl Future<Output = StoreResult<Vec<Submission>>> + Send;
-    fn delete_submission(&self, id: SubmissionId, audit: &AuditEntry)
-    -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_submission(
+        &self,
+        proof: &crate::policy::OwnOrTaught<SubmissionId>,
+        audit: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Sets the grade; returns the previous one, or `None` if there is no such submission.
     fn grade_submission(
         &self,
-        id: SubmissionId,
+        taught: &crate::policy::Taught<SubmissionId>,
         grade: i32,
         feedback: Option<&str>,
         by: UserId,
@@ -599,6 +677,7 @@ pub trait Store: Send + Sync + 'static {
 
     fn insert_test(
         &self,
+        subject: &crate::policy::Taught<SubjectId>,
         test: &TestRow<'_>,
         now: DateTime<Utc>,
         audit: &AuditEntry,
@@ -606,7 +685,7 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces the test's settings and questions; attempts are kept. `false` if there is none.
     fn replace_test(
         &self,
-        id: crate::domain::TestId,
+        taught: &crate::policy::Taught<crate::domain::TestId>,
         test: &TestRow<'_>,
         now: DateTime<Utc>,
         audit: &AuditEntry,
@@ -620,22 +699,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Test>>> + Send;
     fn delete_test(
         &self,
-        id: crate::domain::TestId,
+        taught: &crate::policy::Taught<crate::domain::TestId>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Starts an attempt unless one is open (returned instead) or the limit is reached;
     /// serialised per student.
-    fn start_attempt(&self, start: &AttemptStart<'_>) -> impl Future<Output = StoreResult<Started>> + Send;
+    fn start_attempt(
+        &self,
+        taker: &crate::policy::Enrolled<crate::domain::TestId>,
+        start: &AttemptStart<'_>,
+    ) -> impl Future<Output = StoreResult<Started>> + Send;
     /// Saves answers of an attempt still open; `false` if it is closed.
     fn save_answers(
         &self,
-        id: crate::domain::AttemptId,
+        own: &crate::policy::Own<crate::domain::AttemptId>,
         answers: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Closes an open attempt with its answers and score, once; `false` if it was closed already.
     fn finish_attempt(
         &self,
-        id: crate::domain::AttemptId,
+        own: &crate::policy::Own<crate::domain::AttemptId>,
         answers: &str,
         score: &crate::domain::quiz::Score,
         at: DateTime<Utc>,
@@ -647,7 +730,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Attempt>>> + Send;
     fn delete_attempt(
         &self,
-        id: crate::domain::AttemptId,
+        taught: &crate::policy::Taught<crate::domain::AttemptId>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
@@ -655,7 +738,7 @@ pub trait Store: Send + Sync + 'static {
     /// module: one query, whatever the number of items.
     fn student_grades(
         &self,
-        student: UserId,
+        allowed: &crate::policy::SelfOrAdmin<UserId>,
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::GradeItem>>> + Send;
     /// The lessons of a module (of `teacher`'s subjects only, when given), by subject and creation.
     fn gradebook_lessons(

@@ -14,6 +14,7 @@ macro_rules! quiz_methods {
     (begin_write = $begin:literal, for_update = $for_update:literal) => {
         async fn insert_test(
             &self,
+            _subject: &$crate::policy::Taught<$crate::domain::SubjectId>,
             test: &$crate::store::TestRow<'_>,
             now: chrono::DateTime<chrono::Utc>,
             audit: &$crate::store::AuditEntry,
@@ -41,11 +42,12 @@ macro_rules! quiz_methods {
 
         async fn replace_test(
             &self,
-            id: $crate::domain::TestId,
+            taught: &$crate::policy::Taught<$crate::domain::TestId>,
             test: &$crate::store::TestRow<'_>,
             now: chrono::DateTime<chrono::Utc>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
+            let id = taught.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query(concat!(
                 "UPDATE tests SET lesson_id = $2, title = $3, max_attempts = $4, time_limit_minutes = $5, ",
@@ -114,9 +116,10 @@ macro_rules! quiz_methods {
 
         async fn delete_test(
             &self,
-            id: $crate::domain::TestId,
+            taught: &$crate::policy::Taught<$crate::domain::TestId>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
+            let id = taught.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM tests WHERE id = $1")
                 .bind(id.0)
@@ -132,19 +135,20 @@ macro_rules! quiz_methods {
 
         async fn start_attempt(
             &self,
+            taker: &$crate::policy::Enrolled<$crate::domain::TestId>,
             start: &$crate::store::AttemptStart<'_>,
         ) -> $crate::store::StoreResult<$crate::store::Started> {
             let mut tx = self.pool.begin_with($begin).await?;
             // One student's starts are serialised: the count below cannot race a second start.
             sqlx::query(concat!("SELECT id FROM users WHERE id = $1", $for_update))
-                .bind(start.student.0)
+                .bind(taker.student().0)
                 .fetch_optional(&mut *tx)
                 .await?;
             let open: Option<(i64,)> = sqlx::query_as(
                 "SELECT id FROM attempts WHERE test_id = $1 AND student_id = $2 AND submitted_at IS NULL ORDER BY id LIMIT 1",
             )
-            .bind(start.test.0)
-            .bind(start.student.0)
+            .bind(taker.id().0)
+            .bind(taker.student().0)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((id,)) = open {
@@ -152,8 +156,8 @@ macro_rules! quiz_methods {
                 return Ok($crate::store::Started::Open($crate::domain::AttemptId(id)));
             }
             let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM attempts WHERE test_id = $1 AND student_id = $2")
-                .bind(start.test.0)
-                .bind(start.student.0)
+                .bind(taker.id().0)
+                .bind(taker.student().0)
                 .fetch_one(&mut *tx)
                 .await?;
             if count >= i64::from(start.max_attempts) {
@@ -163,9 +167,9 @@ macro_rules! quiz_methods {
                 "INSERT INTO attempts (test_id, lesson_id, student_id, started_at, deadline, layout) ",
                 "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
             ))
-            .bind(start.test.0)
+            .bind(taker.id().0)
             .bind(start.lesson.map(|l| l.0))
-            .bind(start.student.0)
+            .bind(taker.student().0)
             .bind(start.now)
             .bind(start.deadline)
             .bind(start.layout)
@@ -177,9 +181,10 @@ macro_rules! quiz_methods {
 
         async fn save_answers(
             &self,
-            id: $crate::domain::AttemptId,
+            own: &$crate::policy::Own<$crate::domain::AttemptId>,
             answers: &str,
         ) -> $crate::store::StoreResult<bool> {
+            let id = own.id();
             let done = sqlx::query("UPDATE attempts SET answers = $2 WHERE id = $1 AND submitted_at IS NULL")
                 .bind(id.0)
                 .bind(answers)
@@ -190,11 +195,12 @@ macro_rules! quiz_methods {
 
         async fn finish_attempt(
             &self,
-            id: $crate::domain::AttemptId,
+            own: &$crate::policy::Own<$crate::domain::AttemptId>,
             answers: &str,
             score: &$crate::domain::quiz::Score,
             at: chrono::DateTime<chrono::Utc>,
         ) -> $crate::store::StoreResult<bool> {
+            let id = own.id();
             let done = sqlx::query(concat!(
                 "UPDATE attempts SET answers = $2, score = $3, correct = $4, total = $5, submitted_at = $6 ",
                 "WHERE id = $1 AND submitted_at IS NULL"
@@ -233,9 +239,10 @@ macro_rules! quiz_methods {
 
         async fn delete_attempt(
             &self,
-            id: $crate::domain::AttemptId,
+            taught: &$crate::policy::Taught<$crate::domain::AttemptId>,
             audit: &$crate::store::AuditEntry,
         ) -> $crate::store::StoreResult<bool> {
+            let id = taught.id();
             let mut tx = self.pool.begin_with($begin).await?;
             let done = sqlx::query("DELETE FROM attempts WHERE id = $1")
                 .bind(id.0)

@@ -55,6 +55,7 @@ macro_rules! impl_sql_store {
 
             async fn insert_user(
                 &self,
+                _admin: &$crate::policy::Admin,
                 u: &$crate::domain::NewUser,
                 now: chrono::DateTime<chrono::Utc>,
                 audit: &$crate::store::AuditEntry,
@@ -123,6 +124,7 @@ macro_rules! impl_sql_store {
 
             async fn delete_user(
                 &self,
+                _admin: &$crate::policy::Admin,
                 id: $crate::domain::UserId,
                 audit: &$crate::store::AuditEntry,
             ) -> $crate::store::StoreResult<bool> {
@@ -138,9 +140,10 @@ macro_rules! impl_sql_store {
 
             async fn set_phone(
                 &self,
-                id: $crate::domain::UserId,
+                own: &$crate::policy::Own<$crate::domain::UserId>,
                 phone: Option<&$crate::domain::Phone>,
             ) -> $crate::store::StoreResult<$crate::domain::User> {
+                let id = own.id();
                 let row: $crate::store::rows::UserRow = sqlx::query_as(concat!(
                     "UPDATE users SET phone = $2 WHERE id = $1 RETURNING ", $crate::store::sql::user_columns!()
                 ))
@@ -153,9 +156,10 @@ macro_rules! impl_sql_store {
 
             async fn set_photo(
                 &self,
-                id: $crate::domain::UserId,
+                own: &$crate::policy::Own<$crate::domain::UserId>,
                 key: Option<&str>,
             ) -> $crate::store::StoreResult<$crate::domain::User> {
+                let id = own.id();
                 let row: $crate::store::rows::UserRow = sqlx::query_as(concat!(
                     "UPDATE users SET photo = $2 WHERE id = $1 RETURNING ", $crate::store::sql::user_columns!()
                 ))
@@ -168,12 +172,13 @@ macro_rules! impl_sql_store {
 
             async fn set_password(
                 &self,
-                id: $crate::domain::UserId,
+                account: &$crate::policy::SelfOrAdmin<$crate::domain::UserId>,
                 hash: &str,
                 must_change: bool,
                 now: chrono::DateTime<chrono::Utc>,
                 audit: Option<&$crate::store::AuditEntry>,
             ) -> $crate::store::StoreResult<$crate::domain::User> {
+                let id = account.id();
                 let mut tx = self.pool.begin_with($begin).await?;
                 let row: $crate::store::rows::UserRow = sqlx::query_as(concat!(
                     "UPDATE users SET password_hash = $2, must_change_password = $3, token_version = token_version + 1 ",
@@ -203,6 +208,7 @@ macro_rules! impl_sql_store {
 
             async fn update_user(
                 &self,
+                _admin: &$crate::policy::Admin,
                 id: $crate::domain::UserId,
                 change: &$crate::store::UserChange,
                 now: chrono::DateTime<chrono::Utc>,
@@ -267,6 +273,7 @@ macro_rules! impl_sql_store {
 
             async fn clear_throttle(
                 &self,
+                _admin: &$crate::policy::Admin,
                 key: &str,
                 audit: &$crate::store::AuditEntry,
             ) -> $crate::store::StoreResult<bool> {

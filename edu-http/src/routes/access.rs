@@ -1,6 +1,7 @@
 //! `/access/*`: who sees what, and the admin links that decide it.
 
 use edu_core::domain::{Group, GroupId, Lesson, LessonId, ModuleId, ModuleTree, SubjectId, SubjectTree};
+use edu_core::policy::{self, Guard};
 use edu_core::{AccessOverview, LessonView, Platform, Store};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -142,7 +143,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 
 /// Every module with its groups, and its subjects with their teachers.
 #[utoipa::path(get, path = "/access/access-overview", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     responses((status = 200, body = AccessOverview), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn overview<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.access_overview(&who).await?))).await
@@ -150,12 +151,12 @@ pub(crate) async fn overview<S: Store>(p: Platform<S>, auth: Option<String>) -> 
 
 /// Gives a group access to a module (linking twice is fine); answers the module.
 #[utoipa::path(post, path = "/access/admin/group-to-module", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), request_body = GroupToModule,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), request_body = GroupToModule,
     responses((status = 200, body = GroupLinked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn group_to_module<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let req: GroupToModule = json(body).await?;
         let created = p
             .link_group_to_module(&who, GroupId(req.group_id), ModuleId(req.module_id))
@@ -173,13 +174,13 @@ pub(crate) async fn group_to_module<S: Store>(p: Platform<S>, auth: Option<Strin
 /// Makes a teacher the teacher of a subject; 400 if the user is not a teacher. Answers the subject
 /// with its teacher and lessons.
 #[utoipa::path(post, path = "/access/admin/teacher-to-subject", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), request_body = TeacherToSubject,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), request_body = TeacherToSubject,
     responses((status = 200, body = SubjectTree), (status = 400, body = ErrorBody, description = "Not a teacher"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn teacher_to_subject<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let req: TeacherToSubject = json(body).await?;
         let subject = p
             .assign_teacher(
@@ -196,7 +197,7 @@ pub(crate) async fn teacher_to_subject<S: Store>(p: Platform<S>, auth: Option<St
 
 /// The groups linked to a module.
 #[utoipa::path(get, path = "/access/module/{id}/groups", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Group>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn module_groups<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -208,11 +209,11 @@ pub(crate) async fn module_groups<S: Store>(id: i64, p: Platform<S>, auth: Optio
 
 /// All modules (admin).
 #[utoipa::path(get, path = "/access/admin-modules", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn admin_modules<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         Ok(tagged(&p.modules(&who).await?))
     })
     .await
@@ -220,12 +221,12 @@ pub(crate) async fn admin_modules<S: Store>(p: Platform<S>, auth: Option<String>
 
 /// One module (admin).
 #[utoipa::path(get, path = "/access/admin-modules/{id}", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn admin_module<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         Ok(tagged(&p.module(&who, ModuleId(id)).await?))
     })
     .await
@@ -233,7 +234,7 @@ pub(crate) async fn admin_module<S: Store>(id: i64, p: Platform<S>, auth: Option
 
 /// The caller's modules: all for an admin; a teacher's taught or linked modules; a student's group modules.
 #[utoipa::path(get, path = "/access/my-modules", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))),
+    extensions(("x-guard" = json!(Guard::Auth.as_str()))),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_modules<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(tagged(&p.modules(&who).await?))).await
@@ -241,7 +242,7 @@ pub(crate) async fn my_modules<S: Store>(p: Platform<S>, auth: Option<String>) -
 
 /// One of the caller's modules (404 if not theirs).
 #[utoipa::path(get, path = "/access/my-modules/{id}", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn my_module<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(tagged(&p.module(&who, ModuleId(id)).await?))).await
@@ -249,7 +250,7 @@ pub(crate) async fn my_module<S: Store>(id: i64, p: Platform<S>, auth: Option<St
 
 /// The modules a teacher teaches or is linked to (all for an admin).
 #[utoipa::path(get, path = "/access/teacher-modules", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher"))),
+    extensions(("x-guard" = json!(Guard::Teacher.as_str()))),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn teacher_modules<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(tagged(&p.teacher_modules(&who).await?))).await
@@ -257,7 +258,7 @@ pub(crate) async fn teacher_modules<S: Store>(p: Platform<S>, auth: Option<Strin
 
 /// One of a teacher's modules.
 #[utoipa::path(get, path = "/access/teacher-modules/{id}", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = ModuleTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn teacher_module<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -269,7 +270,7 @@ pub(crate) async fn teacher_module<S: Store>(id: i64, p: Platform<S>, auth: Opti
 
 /// The subjects a teacher teaches (all for an admin), with their lessons.
 #[utoipa::path(get, path = "/access/teacher-subjects", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher"))),
+    extensions(("x-guard" = json!(Guard::Teacher.as_str()))),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<SubjectTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn teacher_subjects<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(tagged(&p.teacher_subjects(&who).await?))).await
@@ -277,7 +278,7 @@ pub(crate) async fn teacher_subjects<S: Store>(p: Platform<S>, auth: Option<Stri
 
 /// The lessons of a subject the caller may see.
 #[utoipa::path(get, path = "/access/subjects/{id}/lessons", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Lesson>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn subject_lessons<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
@@ -288,7 +289,7 @@ pub(crate) async fn subject_lessons<S: Store>(id: i64, p: Platform<S>, auth: Opt
 
 /// Gives a group access to the module of a subject.
 #[utoipa::path(post, path = "/access/subjects/{sid}/groups/{gid}", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("sid" = i64, Path), ("gid" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("sid" = i64, Path), ("gid" = i64, Path)),
     responses((status = 200, body = Linked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn link_subject_group<S: Store>(sid: i64, gid: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -304,7 +305,7 @@ pub(crate) async fn link_subject_group<S: Store>(sid: i64, gid: i64, p: Platform
 
 /// Removes a group's access to the module of a subject.
 #[utoipa::path(delete, path = "/access/subjects/{sid}/groups/{gid}", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("sid" = i64, Path), ("gid" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("sid" = i64, Path), ("gid" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn unlink_subject_group<S: Store>(
@@ -322,7 +323,7 @@ pub(crate) async fn unlink_subject_group<S: Store>(
 
 /// A lesson with its subject and the caller's result.
 #[utoipa::path(get, path = "/access/lessons/{id}", tag = "access", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = LessonView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn lesson<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.lesson(&who, LessonId(id)).await?))).await

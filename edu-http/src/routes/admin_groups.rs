@@ -1,6 +1,7 @@
 //! `/admin/groups/*`: groups and their members (admin only).
 
 use edu_core::domain::{Group, GroupId, GroupPatch, UserId};
+use edu_core::policy::{self, Guard};
 use edu_core::{Page, Platform, Store, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -126,12 +127,12 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 
 /// Creates a group; a name in use is a 409. Answers 200, as the old backend did.
 #[utoipa::path(post, operation_id = "create_group", path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), request_body = CreateGroup,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), request_body = CreateGroup,
     responses((status = 200, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Name in use"), (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let req: CreateGroup = json(body).await?;
         let group = p.create_group(&who, &req.name, req.description.as_deref()).await?;
         Ok(ok(&group))
@@ -142,12 +143,12 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 /// Lists groups with their member counts: all of them unless `limit` is given; the total is in
 /// `X-Total-Count`.
 #[utoipa::path(get, operation_id = "list_groups", path = "/admin/groups/", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(Page),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(Page),
     responses((status = 200, body = Vec<Group>, headers(("X-Total-Count" = i64))), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw: String) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let page: Page = parse_query(&raw)?;
         let (groups, total) = p.list_groups(&who, page).await?;
         Ok(with_total(ok(&groups), total))
@@ -157,7 +158,7 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw: St
 
 /// A group with its members.
 #[utoipa::path(get, operation_id = "read_group", path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = GroupWithMembers), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -172,12 +173,12 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 /// Renames a group or changes its description; its members, links and history stay. A name in
 /// use is a conflict.
 #[utoipa::path(patch, operation_id = "update_group", path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = GroupPatch,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = GroupPatch,
     responses((status = 200, body = Group), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let patch: GroupPatch = json(body).await?;
         Ok(ok(&p.update_group(&who, GroupId(id), patch).await?))
     })
@@ -201,12 +202,12 @@ pub struct MembersMoved {
 /// Moves every member of the group into another one (year-end promotion, merging groups) and
 /// leaves this one empty. Homework, results and grades stay with the students.
 #[utoipa::path(post, operation_id = "move_group_members", path = "/admin/groups/{id}/move-members", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = MoveMembers,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = MoveMembers,
     responses((status = 200, body = MembersMoved), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn move_members<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let req: MoveMembers = json(body).await?;
         let moved = p
             .move_group_members(&who, GroupId(id), GroupId(req.to_group_id))
@@ -218,7 +219,7 @@ pub(crate) async fn move_members<S: Store>(id: i64, p: Platform<S>, auth: Option
 
 /// Deletes a group; its members keep their accounts.
 #[utoipa::path(delete, operation_id = "delete_group", path = "/admin/groups/{id}", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -231,7 +232,7 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// Deletes a group and its members who are not administrators, with their history.
 #[utoipa::path(delete, path = "/admin/groups/{id}/with-users", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = GroupDeleted), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_with_users<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -247,12 +248,12 @@ pub(crate) async fn delete_with_users<S: Store>(id: i64, p: Platform<S>, auth: O
 
 /// Adds users (a JSON array of user ids) to the group; answers the group.
 #[utoipa::path(post, path = "/admin/groups/{id}/users", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = Vec<i64>,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = Vec<i64>,
     responses((status = 200, body = MembersAdded), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "Unknown group or users"), (status = 422, body = ErrorBody)))]
 pub(crate) async fn add_users<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let ids: Vec<i64> = json(body).await?;
         let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
         let added = p.add_group_members(&who, GroupId(id), &ids).await?;
@@ -268,7 +269,7 @@ pub(crate) async fn add_users<S: Store>(id: i64, p: Platform<S>, auth: Option<St
 
 /// The members of a group.
 #[utoipa::path(get, path = "/admin/groups/{id}/users", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<UserProfile>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn members<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -280,7 +281,7 @@ pub(crate) async fn members<S: Store>(id: i64, p: Platform<S>, auth: Option<Stri
 
 /// Removes a member from the group; answers the group.
 #[utoipa::path(delete, path = "/admin/groups/{id}/users/{user_id}", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path), ("user_id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path), ("user_id" = i64, Path)),
     responses((status = 200, body = MemberRemoved), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn remove_user<S: Store>(id: i64, user: i64, p: Platform<S>, auth: Option<String>) -> Response {

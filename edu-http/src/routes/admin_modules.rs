@@ -3,6 +3,7 @@
 use edu_core::domain::{
     Module, ModuleId, ModulePatch, ModuleTree, NewModule, Subject, SubjectId, SubjectPatch, SubjectTree,
 };
+use edu_core::policy::{self, Guard};
 use edu_core::{ModuleDetails, Platform, Store};
 use serde::Deserialize;
 use warp::Filter;
@@ -89,12 +90,12 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 
 /// Creates a module; the response carries its id. Answers 200, as the old backend did.
 #[utoipa::path(post, operation_id = "create_module", path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), request_body = NewModule,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), request_body = NewModule,
     responses((status = 200, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let req: NewModule = json(body).await?;
         Ok(ok(&p.create_module(&who, req).await?))
     })
@@ -103,7 +104,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 
 /// Modules with subjects and lessons: all for an admin, otherwise those the caller may see.
 #[utoipa::path(get, operation_id = "list_modules", path = "/admin/modules/", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))),
     responses((status = 200, body = Vec<ModuleTree>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.modules(&who).await?))).await
@@ -113,12 +114,12 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>) -> Resp
 /// (the old backend declared it an integer and the admin screens print it), otherwise the text as
 /// stored, or `null`.
 #[utoipa::path(get, path = "/admin/modules/with-teachers", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     responses((status = 200, body = Vec<ModuleTree>, description = "`course` as a number when it is a whole number"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn with_teachers<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let modules = p.modules(&who).await?;
         let mut value = serde_json::to_value(&modules).map_err(edu_core::Error::internal)?;
         if let Some(list) = value.as_array_mut() {
@@ -142,7 +143,7 @@ fn numeric_course(course: &mut serde_json::Value) {
 
 /// One module with its subjects, teachers and groups, if the caller may see it (404 otherwise).
 #[utoipa::path(get, operation_id = "read_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = ModuleDetails), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
@@ -153,12 +154,12 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 
 /// Partial update: absent fields are kept, `null` clears course or description.
 #[utoipa::path(put, operation_id = "update_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = ModulePatch,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = ModulePatch,
     responses((status = 200, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let patch: ModulePatch = json(body).await?;
         Ok(ok(&p.update_module(&who, ModuleId(id), patch).await?))
     })
@@ -167,7 +168,7 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// The same partial update as `PUT`, under the method every other partial update uses.
 #[utoipa::path(patch, operation_id = "patch_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = ModulePatch,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = ModulePatch,
     responses((status = 200, body = Module), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn patch<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
@@ -177,12 +178,12 @@ pub(crate) async fn patch<S: Store>(id: i64, p: Platform<S>, auth: Option<String
 /// Renames a subject; its lessons, teacher and group links stay. A title the module already has
 /// (in any case) is a conflict.
 #[utoipa::path(patch, operation_id = "update_subject", path = "/admin/modules/subjects/{id}", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = SubjectPatch,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = SubjectPatch,
     responses((status = 200, body = Subject), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let patch: SubjectPatch = json(body).await?;
         Ok(ok(&p.update_subject(&who, SubjectId(id), patch).await?))
     })
@@ -191,7 +192,7 @@ pub(crate) async fn update_subject<S: Store>(id: i64, p: Platform<S>, auth: Opti
 
 /// Deletes a module with its subjects, lessons and access links.
 #[utoipa::path(delete, operation_id = "delete_module", path = "/admin/modules/{id}", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -205,12 +206,12 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 /// Adds a subject; 404 for an unknown module, 409 for a title the module has (any case). Answers
 /// 200 with the subject and its (empty) `lessons`, as the old backend did.
 #[utoipa::path(post, path = "/admin/modules/{id}/subjects", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)), request_body = CreateSubject,
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)), request_body = CreateSubject,
     responses((status = 200, body = SubjectTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn add_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let req: CreateSubject = json(body).await?;
         let subject = p.create_subject(&who, ModuleId(id), &req.title).await?;
         Ok(ok(&SubjectTree {
@@ -224,7 +225,7 @@ pub(crate) async fn add_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<
 
 /// Deletes a subject with its lessons.
 #[utoipa::path(delete, path = "/admin/modules/subjects/{id}", tag = "admin: modules", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {

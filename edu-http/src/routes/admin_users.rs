@@ -1,5 +1,6 @@
 //! `/admin/users/*`: account management by administrators.
 
+use edu_core::policy::{self, Guard};
 use edu_core::{CreateUser, Page, Platform, Store, UpdateUser, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -91,7 +92,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 /// Changes a user's name, phone or role; only the fields given change. The last administrator
 /// cannot be demoted.
 #[utoipa::path(patch, operation_id = "update_user", path = "/admin/users/{iin}", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     params(("iin" = String, Path, description = "12 digits")),
     request_body = UpdateUser,
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -102,7 +103,7 @@ pub(crate) async fn update<S: Store>(iin: String, p: Platform<S>, auth: Option<S
     respond(
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
-            who.require_admin()?;
+            policy::admit(&who, Guard::Admin)?;
             let req: UpdateUser = json(body).await?;
             Ok::<_, ApiError>(ok(&p.update_user(&who, &iin, req).await?))
         }
@@ -113,7 +114,7 @@ pub(crate) async fn update<S: Store>(iin: String, p: Platform<S>, auth: Option<S
 /// Suspends an account: it cannot sign in and its tokens stop working at once; its history stays.
 /// Administrators cannot be suspended.
 #[utoipa::path(post, operation_id = "suspend_user", path = "/admin/users/{iin}/suspend", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     params(("iin" = String, Path, description = "12 digits")),
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not an admin, or the target is an admin"),
@@ -124,7 +125,7 @@ pub(crate) async fn suspend<S: Store>(iin: String, p: Platform<S>, auth: Option<
 
 /// Lets a suspended account sign in again.
 #[utoipa::path(post, operation_id = "reactivate_user", path = "/admin/users/{iin}/reactivate", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     params(("iin" = String, Path, description = "12 digits")),
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -134,7 +135,7 @@ pub(crate) async fn reactivate<S: Store>(iin: String, p: Platform<S>, auth: Opti
 
 /// Clears the login throttle's lock and failures on an account (a password reset does too).
 #[utoipa::path(post, operation_id = "unlock_user", path = "/admin/users/{iin}/unlock", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     params(("iin" = String, Path, description = "12 digits")),
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -144,7 +145,7 @@ pub(crate) async fn unlock<S: Store>(iin: String, p: Platform<S>, auth: Option<S
 
 /// Creates a user (student unless a role is given). Answers 200, as the old backend did.
 #[utoipa::path(post, operation_id = "create_user", path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     request_body = CreateUser,
     responses((status = 200, body = UserProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "IIN or phone already in use"),
@@ -153,7 +154,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
     respond(
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
-            who.require_admin()?;
+            policy::admit(&who, Guard::Admin)?;
             let req: CreateUser = json(body).await?;
             let user = p.create_user(&who, req).await?;
             Ok::<_, ApiError>(ok(&user))
@@ -164,7 +165,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 
 /// Lists users in id order: all of them unless `limit` is given; the total is in `X-Total-Count`.
 #[utoipa::path(get, operation_id = "list_users", path = "/admin/users/", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     params(Page),
     responses((status = 200, body = Vec<UserProfile>, headers(("X-Total-Count" = i64))),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -173,7 +174,7 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw_que
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
             // The guard before the input: a student learns nothing from a malformed query.
-            who.require_admin()?;
+            policy::admit(&who, Guard::Admin)?;
             let page: Page = parse_query(&raw_query)?;
             let (users, total) = p.list_users(&who, page).await?;
             Ok::<_, ApiError>(with_total(ok(&users), total))
@@ -184,7 +185,7 @@ pub(crate) async fn list<S: Store>(p: Platform<S>, auth: Option<String>, raw_que
 
 /// Deletes a user; administrators cannot be deleted.
 #[utoipa::path(delete, operation_id = "delete_user", path = "/admin/users/{iin}", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     params(("iin" = String, Path, description = "12 digits")),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not an admin, or the target is an admin"),
@@ -202,7 +203,7 @@ pub(crate) async fn delete<S: Store>(iin: String, p: Platform<S>, auth: Option<S
 
 /// Sets a new password; the user must change it at next login, and earlier tokens stop working.
 #[utoipa::path(patch, path = "/admin/users/reset_password", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))),
     request_body = ResetPassword,
     responses((status = 200, body = PasswordReset), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -210,7 +211,7 @@ pub(crate) async fn reset_password<S: Store>(p: Platform<S>, auth: Option<String
     respond(
         async {
             let who = authenticate(&p, auth.as_deref()).await?;
-            who.require_admin()?;
+            policy::admit(&who, Guard::Admin)?;
             let req: ResetPassword = json(body).await?;
             let user = p.reset_password(&who, &req.user_iin, &req.new_password).await?;
             Ok::<_, ApiError>(ok_with_detail(&PasswordReset {

@@ -1,5 +1,6 @@
 //! `/auth/*`: login (JSON and OAuth2 form), token check, refresh, logout.
 
+use edu_core::policy::Guard;
 use edu_core::{ClientInfo, Platform, Role, Session, Store, TokenPair, UserProfile};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -113,7 +114,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 ///
 /// Throttled: 5 failures for one IIN within 15 minutes lock it for 5 minutes (403 with
 /// `Retry-After`, even for the right password); too many failures from one address answer 429.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(post, path = "/auth/login", tag = "auth", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
@@ -135,7 +136,7 @@ pub(crate) async fn login<S: Store>(p: Platform<S>, client: ClientInfo, body: Bo
 }
 
 /// OAuth2 password flow (`username` = IIN), throttled exactly like `/auth/login`.
-#[utoipa::path(post, path = "/auth/token", tag = "auth", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(post, path = "/auth/token", tag = "auth", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, body = AccessToken),
@@ -167,7 +168,7 @@ pub(crate) async fn token<S: Store>(p: Platform<S>, client: ClientInfo, body: Bo
 
 /// Checks the bearer token.
 #[utoipa::path(get, path = "/auth/check", tag = "auth", security(("bearer" = [])),
-    extensions(("x-guard" = json!("account"))),
+    extensions(("x-guard" = json!(Guard::Account.as_str()))),
     responses((status = 200, body = CheckResponse), (status = 401, body = ErrorBody)))]
 pub(crate) async fn check<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     respond(
@@ -186,7 +187,7 @@ pub(crate) async fn check<S: Store>(p: Platform<S>, auth: Option<String>) -> Res
 }
 
 /// Exchanges a refresh token for a new pair. A spent token presented again revokes its whole family.
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     request_body = RefreshRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn refresh<S: Store>(p: Platform<S>, body: Body) -> Response {
@@ -202,7 +203,7 @@ pub(crate) async fn refresh<S: Store>(p: Platform<S>, body: Body) -> Response {
 
 /// Revokes every access and refresh token of the caller.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
-    extensions(("x-guard" = json!("account"))),
+    extensions(("x-guard" = json!(Guard::Account.as_str()))),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody)))]
 pub(crate) async fn logout<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     respond(

@@ -4,6 +4,7 @@
 use edu_core::domain::{GradeItem, GradeSummary, Gradebook, GroupId, ModuleId, Page};
 use edu_core::export::{Format, Separator, Table};
 use edu_core::i18n::Lang;
+use edu_core::policy::{self, Guard};
 use edu_core::{Platform, Store, gradebook_table, summary_table};
 use serde::Deserialize;
 use warp::Filter;
@@ -164,7 +165,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 /// test attempt, newest first within each. `grade` is `null` for homework not graded yet and may be
 /// fractional for tests.
 #[utoipa::path(get, operation_id = "my_grades", path = "/lessons/student/grades", tag = "grades",
-    security(("bearer" = [])), extensions(("x-guard" = json!("auth"))),
+    security(("bearer" = [])), extensions(("x-guard" = json!(Guard::Auth.as_str()))),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Vec<GradeItem>), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_grades<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(tagged(&p.my_grades(&who).await?))).await
@@ -174,7 +175,7 @@ pub(crate) async fn my_grades<S: Store>(p: Platform<S>, auth: Option<String>) ->
 /// per lesson (its latest graded submission; ungraded work is pending and does not count as zero),
 /// a test once (its best attempt); averages are plain means of what counts.
 #[utoipa::path(get, operation_id = "my_grade_summary", path = "/lessons/student/grades/summary", tag = "grades",
-    security(("bearer" = [])), extensions(("x-guard" = json!("auth"))),
+    security(("bearer" = [])), extensions(("x-guard" = json!(Guard::Auth.as_str()))),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = GradeSummary), (status = 401, body = ErrorBody)))]
 pub(crate) async fn my_summary<S: Store>(p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(tagged(&p.summarize(&who, who.id()).await?))).await
@@ -182,7 +183,7 @@ pub(crate) async fn my_summary<S: Store>(p: Platform<S>, auth: Option<String>) -
 
 /// The caller's grades as a spreadsheet: every item, then the averages.
 #[utoipa::path(get, operation_id = "export_my_grades", path = "/lessons/student/grades/export", tag = "grades",
-    security(("bearer" = [])), extensions(("x-guard" = json!("auth"))), params(ExportQuery),
+    security(("bearer" = [])), extensions(("x-guard" = json!(Guard::Auth.as_str()))), params(ExportQuery),
     responses((status = 200, description = "The spreadsheet, as an attachment",
             content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
         (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -212,13 +213,13 @@ pub(crate) async fn export_summary<S: Store>(
 /// Each cell holds the counted homework grade, whether homework waits for a grade, and the best
 /// score of the lesson's test.
 #[utoipa::path(get, operation_id = "gradebook", path = "/grades/gradebook", tag = "grades",
-    security(("bearer" = [])), extensions(("x-guard" = json!("teacher(own)"))), params(GradebookQuery),
+    security(("bearer" = [])), extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(GradebookQuery),
     responses((status = 304, description = "Not modified: `If-None-Match` names the current `ETag` (a hash of the answer)"), (status = 200, body = Gradebook), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "Not staff, or a teacher of no subject in the module"),
         (status = 404, body = ErrorBody, description = "No such group or module"), (status = 422, body = ErrorBody)))]
 pub(crate) async fn gradebook<S: Store>(p: Platform<S>, auth: Option<String>, raw_query: String) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let q: GradebookQuery = parse_query(&raw_query)?;
         let page = Page {
             limit: q.limit,
@@ -236,7 +237,7 @@ pub(crate) async fn gradebook<S: Store>(p: Platform<S>, auth: Option<String>, ra
 /// (the test's best score for a lesson with a test, else the homework grade, or "pending"), then the
 /// average.
 #[utoipa::path(get, operation_id = "export_gradebook", path = "/grades/gradebook/export", tag = "grades",
-    security(("bearer" = [])), extensions(("x-guard" = json!("teacher(own)"))), params(GradebookExportQuery),
+    security(("bearer" = [])), extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(GradebookExportQuery),
     responses((status = 200, description = "The spreadsheet, as an attachment",
             content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), ("text/csv"))),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -248,7 +249,7 @@ pub(crate) async fn export_gradebook<S: Store>(
     pref: LangPref,
 ) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let q: GradebookExportQuery = parse_query(&raw_query)?;
         let (lang, sep) = export_style(q.lang, q.sep, &pref);
         let book = p

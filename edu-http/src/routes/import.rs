@@ -2,6 +2,7 @@
 //! imports, multipart `file` of at most 10 MiB.
 
 use edu_core::import::{ImportMode, ImportOptions, ImportReport, InitialPasswords, RosterKind};
+use edu_core::policy::{self, Guard};
 use edu_core::{Platform, Store};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -156,7 +157,7 @@ async fn read_file(content_type: Option<&str>, body: Body) -> Result<Vec<u8>, Ap
 /// Each IIN must pass the national rules unless `allow_invalid_iin`; an existing account's
 /// different name is reported in `name_changes` and replaced only with `update_names`.
 #[utoipa::path(post, path = "/admin/groups/upload-excel", tag = "admin: groups", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(ImportParams),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(ImportParams),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 200, body = ImportDone),
         (status = 400, body = ErrorBody, description = "Not a multipart body"),
@@ -184,7 +185,7 @@ pub(crate) async fn upload<S: Store>(
 /// first passwords are returned once in `credentials` and must be changed at first login. The
 /// same query parameters as the groups import.
 #[utoipa::path(post, path = "/admin/teachers/upload-excel", tag = "admin: users", security(("bearer" = [])),
-    extensions(("x-guard" = json!("admin"))), params(ImportParams),
+    extensions(("x-guard" = json!(Guard::Admin.as_str()))), params(ImportParams),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 200, body = ImportDone),
         (status = 400, body = ErrorBody, description = "Not a multipart body"),
@@ -211,7 +212,7 @@ async fn import<S: Store>(
     body: Body,
 ) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_admin()?;
+        policy::admit(&who, Guard::Admin)?;
         let params: ImportParams = parse_query(&raw_query)?;
         let file = read_file(content_type.as_deref(), body).await?;
         let options = ImportOptions {

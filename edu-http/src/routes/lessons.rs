@@ -1,6 +1,7 @@
 //! `/lessons/*`: lessons, lesson documents and homework; `/files/download/*` and `/static/photos/*`.
 
 use edu_core::domain::{Lesson, LessonId, SubjectId, Submission, SubmissionId};
+use edu_core::policy::{self, Guard};
 use edu_core::{HOMEWORK_LIMIT, LESSON_FILE_LIMIT, LessonPatch, LessonView, NewLesson, Platform, Store, UploadedUrl};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -166,12 +167,12 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 /// Creates a lesson in a subject (its teacher or an admin). A linked test must exist in the
 /// subject; nothing is written otherwise.
 #[utoipa::path(post, operation_id = "create_lesson", path = "/lessons/add/subjects/{subject_id}", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("subject_id" = i64, Path)), request_body = NewLesson,
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("subject_id" = i64, Path)), request_body = NewLesson,
     responses((status = 200, body = Lesson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(subject: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let req: NewLesson = json(body).await?;
         Ok(ok(&p.create_lesson(&who, SubjectId(subject), req).await?))
     })
@@ -180,7 +181,7 @@ pub(crate) async fn create<S: Store>(subject: i64, p: Platform<S>, auth: Option<
 
 /// A lesson with its subject and the caller's result, if the caller may see it.
 #[utoipa::path(get, operation_id = "read_lesson", path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = LessonView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.lesson(&who, LessonId(id)).await?))).await
@@ -190,14 +191,14 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 /// which replaces and deletes the old one, or a test), or the linked test (`null` unlinks it).
 /// Submissions and results stay. A lesson with homework cannot become a test (409).
 #[utoipa::path(patch, operation_id = "update_lesson", path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)), request_body = LessonPatch,
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)), request_body = LessonPatch,
     responses((status = 200, body = Lesson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "The test or document belongs to another lesson, or the lesson has homework and would become a test"),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let patch: LessonPatch = json(body).await?;
         Ok(ok(&p.update_lesson(&who, LessonId(id), patch).await?))
     })
@@ -206,7 +207,7 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// Deletes a lesson with its documents, submissions and their stored files.
 #[utoipa::path(delete, operation_id = "delete_lesson", path = "/lessons/{id}", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -219,7 +220,7 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// Stores a lesson document; use the returned `url` as a lesson's `content_url`.
 #[utoipa::path(post, path = "/lessons/upload/lesson-file", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher"))), request_body(content = LessonFileForm, content_type = "multipart/form-data"),
+    extensions(("x-guard" = json!(Guard::Teacher.as_str()))), request_body(content = LessonFileForm, content_type = "multipart/form-data"),
     responses((status = 200, body = UploadedUrl), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -231,7 +232,7 @@ pub(crate) async fn upload_file<S: Store>(
     body: Body,
 ) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::Teacher)?;
         check_declared(content_length.as_deref(), LESSON_FILE_LIMIT)?;
         let mut form = multipart(content_type.as_deref(), body, LESSON_FILE_LIMIT)?;
         while let Some(field) = form.next_field().await.map_err(|e| form_error(e, LESSON_FILE_LIMIT))? {
@@ -257,7 +258,7 @@ pub(crate) async fn upload_file<S: Store>(
 /// Hands in homework: files (up to 5, 20 MiB in all) and/or a comment. Only students enrolled
 /// in the lesson's module; earlier submissions are kept.
 #[utoipa::path(post, operation_id = "submit_homework", path = "/lessons/{id}/submit-homework", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     request_body(content = HomeworkForm, content_type = "multipart/form-data"),
     responses((status = 200, body = Submitted), (status = 400, body = ErrorBody, description = "Neither files nor a comment"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -322,7 +323,7 @@ async fn receive_homework<S: Store>(
 
 /// The caller's own submissions for a lesson, newest first.
 #[utoipa::path(get, path = "/lessons/{id}/my-submissions", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::Auth.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Submission>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn my_submissions<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
@@ -333,7 +334,7 @@ pub(crate) async fn my_submissions<S: Store>(id: i64, p: Platform<S>, auth: Opti
 
 /// Every submission for a lesson with its files (the subject's teacher or an admin).
 #[utoipa::path(get, path = "/lessons/{id}/submissions/files", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path), SearchParams),
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path), SearchParams),
     responses((status = 200, body = Vec<Submission>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn submissions<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, raw: String) -> Response {
@@ -348,7 +349,7 @@ pub(crate) async fn submissions<S: Store>(id: i64, p: Platform<S>, auth: Option<
 
 /// Deletes a submission and its files: its student, the subject's teacher or an admin.
 #[utoipa::path(delete, path = "/lessons/submission/{id}", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_submission<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -369,12 +370,12 @@ pub struct Graded {
 
 /// Grades a submission 0–100 with optional feedback; recorded in the audit log.
 #[utoipa::path(patch, path = "/lessons/submission/{id}/grade", tag = "lessons", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)), request_body = GradeRequest,
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)), request_body = GradeRequest,
     responses((status = 200, body = Graded), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn grade<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let req: GradeRequest = json(body).await?;
         let submission = p
             .grade_submission(&who, SubmissionId(id), req.grade, req.feedback.as_deref())
@@ -392,7 +393,7 @@ pub(crate) async fn grade<S: Store>(id: i64, p: Platform<S>, auth: Option<String
 /// a storage key (`homework/<id>.pdf`) or one of the previous backend's: `lesson_docs/<name>`,
 /// `homework/lesson_<n>/<name>`, `photos/<name>`.
 #[utoipa::path(get, path = "/files/download/{path}", tag = "files", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))),
     params(("path" = String, Path, description = "A storage key, or lesson_docs/<name>, homework/lesson_<n>/<name>, photos/<name>")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -413,7 +414,7 @@ pub(crate) async fn download<S: Store>(
 /// A lesson document by the path lessons give it (`/static/lesson_docs/<name>`), for whoever
 /// may see its lesson (as an attachment; `Range` supported).
 #[utoipa::path(get, path = "/static/lesson_docs/{name}", tag = "files", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("name" = String, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("name" = String, Path)),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn static_document<S: Store>(
@@ -428,7 +429,7 @@ pub(crate) async fn static_document<S: Store>(
 /// A homework file by the path submissions give it (`static/homework/lesson_<n>/<name>`), for its
 /// student, the subject's teacher and admins (as an attachment; `Range` supported).
 #[utoipa::path(get, path = "/static/homework/lesson_{n}/{name}", tag = "files", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("n" = i64, Path, description = "The lesson"), ("name" = String, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("n" = i64, Path, description = "The lesson"), ("name" = String, Path)),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 206, description = "Part of the file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn static_homework<S: Store>(
@@ -451,7 +452,7 @@ async fn old_path<S: Store>(path: String, p: Platform<S>, auth: Option<String>, 
 
 /// An avatar (public): by the name in a profile's `photo` (`static/photos/<name>`).
 #[utoipa::path(get, path = "/static/photos/{file}", tag = "files",
-    extensions(("x-guard" = json!("public"))), params(("file" = String, Path)),
+    extensions(("x-guard" = json!(Guard::Public.as_str()))), params(("file" = String, Path)),
     responses((status = 200, description = "The image", content_type = "image/*"), (status = 404, body = ErrorBody)))]
 pub(crate) async fn photo<S: Store>(tail: warp::path::Tail, p: Platform<S>, range: Option<String>) -> Response {
     let range = parse_range(range.as_deref());

@@ -1,5 +1,6 @@
 //! `/`, health checks and the API document.
 
+use edu_core::policy::Guard;
 use edu_core::{Platform, Store};
 use serde::Serialize;
 use warp::filters::BoxedFilter;
@@ -51,7 +52,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>, options: &Options) -> BoxedFilter
 }
 
 /// A welcome message.
-#[utoipa::path(get, path = "/", tag = "service", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(get, path = "/", tag = "service", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     responses((status = 200, body = Welcome)))]
 pub(crate) fn welcome() -> Response {
     crate::i18n::localized(
@@ -64,7 +65,7 @@ pub(crate) fn welcome() -> Response {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "service", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(get, path = "/healthz", tag = "service", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     responses((status = 200, body = Health)))]
 pub(crate) fn healthz() -> Response {
     ok(&Health { status: "ok".into() })
@@ -75,7 +76,7 @@ pub(crate) fn healthz() -> Response {
 const READY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Readiness: the database answers within a second.
-#[utoipa::path(get, path = "/readyz", tag = "service", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(get, path = "/readyz", tag = "service", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn readyz<S: Store>(p: Platform<S>) -> Response {
     let failure = match tokio::time::timeout(READY_DEADLINE, p.ready()).await {
@@ -98,7 +99,7 @@ pub(crate) async fn readyz<S: Store>(p: Platform<S>) -> Response {
 }
 
 /// This document (only with `EDU_API_DOCS=true`).
-#[utoipa::path(get, path = "/openapi.json", tag = "service", extensions(("x-guard" = json!("public"))),
+#[utoipa::path(get, path = "/openapi.json", tag = "service", extensions(("x-guard" = json!(Guard::Public.as_str()))),
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json"),
         (status = 404, body = ErrorBody, description = "API docs are disabled")))]
 pub(crate) fn openapi() -> Response {

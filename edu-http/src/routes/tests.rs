@@ -3,6 +3,7 @@
 
 use edu_core::domain::quiz::{Answer, Attempt, TestDraft, TestView};
 use edu_core::domain::{AttemptId, LessonId, SubjectId, TestId};
+use edu_core::policy::{self, Guard};
 use edu_core::{Answers, AttemptView, Platform, Store, TestResult};
 use serde::Deserialize;
 use warp::Filter;
@@ -102,13 +103,13 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
 /// Creates a test in a subject (its teacher or an admin). At least one question, each with two or
 /// more options with distinct indexes and the correct index among them.
 #[utoipa::path(post, operation_id = "create_test", path = "/tests/create", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), request_body = TestDraft,
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), request_body = TestDraft,
     responses((status = 200, body = TestView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The lesson already has a test"),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let draft: TestDraft = json(body).await?;
         Ok(ok(&p.create_test(&who, draft).await?))
     })
@@ -117,7 +118,7 @@ pub(crate) async fn create<S: Store>(p: Platform<S>, auth: Option<String>, body:
 
 /// A test. Students never receive which options are correct; the subject's teacher and admins do.
 #[utoipa::path(get, operation_id = "read_test", path = "/tests/{id}", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = TestView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.test(&who, TestId(id)).await?))).await
@@ -125,12 +126,12 @@ pub(crate) async fn read<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 
 /// Replaces a test's settings and questions; existing results are kept and stay readable.
 #[utoipa::path(put, operation_id = "update_test", path = "/tests/{id}", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)), request_body = TestDraft,
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)), request_body = TestDraft,
     responses((status = 200, body = TestView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
     authed(p, auth, async |p, who| {
-        who.require_staff()?;
+        policy::admit(&who, Guard::TeacherOwn)?;
         let draft: TestDraft = json(body).await?;
         Ok(ok(&p.update_test(&who, TestId(id), draft).await?))
     })
@@ -139,7 +140,7 @@ pub(crate) async fn update<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// Deletes a test and its results: 204 without a body, as the old backend answered.
 #[utoipa::path(delete, operation_id = "delete_test", path = "/tests/{id}", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -152,7 +153,7 @@ pub(crate) async fn delete<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// The tests of a subject the caller may see.
 #[utoipa::path(get, path = "/tests/by-subject/{id}", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<TestView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn by_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| {
@@ -165,7 +166,7 @@ pub(crate) async fn by_subject<S: Store>(id: i64, p: Platform<S>, auth: Option<S
 /// Answers the old result (`id`, `user_id`, `lesson_id`, `test_id`, `score`, `submitted_at`) with
 /// the attempt's counts beside. Refused with 409 when no attempts are left.
 #[utoipa::path(post, operation_id = "submit_test", path = "/tests/submit", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), request_body = SubmitTest,
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), request_body = SubmitTest,
     responses((status = 200, body = TestResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "No attempts left"),
         (status = 422, body = ErrorBody)))]
@@ -180,7 +181,7 @@ pub(crate) async fn submit<S: Store>(p: Platform<S>, auth: Option<String>, body:
 /// Starts an attempt (or resumes the open one): the questions in this attempt's order, without
 /// answers, and the deadline fixed now.
 #[utoipa::path(post, operation_id = "start_attempt", path = "/tests/{id}/start", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = AttemptView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "No attempts left")))]
 pub(crate) async fn start<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -192,7 +193,7 @@ pub(crate) async fn start<S: Store>(id: i64, p: Platform<S>, auth: Option<String
 
 /// Saves answers so far; refused after the deadline (what was saved in time is submitted).
 #[utoipa::path(put, operation_id = "save_answers", path = "/tests/attempts/{id}/answers", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)), request_body = Answers,
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)), request_body = Answers,
     responses((status = 200, body = Attempt), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Submitted or past the deadline"), (status = 422, body = ErrorBody)))]
 pub(crate) async fn save<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
@@ -205,7 +206,7 @@ pub(crate) async fn save<S: Store>(id: i64, p: Platform<S>, auth: Option<String>
 
 /// Submits an attempt with any last answers.
 #[utoipa::path(post, operation_id = "submit_attempt", path = "/tests/attempts/{id}/submit", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)), request_body = Answers,
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)), request_body = Answers,
     responses((status = 200, body = TestResult), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub(crate) async fn finish<S: Store>(id: i64, p: Platform<S>, auth: Option<String>, body: Body) -> Response {
@@ -218,7 +219,7 @@ pub(crate) async fn finish<S: Store>(id: i64, p: Platform<S>, auth: Option<Strin
 
 /// The caller's attempts at a test, newest first.
 #[utoipa::path(get, path = "/tests/{id}/my-results", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::AuthOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Attempt>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn my_results<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
     authed(p, auth, async |p, who| Ok(ok(&p.my_results(&who, TestId(id)).await?))).await
@@ -226,7 +227,7 @@ pub(crate) async fn my_results<S: Store>(id: i64, p: Platform<S>, auth: Option<S
 
 /// Test results of a lesson with student names (the subject's teacher or an admin).
 #[utoipa::path(get, path = "/lessons/{id}/submissions/tests", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Attempt>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn lesson_results<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {
@@ -238,7 +239,7 @@ pub(crate) async fn lesson_results<S: Store>(id: i64, p: Platform<S>, auth: Opti
 
 /// Deletes a test result.
 #[utoipa::path(delete, path = "/lessons/result/{id}", tag = "tests", security(("bearer" = [])),
-    extensions(("x-guard" = json!("teacher(own)"))), params(("id" = i64, Path)),
+    extensions(("x-guard" = json!(Guard::TeacherOwn.as_str()))), params(("id" = i64, Path)),
     responses((status = 200, body = Detail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_result<S: Store>(id: i64, p: Platform<S>, auth: Option<String>) -> Response {

@@ -1,5 +1,6 @@
 //! `/user/*`: a user's own account.
 
+use edu_core::policy::Guard;
 use edu_core::{Platform, Store, TokenPair, UserProfile, UserRef};
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -82,7 +83,7 @@ pub struct PhotoForm {
 
 /// Replaces the caller's avatar; served publicly at the returned `user.photo` path.
 #[utoipa::path(post, path = "/user/upload-photo", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("account"))), request_body(content = PhotoForm, content_type = "multipart/form-data"),
+    extensions(("x-guard" = json!(Guard::Account.as_str()))), request_body(content = PhotoForm, content_type = "multipart/form-data"),
     responses((status = 200, body = UserEnvelope), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn upload_photo<S: Store>(
@@ -116,7 +117,7 @@ pub(crate) async fn upload_photo<S: Store>(
 
 /// Looks a user up by IIN.
 #[utoipa::path(get, path = "/user/by-iin/{iin}", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("auth"))),
+    extensions(("x-guard" = json!(Guard::Auth.as_str()))),
     params(("iin" = String, Path, description = "12 digits")),
     responses((status = 200, body = UserRef), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "Malformed IIN")))]
@@ -132,7 +133,7 @@ pub(crate) async fn by_iin<S: Store>(iin: String, p: Platform<S>, auth: Option<S
 
 /// Sets or clears the caller's phone number.
 #[utoipa::path(post, path = "/user/update-phone", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("account"))),
+    extensions(("x-guard" = json!(Guard::Account.as_str()))),
     request_body = UpdatePhone,
     responses((status = 200, body = UserEnvelope), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Number in use by another user"),
@@ -152,7 +153,7 @@ pub(crate) async fn update_phone<S: Store>(p: Platform<S>, auth: Option<String>,
 /// Changes the caller's password: answers the old `message` and a new session; every other session
 /// and every refresh token stop working, the access token used here stays valid until it expires.
 #[utoipa::path(patch, path = "/user/change-password", tag = "user", security(("bearer" = [])),
-    extensions(("x-guard" = json!("account"))),
+    extensions(("x-guard" = json!(Guard::Account.as_str()))),
     request_body = ChangePassword,
     responses((status = 200, body = PasswordChanged),
         (status = 400, body = ErrorBody, description = "Current password is wrong"),
