@@ -1,7 +1,7 @@
 //! A small load tool: N clients log in over and over while one probe measures `/healthz`.
 //!
 //! ```sh
-//! cargo run --release -p edu-tests --example login_load -- http://127.0.0.1:8000 IIN PASSWORD [CLIENTS] [SECONDS]
+//! cargo run --release -p edu-tests --example load_login -- http://127.0.0.1:8000 IIN PASSWORD [CLIENTS] [SECONDS]
 //! ```
 //!
 //! Reports the probe's latency alone, then under load, and the login rate. Only talks to the
@@ -44,7 +44,7 @@ fn report(label: &str, s: &[Duration]) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: login_load BASE_URL IIN PASSWORD [CLIENTS=20] [SECONDS=10]");
+        eprintln!("usage: load_login BASE_URL IIN PASSWORD [CLIENTS=20] [SECONDS=10]");
         std::process::exit(2);
     }
     let base = args[1].trim_end_matches('/').to_owned();

@@ -1,7 +1,7 @@
 //! Load tool for the read path: students who are logged in browse their modules and grades.
 //!
 //! ```sh
-//! cargo run --release -p edu-tests --example read_load -- --iins iins.txt \
+//! cargo run --release -p edu-tests --example load_read -- --iins iins.txt \
 //!     [--url http://127.0.0.1:8000] [--users 50] [--duration 15] [--password seed-password] [--seed 1]
 //! ```
 //!
@@ -22,7 +22,7 @@ use tokio::sync::Barrier;
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str =
-    "usage: read_load --iins FILE [--url URL] [--users N] [--duration SECONDS] [--password P] [--seed N]";
+    "usage: load_read --iins FILE [--url URL] [--users N] [--duration SECONDS] [--password P] [--seed N]";
 
 /// The mix: path, whether it needs the token, weight.
 const ROUTES: &[(&str, bool, u32)] = &[

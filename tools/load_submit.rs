@@ -1,7 +1,7 @@
 //! Load tool for test submissions: N students submit the same test at the same moment.
 //!
 //! ```sh
-//! cargo run --release -p edu-tests --example submit_load -- http://127.0.0.1:8000 ADMIN_IIN ADMIN_PASSWORD [STUDENTS]
+//! cargo run --release -p edu-tests --example load_submit -- http://127.0.0.1:8000 ADMIN_IIN ADMIN_PASSWORD [STUDENTS]
 //! ```
 //!
 //! Sets up its own group, module, subject, test and lesson, creates STUDENTS (default 500)
@@ -52,7 +52,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [base, admin_iin, admin_password, rest @ ..] = args.as_slice() else {
-        return Err("usage: submit_load BASE_URL ADMIN_IIN ADMIN_PASSWORD [STUDENTS]".into());
+        return Err("usage: load_submit BASE_URL ADMIN_IIN ADMIN_PASSWORD [STUDENTS]".into());
     };
     let students: usize = rest.first().map_or(Ok(500), |s| s.parse())?;
     let base = base.trim_end_matches('/').to_owned();

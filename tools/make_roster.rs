@@ -1,6 +1,6 @@
 //! Writes a synthetic roster spreadsheet for trying and timing `edu import groups`.
 //!
-//! `cargo run -p edu-tests --example roster -- ROWS GROUPS OUT.xlsx [SKIP]`
+//! `cargo run -p edu-tests --example make_roster -- ROWS GROUPS OUT.xlsx [SKIP]`
 //!
 //! Row i is a student in group "G-<i mod GROUPS>" with the (SKIP + i)-th IIN that passes the
 //! national rules, counting ten thousand serial numbers a day from 1 January 1990 (default SKIP 0):
@@ -28,7 +28,7 @@ fn iin(n: u64) -> Option<String> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [rows, groups, out, rest @ ..] = args.as_slice() else {
-        return Err("usage: roster ROWS GROUPS OUT.xlsx [SKIP]".into());
+        return Err("usage: make_roster ROWS GROUPS OUT.xlsx [SKIP]".into());
     };
     let rows: u32 = rows.parse()?;
     let groups: u32 = groups.parse::<u32>()?.max(1);

@@ -25,7 +25,7 @@ pub use forwarded::{ClientAddr, ClientAddrLayer};
 pub use i18n::LanguageLayer;
 pub use layers::loggable_path;
 pub use routes::routes_with;
-pub use server::{serve, serve_with};
+pub use server::{serve, serve_routes, serve_with};
 
 use edu_core::{Platform, Store};
 use warp::filters::BoxedFilter;
@@ -70,6 +70,10 @@ impl Default for Options {
 }
 
 /// Every route of the API with default options.
+///
+/// The filter answers every request (an unknown path with edu's 404): a service that mounts
+/// routes of its own puts them before it (`own.or(edu_http::routes(platform))`) and serves the
+/// whole through [`serve_routes`].
 pub fn routes<S: Store>(platform: Platform<S>) -> BoxedFilter<(Response,)> {
     routes_with(platform, &Options::default())
 }

@@ -21,6 +21,8 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
 
 use crate::conditional::ConditionalLayer;
 use crate::extract::PeerAddr;
@@ -62,6 +64,8 @@ pub async fn serve<S: Store>(
     serve_with(platform, listener, Options::default(), shutdown).await
 }
 
+/// Serves the API with `options` on `listener` until `shutdown` completes, then drains requests
+/// in flight.
 pub async fn serve_with<S: Store>(
     platform: Platform<S>,
     listener: TcpListener,
@@ -69,6 +73,35 @@ pub async fn serve_with<S: Store>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let filter = routes_with(platform, &options);
+    serve_routes(filter, listener, options, shutdown).await
+}
+
+/// Serves any warp filter through the same tower stack as [`serve_with`] (client address,
+/// request ids, tracing, security headers, compression, languages, CORS, body limit…): how a
+/// service mounts routes of its own beside edu's, sharing one [`Platform`] and its logins.
+///
+/// [`routes_with`] answers every request (an unknown path with edu's 404), so a service's own
+/// routes go first and edu's after them:
+///
+/// ```no_run
+/// use warp::Filter;
+///
+/// # async fn run(platform: edu_core::Platform<edu_core::SqliteStore>) -> std::io::Result<()> {
+/// let options = edu_http::Options::default();
+/// let own = warp::path!("school" / "hello").map(|| warp::reply::Reply::into_response("hello"));
+/// let routes = own.or(edu_http::routes_with(platform, &options)).unify().boxed();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// edu_http::serve_routes(routes, listener, options, async { let _ = tokio::signal::ctrl_c().await; }).await
+/// # }
+/// ```
+///
+/// `edu-http/examples/mount.rs` is a whole service that does this.
+pub async fn serve_routes(
+    filter: BoxedFilter<(Response,)>,
+    listener: TcpListener,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let stack = ServiceBuilder::new()
         // First, so that the log, the headers and the throttle all see the same client.
         .layer(ClientAddrLayer::new(options.trusted_proxies.clone()))
