@@ -5,9 +5,10 @@
 //! against the limit at once, so requests in flight cannot all be checked: when the recent
 //! failures plus the reservations in flight reach the limit, the next attempt is refused before
 //! any password is looked at. A reservation that fails becomes a failure (the one that reaches
-//! the limit locks the key). One that succeeds alone is taken back and forgives the earlier
-//! failures; one that succeeds while other attempts were in flight keeps its place as one of the
-//! policy's attempts, so a right password among wrong guesses opens no room for more of them. A
+//! the limit locks the key). On an account, one that succeeds alone is taken back and forgives
+//! the earlier failures; one that succeeds while other attempts were in flight keeps its place as
+//! one of the policy's attempts, so a right password among wrong guesses opens no room for more
+//! of them. On an address, which many people may share, a success is always taken back. A
 //! reservation whose check could not run, or whose request went away, is taken back without
 //! counting: nobody learnt its result. The store applies [`Attempt::reserve`] and
 //! [`Attempt::settle`] to every key of an attempt in one transaction
@@ -111,17 +112,24 @@ impl ThrottleState {
         self.lock_if_full(policy, now);
     }
 
-    /// Settles reservation `id` as a success. An attempt that was alone while in flight is taken
-    /// back, and with `forgive` the earlier failures are forgiven too. One that raced other
-    /// attempts (or whose reservation was dropped meanwhile) keeps its place as one of the
-    /// policy's attempts: a right password among wrong guesses opens no room for more of them.
-    pub fn succeed(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>, id: u64, forgive: bool) {
+    /// Settles reservation `id` as a success.
+    ///
+    /// On an account's key (`account`), an attempt that was alone while in flight is taken back
+    /// and the earlier failures are forgiven; one that raced other attempts (or whose reservation
+    /// was dropped meanwhile) keeps its place as one of the policy's attempts: a right password
+    /// among wrong guesses opens no room for more of them.
+    ///
+    /// On an address's key a success is always taken back and forgives nothing: the address
+    /// carries many people (a classroom behind one router logging in at once), and another
+    /// person's right password is no failure. The wrong guesses racing it still count.
+    pub fn succeed(&mut self, policy: &ThrottlePolicy, now: DateTime<Utc>, id: u64, account: bool) {
         let reserved = self.take(id);
         self.expire(policy, now);
+        if !account {
+            return;
+        }
         match reserved {
-            Some(Pending { contended: false, .. }) if forgive && self.locked_for(now).is_none() => {
-                self.failures.clear()
-            }
+            Some(Pending { contended: false, .. }) if self.locked_for(now).is_none() => self.failures.clear(),
             Some(Pending { contended: false, .. }) => {}
             _ => {
                 self.failures.push(now);
@@ -187,8 +195,8 @@ pub fn address_key(address: std::net::IpAddr) -> String {
 pub enum KeyKind {
     /// An account: refusals are "locked", and a success forgives its failures.
     Account,
-    /// A client address: refusals are "too many requests"; a success forgives nothing, since one
-    /// address may carry many users.
+    /// A client address: refusals are "too many requests"; a success neither counts nor forgives,
+    /// since one address may carry many users.
     Address,
 }
 
@@ -348,6 +356,42 @@ mod tests {
         s.reserve(&P, t0(), id).expect("room");
         s.succeed(&P, t0(), id, true);
         assert!(s.is_clear(t0()), "alone, a success forgives: {s:?}");
+    }
+
+    #[test]
+    fn a_classroom_behind_one_address_logs_in_at_once_without_a_lock() {
+        let mut s = ThrottleState::default();
+        let mut now = t0();
+        for round in 0..10u64 {
+            let ids: Vec<u64> = (0..20).map(|i| round * 100 + i).collect();
+            for &id in &ids {
+                s.reserve(&ThrottlePolicy::PER_ADDRESS, now, id)
+                    .expect("room for the class");
+            }
+            for &id in &ids {
+                s.succeed(&ThrottlePolicy::PER_ADDRESS, now, id, false);
+            }
+            now += chrono::Duration::seconds(30);
+        }
+        assert!(s.is_clear(now), "right passwords left a trace: {s:?}");
+    }
+
+    #[test]
+    fn wrong_guesses_racing_right_passwords_still_fill_an_address() {
+        let policy = ThrottlePolicy::PER_ADDRESS;
+        let mut s = ThrottleState::default();
+        for id in 0..policy.max_failures as u64 {
+            s.reserve(&policy, t0(), id).expect("room");
+        }
+        for id in 0..policy.max_failures as u64 {
+            if id % 2 == 0 {
+                s.succeed(&policy, t0(), id, false);
+            } else {
+                s.fail(&policy, t0(), id);
+            }
+        }
+        assert_eq!(s.recent_failures(&policy, t0()), policy.max_failures / 2);
+        assert!(s.locked_for(t0()).is_none());
     }
 
     #[test]
