@@ -36,7 +36,7 @@
 //!
 //! Operator tasks (the command line's `operator_*` methods, the attempt sweep) run with the
 //! database's own authority and no principal: they get their proofs from the crate-private
-//! [`Operator`].
+//! `Operator`.
 //!
 //! Reads keep plain ids: the rules above read through them (a subject's teacher, a lesson's
 //! subject, a module's visibility), so a proof there would be circular, and reads change nothing.
