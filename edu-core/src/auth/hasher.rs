@@ -21,11 +21,13 @@ pub struct Hasher {
 }
 
 impl Hasher {
+    /// A hasher at bcrypt `cost`, running as many hashes at once as the machine has cores.
     pub fn new(cost: u32) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self::with_parallelism(cost, cores)
     }
 
+    /// A hasher at bcrypt `cost` running at most `parallelism` hashes at once (at least one).
     pub fn with_parallelism(cost: u32, parallelism: usize) -> Self {
         Self {
             cost,
@@ -35,6 +37,7 @@ impl Hasher {
         }
     }
 
+    /// The bcrypt cost new hashes are made with.
     pub fn cost(&self) -> u32 {
         self.cost
     }
@@ -44,6 +47,7 @@ impl Hasher {
         self.checks.load(Ordering::Relaxed)
     }
 
+    /// Hashes `password` with bcrypt at this hasher's cost, off the async threads.
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let pw = password.expose().to_owned();
         let cost = self.cost;

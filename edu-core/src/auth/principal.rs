@@ -19,23 +19,29 @@ pub struct Principal {
 /// The session of an access token: its refresh-token family and the token version it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRef {
+    /// The refresh-token family (session id) the token was issued in.
     pub family: String,
+    /// The account's token version the access token was issued with.
     pub version: i64,
 }
 
 impl Principal {
+    /// The caller's user id.
     pub fn id(&self) -> UserId {
         self.id
     }
 
+    /// The caller's IIN.
     pub fn iin(&self) -> &Iin {
         &self.iin
     }
 
+    /// The caller's role, as read from the account when the token was resolved.
     pub fn role(&self) -> Role {
         self.role
     }
 
+    /// The session the caller's access token belongs to; `None` for tokens issued outside one.
     pub fn session(&self) -> Option<&SessionRef> {
         self.session.as_ref()
     }

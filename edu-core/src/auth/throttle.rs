@@ -22,8 +22,11 @@ use serde::{Deserialize, Serialize};
 /// How many failures within which window lock a key, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
+    /// Failures within `window` that lock the key.
     pub max_failures: usize,
+    /// How far back failures count.
     pub window: Duration,
+    /// How long a key stays locked once `max_failures` is reached.
     pub lock: Duration,
 }
 
@@ -45,7 +48,9 @@ impl ThrottlePolicy {
 /// A reservation whose attempt has not been settled yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
+    /// The id of the attempt that made the reservation.
     pub id: u64,
+    /// When the reservation was made; after `PENDING_TTL` it is dropped.
     pub at: DateTime<Utc>,
     /// Another attempt on the key was in flight at the same time.
     #[serde(default)]
@@ -66,9 +71,12 @@ const _: () = assert!(CHECK_DEADLINE.as_secs() < PENDING_TTL.as_secs());
 /// Recent failures (only those inside the window matter), attempts in flight, and the lock.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThrottleState {
+    /// When each counted failure happened.
     pub failures: Vec<DateTime<Utc>>,
+    /// Reservations of attempts still in flight.
     #[serde(default)]
     pub pending: Vec<Pending>,
+    /// The end of the current lock; no attempt is reserved before it.
     pub locked_until: Option<DateTime<Utc>>,
 }
 
@@ -203,8 +211,11 @@ pub enum KeyKind {
 /// One key an attempt is counted under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleKey {
+    /// The store key, as made by `account_key` or `address_key`.
     pub key: String,
+    /// What the key stands for: it decides how a success settles and the refusal's error.
     pub kind: KeyKind,
+    /// The limits this key is held to.
     pub policy: ThrottlePolicy,
 }
 
@@ -218,11 +229,14 @@ pub struct Attempt {
 /// Why an attempt was not allowed to check its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
+    /// Which kind of key refused the attempt.
     pub kind: KeyKind,
+    /// How long until that key takes attempts again.
     pub retry_after: Duration,
 }
 
 impl Attempt {
+    /// A new attempt with a random id, counted under `keys`.
     pub fn new(keys: Vec<ThrottleKey>) -> Self {
         Self {
             id: rand::random(),

@@ -18,7 +18,9 @@ pub struct Claims {
     pub sub: String,
     /// The user's id: an IIN reused by a later account does not inherit earlier tokens.
     pub uid: i64,
+    /// Expiry, in seconds since the Unix epoch.
     pub exp: i64,
+    /// Issue time, in seconds since the Unix epoch.
     pub iat: i64,
     /// The user's token version when issued; bumping it revokes every earlier token.
     pub ver: i64,
@@ -49,6 +51,7 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
+    /// Keys for `secret` signing and verifying with `algorithm` only; access tokens live `access_ttl` (5 seconds of clock leeway on expiry).
     pub fn new(secret: &[u8], algorithm: Algorithm, access_ttl: Duration) -> Self {
         let mut validation = Validation::new(algorithm);
         validation.leeway = 5;
@@ -62,6 +65,7 @@ impl TokenKeys {
         }
     }
 
+    /// How long an access token is valid after it is issued.
     pub fn access_ttl(&self) -> Duration {
         self.access_ttl
     }

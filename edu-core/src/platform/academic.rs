@@ -17,6 +17,7 @@ use crate::store::Store;
 /// Who may see what: every module with its groups, and its subjects with their teachers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccessOverview {
+    /// Every module, with its linked groups and its subjects.
     pub modules: Vec<ModuleAccess>,
 }
 
@@ -24,20 +25,28 @@ pub struct AccessOverview {
 /// `module_title`), with the module's own fields beside.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ModuleAccess {
+    /// The module's id, under the old backend's name.
     pub module_id: ModuleId,
+    /// The module's title, under the old backend's name.
     pub module_title: String,
+    /// The module's own fields, flattened beside the two above.
     #[serde(flatten)]
     pub module: Module,
+    /// The groups given access to the module.
     pub groups: Vec<Group>,
+    /// The module's subjects, each with its teacher.
     pub subjects: Vec<SubjectAccess>,
 }
 
 /// A subject of the access overview with its teacher (`null` when none).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubjectAccess {
+    /// The subject's id, under the old backend's name.
     pub subject_id: SubjectId,
+    /// The subject's own fields, flattened beside.
     #[serde(flatten)]
     pub subject: Subject,
+    /// The subject's teacher; `None` (`null`) when it has none.
     pub teacher: Option<TeacherRef>,
 }
 
@@ -45,8 +54,10 @@ pub struct SubjectAccess {
 /// groups given access to it (`GET /admin/modules/{id}`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ModuleDetails {
+    /// The module with its subjects and lessons, flattened.
     #[serde(flatten)]
     pub module: ModuleTree,
+    /// The teachers of its subjects and those linked to the module.
     pub teachers: Vec<TeacherRef>,
     /// The linked groups (empty for a student).
     pub groups: Vec<Group>,
@@ -55,9 +66,12 @@ pub struct ModuleDetails {
 /// A lesson as its reader sees it: with its subject, module and the reader's own result.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LessonView {
+    /// The lesson's own fields, with the reader's result, flattened.
     #[serde(flatten)]
     pub lesson: Lesson,
+    /// The subject the lesson belongs to.
     pub subject: Subject,
+    /// The module of that subject.
     pub module_id: ModuleId,
     /// The score of `result` (0–100), if any: kept for clients of earlier edu versions.
     pub my_result: Option<f64>,
@@ -88,6 +102,7 @@ impl<S: Store> Platform<S> {
 
     // ---- groups (admin) ----
 
+    /// Creates a group (admin only). `Conflict` when the name is taken; `Validation` for an empty or overlong name (100 characters) or description.
     pub async fn create_group(&self, who: &Principal, name: &str, description: Option<&str>) -> Result<Group> {
         let admin = policy::admin(who)?;
         let name = text(name, "group name", 100)?;
@@ -221,6 +236,7 @@ impl<S: Store> Platform<S> {
         }
     }
 
+    /// One group (admin only); `NotFound` when there is none.
     pub async fn group(&self, who: &Principal, id: GroupId) -> Result<Group> {
         policy::admin(who)?;
         self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))
@@ -297,12 +313,14 @@ impl<S: Store> Platform<S> {
         })
     }
 
+    /// The members of a group as profiles (admin only); `NotFound` when the group does not exist.
     pub async fn group_members(&self, who: &Principal, id: GroupId) -> Result<Vec<UserProfile>> {
         policy::admin(who)?;
         self.store().group(id).await?.ok_or_else(|| Error::not_found("group"))?;
         Ok(self.store().members(id).await?.iter().map(User::profile).collect())
     }
 
+    /// Takes a user out of a group (admin only); `NotFound` when they were not in it.
     pub async fn remove_group_member(&self, who: &Principal, id: GroupId, user: UserId) -> Result<()> {
         let admin = policy::admin(who)?;
         if !self.store().remove_member(&admin, id, user).await? {
@@ -313,6 +331,7 @@ impl<S: Store> Platform<S> {
 
     // ---- modules and subjects ----
 
+    /// Creates a module (admin only) after checking its title (200 characters), course (50) and description.
     pub async fn create_module(&self, who: &Principal, module: NewModule) -> Result<Module> {
         let admin = policy::admin(who)?;
         let module = NewModule {
@@ -365,6 +384,7 @@ impl<S: Store> Platform<S> {
             .ok_or_else(|| Error::not_found("subject"))
     }
 
+    /// Changes a module's title, course or description (admin only); fields absent from the patch stay. `NotFound` when there is none.
     pub async fn update_module(&self, who: &Principal, id: ModuleId, patch: ModulePatch) -> Result<Module> {
         let admin = policy::admin(who)?;
         let mut module = self
@@ -440,6 +460,7 @@ impl<S: Store> Platform<S> {
             .ok_or_else(|| Error::not_found("subject"))
     }
 
+    /// Deletes a subject with its lessons and their files (admin only); `NotFound` when there is none.
     pub async fn delete_subject(&self, who: &Principal, id: SubjectId) -> Result<()> {
         let admin = policy::admin(who)?;
         let files = self.store().files_of(crate::domain::FilesOf::Subject(id)).await?;
@@ -541,6 +562,7 @@ impl<S: Store> Platform<S> {
             .ok_or_else(|| Error::not_found("subject"))
     }
 
+    /// The groups given access to a module (admin only); `NotFound` when the module does not exist.
     pub async fn module_groups(&self, who: &Principal, module: ModuleId) -> Result<Vec<Group>> {
         policy::admin(who)?;
         self.store()
@@ -589,6 +611,7 @@ impl<S: Store> Platform<S> {
         self.modules(who).await
     }
 
+    /// One module for a teacher or administrator, if they may see it (`NotFound` otherwise).
     pub async fn teacher_module(&self, who: &Principal, id: ModuleId) -> Result<ModuleTree> {
         policy::staff(who)?;
         self.visible_module(who, id).await
@@ -609,6 +632,7 @@ impl<S: Store> Platform<S> {
 
     // ---- lessons as readers see them ----
 
+    /// The lessons of a subject `who` may see, each with `who`'s result; a hidden subject answers `NotFound`.
     pub async fn subject_lessons(&self, who: &Principal, subject: SubjectId) -> Result<Vec<Lesson>> {
         let (_, subject) = self.policy().visible_subject(who, subject).await?;
         Ok(self.store().subject_lessons(subject.id, Some(who.id)).await?)

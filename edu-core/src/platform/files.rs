@@ -23,11 +23,13 @@ pub const PHOTO_LIMIT: u64 = 5 * 1024 * 1024;
 pub const LESSON_FILE_LIMIT: u64 = 50 * 1024 * 1024;
 /// Homework: at most 20 MiB in all, in at most 5 files.
 pub const HOMEWORK_LIMIT: u64 = 20 * 1024 * 1024;
+/// Homework: at most 5 files per submission.
 pub const HOMEWORK_FILES: usize = 5;
 
 /// A lesson to create (`POST /lessons/add/subjects/{subject_id}`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewLesson {
+    /// The lesson's title, at most 200 characters.
     pub title: String,
     /// The previous frontend's `Лекция`, `Практика` or `Тест`, or edu's `video`, `pdf` or `test`
     /// (any case; `тест` too). Kept as sent and answered as the lesson's `type`.
@@ -38,6 +40,7 @@ pub struct NewLesson {
     /// `/test/{id}`, which links that test like `test_id`. `""` means none.
     #[serde(default)]
     pub content_url: Option<String>,
+    /// The lesson's text, at most 10 000 characters.
     #[serde(default)]
     pub description: Option<String>,
     /// A test of the same subject, not linked yet, to link to this lesson.
@@ -50,6 +53,7 @@ pub struct NewLesson {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LessonPatch {
+    /// A new title, as on creation.
     #[serde(default)]
     pub title: Option<String>,
     /// The type label, as on creation.
@@ -59,6 +63,7 @@ pub struct LessonPatch {
     #[serde(default, deserialize_with = "text::present")]
     #[schema(value_type = Option<String>)]
     pub content_url: Option<Option<String>>,
+    /// A new text, as on creation; `null` or `""` removes it.
     #[serde(default, deserialize_with = "text::present")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
@@ -78,8 +83,11 @@ pub struct UploadedUrl {
     /// `/static/lesson_docs/<name>`: use as a lesson's `content_url`; downloadable there (and at
     /// `/files/download/lesson_docs/<name>`) by whoever may see the lesson.
     pub url: String,
+    /// The document's file name as uploaded.
     pub file_name: String,
+    /// The document's size in bytes.
     pub size: u64,
+    /// The MIME type the document is served with.
     pub content_type: String,
 }
 
@@ -717,6 +725,7 @@ impl<S: Store> HomeworkDraft<S> {
         Ok(())
     }
 
+    /// How many files were received so far.
     pub fn file_count(&self) -> usize {
         self.staged.len()
     }

@@ -33,12 +33,19 @@ pub use users::{BootstrapAdmin, CreateUser, UpdateUser, UserRef};
 /// Settings of the core, independent of how they were read.
 #[derive(Clone)]
 pub struct PlatformConfig {
+    /// The key access tokens are signed with (`SECRET_KEY`); never logged.
     pub jwt_secret: Vec<u8>,
+    /// The JWT algorithm, pinned at verification (an HMAC one).
     pub jwt_algorithm: Algorithm,
+    /// How long an access token is valid (`ACCESS_TOKEN_EXPIRE_MINUTES`); 30 minutes by default.
     pub access_ttl: Duration,
+    /// How long a refresh token is valid; 14 days by default.
     pub refresh_ttl: Duration,
+    /// The bcrypt cost of new password hashes (`BCRYPT_COST`, 4–31); 12 by default.
     pub bcrypt_cost: u32,
+    /// The login throttle per account (IIN).
     pub iin_throttle: ThrottlePolicy,
+    /// The login throttle per client address.
     pub address_throttle: ThrottlePolicy,
     /// Where uploaded files live. Without one, file operations fail with an internal error.
     pub files: Option<FileStore>,
@@ -79,6 +86,7 @@ impl std::fmt::Debug for PlatformConfig {
 
 /// Where "now" comes from; tests move it forward instead of sleeping.
 pub trait Clock: Send + Sync + 'static {
+    /// The current time, in UTC.
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -117,10 +125,12 @@ impl<S> Clone for Platform<S> {
 }
 
 impl<S: Store> Platform<S> {
+    /// A platform over `store` with `config`, on the wall clock.
     pub fn new(store: S, config: PlatformConfig) -> Self {
         Self::with_clock(store, config, SystemClock)
     }
 
+    /// A platform over `store` with `config` whose time comes from `clock`.
     pub fn with_clock(store: S, config: PlatformConfig, clock: impl Clock) -> Self {
         let tokens = TokenKeys::new(&config.jwt_secret, config.jwt_algorithm, config.access_ttl);
         Self {
@@ -151,10 +161,12 @@ impl<S: Store> Platform<S> {
         self.store().pool_status()
     }
 
+    /// The settings the platform was made with.
     pub fn config(&self) -> &PlatformConfig {
         &self.inner.config
     }
 
+    /// The password hasher, shared by every clone of the platform.
     pub fn hasher(&self) -> &Hasher {
         &self.inner.hasher
     }

@@ -23,6 +23,7 @@ const MAX_OPTIONS: usize = 20;
 /// What a student sees when an attempt starts or resumes.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
+    /// The attempt: when it started, its deadline, and its result once submitted.
     pub attempt: Attempt,
     /// The questions in this attempt's order, without answers.
     pub test: TestView,
@@ -38,23 +39,30 @@ pub struct TestResult {
     pub id: AttemptId,
     /// The same as `id`.
     pub attempt_id: AttemptId,
+    /// The student who made the attempt.
     pub user_id: UserId,
     /// The lesson the test belongs to (`null` for a test outside any lesson).
     pub lesson_id: Option<LessonId>,
+    /// The test attempted.
     pub test_id: TestId,
+    /// When the answers were submitted (UTC); `null` while the attempt is open.
     pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
     /// 0–100 with two decimals.
     pub score: f64,
+    /// Questions answered right.
     pub correct: usize,
+    /// Questions in the attempt.
     pub total: usize,
     /// Attempts used and allowed.
     pub attempts_used: usize,
+    /// Attempts allowed per student, at least 1.
     pub max_attempts: i32,
 }
 
 /// Answers sent with a submission or a save.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct Answers {
+    /// The answers given, one per question answered.
     #[serde(default)]
     pub answers: Vec<Answer>,
 }

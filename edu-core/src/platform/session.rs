@@ -15,15 +15,18 @@ use crate::store::{RefreshToken, RefreshUse, Store};
 /// What the server knows of the caller's connection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientInfo {
+    /// The client's address (after trusted proxies), used as a login throttle key; `None` leaves only the account's key.
     pub address: Option<IpAddr>,
 }
 
 /// An access token and the refresh token that renews it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
+    /// The signed JWT to send as `Authorization: Bearer …`.
     pub access_token: String,
     /// Always "bearer".
     pub token_type: &'static str,
+    /// The opaque token that `Platform::refresh` exchanges, once, for the next pair.
     pub refresh_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -32,7 +35,9 @@ pub struct TokenPair {
 /// A successful login.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The new access and refresh tokens.
     pub tokens: TokenPair,
+    /// The profile of the account logged in.
     pub user: UserProfile,
 }
 

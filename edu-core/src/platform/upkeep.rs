@@ -57,10 +57,12 @@ pub struct FsckReport {
     pub marker: Option<StoreMarker>,
     /// Why a repair that was asked for was not done (then nothing was changed).
     pub refused: Option<String>,
+    /// Whether a repair was asked for and done (`false` when refused or not asked for).
     pub repaired: bool,
 }
 
 impl FsckReport {
+    /// True when nothing is orphaned and nothing is missing.
     pub fn is_clean(&self) -> bool {
         self.orphans.is_empty() && self.missing.is_empty()
     }
@@ -69,6 +71,7 @@ impl FsckReport {
 /// A row whose file is missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MissingRow {
+    /// The object key that is missing from the file store.
     pub key: String,
     /// What the row is, e.g. "homework file of student 7 in lesson 3".
     pub row: String,

@@ -14,9 +14,12 @@ use crate::store::{AuditEntry, Store, UserChange};
 /// An account to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CreateUser {
+    /// The 12-digit IIN the account logs in with.
     #[schema(value_type = String, example = "990101300123")]
     pub iin: String,
+    /// The person's name, at most 200 characters.
     pub full_name: String,
+    /// 10 to 15 digits, optionally starting with `+`; absent or `""` means none.
     #[serde(default)]
     pub phone: Option<String>,
     /// Default: student.
@@ -32,6 +35,7 @@ pub struct CreateUser {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// A new name, at most 200 characters.
     #[serde(default)]
     pub full_name: Option<String>,
     /// A new number; `null` or `""` clears it.
@@ -46,17 +50,24 @@ pub struct UpdateUser {
 /// The minimal view of a user that any logged-in user may look up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserRef {
+    /// The user's id.
     pub id: UserId,
+    /// The user's IIN.
     pub iin: Iin,
+    /// The user's full name.
     pub full_name: String,
 }
 
 /// The administrator created at start when missing (never modified when present).
 #[derive(Debug, Clone)]
 pub struct BootstrapAdmin {
+    /// The administrator's IIN, the one looked for at start.
     pub iin: Iin,
+    /// The first password, hashed when the account is created.
     pub password: Password,
+    /// The administrator's full name.
     pub full_name: String,
+    /// The administrator's phone, if any.
     pub phone: Option<Phone>,
 }
 
