@@ -175,6 +175,7 @@ impl Staff {
         self.id
     }
 
+    /// Whether the caller is an administrator, who sees every subject, rather than a teacher.
     pub fn is_admin(&self) -> bool {
         self.admin
     }
@@ -187,6 +188,7 @@ pub struct Visible<I> {
 }
 
 impl<I: Copy> Visible<I> {
+    /// The module, subject, lesson or test the caller may see.
     pub fn id(&self) -> I {
         self.id
     }
@@ -202,6 +204,7 @@ pub struct Taught<I> {
 }
 
 impl<I: Copy> Taught<I> {
+    /// The item (in a subject the caller teaches) the proof is for.
     pub fn id(&self) -> I {
         self.id
     }
@@ -226,10 +229,12 @@ pub struct Own<I> {
 }
 
 impl<I: Copy> Own<I> {
+    /// The caller's own item the proof is for.
     pub fn id(&self) -> I {
         self.id
     }
 
+    /// The caller, whose the item is.
     pub fn owner(&self) -> UserId {
         self.owner
     }
@@ -244,10 +249,12 @@ pub struct Enrolled<I> {
 }
 
 impl<I: Copy> Enrolled<I> {
+    /// The lesson or test the student may see.
     pub fn id(&self) -> I {
         self.id
     }
 
+    /// The student acting.
     pub fn student(&self) -> UserId {
         self.student
     }
@@ -260,6 +267,7 @@ pub struct SelfOrAdmin<I> {
 }
 
 impl<I: Copy> SelfOrAdmin<I> {
+    /// The user whose account the caller may act on.
     pub fn id(&self) -> I {
         self.id
     }
@@ -274,11 +282,14 @@ impl<I> From<Own<I>> for SelfOrAdmin<I> {
 /// Proof that `I` is the caller's own, or that they teach its subject (or are an administrator).
 #[derive(Debug)]
 pub enum OwnOrTaught<I> {
+    /// The item is the caller's own.
     Own(Own<I>),
+    /// The caller teaches the item's subject, or is an administrator.
     Taught(Taught<I>),
 }
 
 impl<I: Copy> OwnOrTaught<I> {
+    /// The item the proof is for, whichever way it was proved.
     pub fn id(&self) -> I {
         match self {
             OwnOrTaught::Own(p) => p.id(),

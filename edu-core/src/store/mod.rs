@@ -70,17 +70,23 @@ pub(crate) use pooled::Pooled;
 pub use postgres::{PgStore, normalize_url};
 pub use sqlite::SqliteStore;
 
+/// What every store method answers: the value, or a `StoreError`.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A lesson to insert, already validated.
 #[derive(Debug, Clone)]
 pub struct NewLessonRow<'a> {
+    /// The subject the lesson belongs to.
     pub subject: SubjectId,
+    /// The lesson's title.
     pub title: &'a str,
+    /// The kind the type label stands for.
     pub kind: LessonKind,
     /// The type label as the client sent it.
     pub label: &'a str,
+    /// The lesson's text, if any.
     pub description: Option<&'a str>,
+    /// What the lesson links to (an address or a document's URL), if anything.
     pub content_url: Option<&'a str>,
     /// The storage key of an uploaded, not yet attached lesson document that becomes this lesson's.
     pub attach: Option<&'a str>,
@@ -91,36 +97,56 @@ pub struct NewLessonRow<'a> {
 /// A validated test to write.
 #[derive(Debug, Clone)]
 pub struct TestRow<'a> {
+    /// The subject the test belongs to.
     pub subject: SubjectId,
+    /// The lesson the test is linked to, if any.
     pub lesson: Option<LessonId>,
+    /// The test's title.
     pub title: &'a str,
+    /// Attempts allowed per student, at least 1.
     pub max_attempts: i32,
+    /// Minutes from the start of an attempt; `None` means no limit.
     pub time_limit_minutes: Option<i32>,
+    /// Whether each attempt shows questions and options in a random order.
     pub shuffle: bool,
+    /// How multiple-choice questions are scored.
     pub scoring: crate::domain::quiz::Scoring,
+    /// The questions, in the author's order, each with its options.
     pub questions: &'a [QuestionRowIn<'a>],
 }
 
+/// A validated question of a test to write.
 #[derive(Debug, Clone)]
 pub struct QuestionRowIn<'a> {
+    /// The question's text.
     pub text: &'a str,
+    /// Single or multiple choice.
     pub kind: crate::domain::quiz::QuestionKind,
+    /// The options, in the author's order.
     pub options: Vec<OptionRowIn<'a>>,
 }
 
+/// A validated option of a question to write.
 #[derive(Debug, Clone)]
 pub struct OptionRowIn<'a> {
+    /// The author's index of the option within its question; answers name it.
     pub index: i64,
+    /// The option's text.
     pub text: &'a str,
+    /// Whether choosing this option is right.
     pub is_correct: bool,
 }
 
 /// An attempt to start.
 #[derive(Debug, Clone)]
 pub struct AttemptStart<'a> {
+    /// The lesson the test is linked to at the start, if any; the attempt keeps it.
     pub lesson: Option<LessonId>,
+    /// Attempts allowed per student: with this many already made, none starts.
     pub max_attempts: i32,
+    /// When the attempt starts.
     pub now: DateTime<Utc>,
+    /// When the time limit closes the attempt; `None` without a limit.
     pub deadline: Option<DateTime<Utc>>,
     /// JSON of the question and option order shown.
     pub layout: &'a str,
@@ -129,18 +155,24 @@ pub struct AttemptStart<'a> {
 /// What starting an attempt did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Started {
+    /// A new attempt was started.
     New(crate::domain::AttemptId),
     /// The student already has an attempt in progress: that one.
     Open(crate::domain::AttemptId),
+    /// The student has used every attempt the test allows.
     LimitReached,
 }
 
 /// Which attempts a listing covers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttemptFilter {
+    /// Only this attempt.
     pub id: Option<crate::domain::AttemptId>,
+    /// Only attempts at this test.
     pub test: Option<crate::domain::TestId>,
+    /// Only attempts made in this lesson.
     pub lesson: Option<LessonId>,
+    /// Only this student's attempts.
     pub student: Option<UserId>,
     /// Only attempts still open that have a deadline (those a time limit may have closed).
     pub open_with_deadline: bool,
@@ -151,19 +183,26 @@ pub struct AttemptFilter {
 pub struct FileMeta {
     /// The client's file name.
     pub name: String,
+    /// The file's size in bytes.
     pub size: i64,
+    /// The MIME type the file is served with.
     pub content_type: String,
 }
 
 /// A stored refresh token: only its digest is kept.
 #[derive(Debug, Clone)]
 pub struct RefreshToken {
+    /// The account the token belongs to.
     pub user_id: UserId,
     /// Tokens rotated from one login share a family; reuse of a spent one revokes the family.
     pub family: String,
+    /// The SHA-256 digest of the token, in hex.
     pub digest: String,
+    /// The account's token version when issued; a later version makes the token invalid.
     pub token_version: i64,
+    /// When the token stops being accepted.
     pub expires_at: DateTime<Utc>,
+    /// When the token was issued.
     pub created_at: DateTime<Utc>,
 }
 
@@ -174,6 +213,7 @@ pub enum RefreshUse {
     Fresh(RefreshToken),
     /// Already spent or revoked: the whole family has now been revoked.
     Reused,
+    /// No token has this digest.
     Unknown,
 }
 
@@ -186,9 +226,13 @@ pub struct RosterRow {
     pub role: Role,
     /// Subjects the account is made the teacher of; only a teacher's account takes them.
     pub subjects: Vec<crate::domain::SubjectId>,
+    /// The description of a group the row creates.
     pub group_description: Option<String>,
+    /// The account's IIN: an existing account with it is reused.
     pub iin: Iin,
+    /// The full name of an account the row creates (or renames, with `update_name`).
     pub full_name: String,
+    /// The phone of an account the row creates.
     pub phone: Option<Phone>,
     /// Set for the row that creates the account; existing accounts are reused as they are.
     pub new_password_hash: Option<String>,
@@ -199,10 +243,13 @@ pub struct RosterRow {
 /// What writing an import changed.
 #[derive(Debug, Clone, Default)]
 pub struct RosterOutcome {
+    /// Names of the groups created.
     pub groups_created: Vec<String>,
+    /// IINs of the accounts created.
     pub users_created: Vec<Iin>,
     /// Existing accounts whose name was replaced.
     pub names_updated: Vec<Iin>,
+    /// Memberships that did not exist before.
     pub memberships_added: u64,
     /// Subjects whose teacher changed.
     pub subjects_assigned: u64,
@@ -211,9 +258,11 @@ pub struct RosterOutcome {
 /// What an administrator changes on an account; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserChange {
+    /// A new full name.
     pub full_name: Option<String>,
     /// `Some(None)` clears the phone.
     pub phone: Option<Option<Phone>>,
+    /// A new role; demoting the last administrator is refused.
     pub role: Option<Role>,
     /// `Some(Some(at))` suspends the account (an account already suspended keeps its time),
     /// `Some(None)` reactivates it.
@@ -279,11 +328,17 @@ impl UserChange {
 /// records, so that a change is never made without its record, nor recorded without being made.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
+    /// Who acted; `None` for an operator task or the system.
     pub actor: Option<UserId>,
+    /// What was done, as `area.verb` (`group.create`, `user.update`).
     pub action: &'static str,
+    /// What it was done to, as `kind:id` (`group:7`); `{id}` stands for an id not yet known.
     pub target: String,
+    /// The changed fields before the change, if recorded.
     pub before: Option<serde_json::Value>,
+    /// The changed fields after the change, if recorded.
     pub after: Option<serde_json::Value>,
+    /// When the change was made.
     pub at: DateTime<Utc>,
 }
 
@@ -308,6 +363,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Every method that takes an `AuditEntry` writes it in the transaction of its change.
 
+    /// Creates the account, with its record; `Conflict` when the IIN is taken.
     fn insert_user(
         &self,
         admin: &crate::policy::Admin,
@@ -315,7 +371,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// The account with this IIN, if any.
     fn user_by_iin(&self, iin: &Iin) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// The account with this id, if any.
     fn user_by_id(&self, id: UserId) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// How many administrators there are.
     fn administrators(&self) -> impl Future<Output = StoreResult<i64>> + Send;
@@ -328,11 +386,13 @@ pub trait Store: Send + Sync + 'static {
         id: UserId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Sets or clears the user's own phone; `NotFound` without the account.
     fn set_phone(
         &self,
         own: &crate::policy::Own<UserId>,
         phone: Option<&Phone>,
     ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Sets or clears the storage key of the user's own photo; `NotFound` without the account.
     fn set_photo(
         &self,
         own: &crate::policy::Own<UserId>,
@@ -383,6 +443,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The session kept by the user's latest password change, if any.
     fn kept_session(&self, user: UserId) -> impl Future<Output = StoreResult<Option<KeptSession>>> + Send;
+    /// Records a refresh token just issued (by its digest).
     fn insert_refresh_token(&self, token: &RefreshToken) -> impl Future<Output = StoreResult<()>> + Send;
     /// Spends the token with this digest, atomically; a second use revokes its family.
     fn use_refresh_token(
@@ -404,6 +465,7 @@ pub trait Store: Send + Sync + 'static {
         T: Send,
         F: FnOnce(&mut [ThrottleState]) -> T + Send;
 
+    /// Writes an audit record on its own, outside the transaction of any change.
     fn audit(&self, entry: &AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
     /// A page of the audit log, newest first, and how many records match in all.
     fn audit_log(
@@ -413,6 +475,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<(Vec<crate::domain::AuditRecord>, i64)>> + Send;
 
     // Groups and membership.
+    /// Creates the group, with its record; `Conflict` when the name is taken.
     fn insert_group(
         &self,
         admin: &crate::policy::Admin,
@@ -421,6 +484,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
+    /// The group with its member count, if any.
     fn group(&self, id: GroupId) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     /// Renames the group and sets its description (a name in use is a conflict); `None` without
     /// the group. The audit entry gets the new values as its `after`.
@@ -432,6 +496,7 @@ pub trait Store: Send + Sync + 'static {
         description: Option<&str>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    /// The group with exactly this name, if any.
     fn group_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
     /// Moves every member of `from` into `to` (those already in `to` stay once) and empties
     /// `from`, with its record; answers how many were moved.
@@ -442,6 +507,7 @@ pub trait Store: Send + Sync + 'static {
         to: GroupId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// A page of groups in id order, and how many there are in all.
     fn list_groups(&self, page: Page) -> impl Future<Output = StoreResult<(Vec<Group>, i64)>> + Send;
     /// Deletes the group; its members stay.
     fn delete_group(
@@ -465,7 +531,9 @@ pub trait Store: Send + Sync + 'static {
         group: GroupId,
         users: &[UserId],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// The group's members, by name.
     fn members(&self, group: GroupId) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    /// Takes the user out of the group; `false` if they were not in it.
     fn remove_member(
         &self,
         admin: &crate::policy::Admin,
@@ -474,6 +542,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Modules, subjects, lessons and their links.
+    /// Creates the module, with its record.
     fn insert_module(
         &self,
         admin: &crate::policy::Admin,
@@ -481,6 +550,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Module>> + Send;
+    /// The module, if any.
     fn module(&self, id: ModuleId) -> impl Future<Output = StoreResult<Option<Module>>> + Send;
     /// The audit entry gets the updated module as its `after`.
     fn update_module(
@@ -503,6 +573,7 @@ pub trait Store: Send + Sync + 'static {
         module: ModuleId,
         title: &str,
     ) -> impl Future<Output = StoreResult<Subject>> + Send;
+    /// The subject, if any.
     fn subject(&self, id: SubjectId) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
     /// Renames the subject (a title used in its module, in any case, is a conflict); `None`
     /// without the subject. The audit entry gets the new title as its `after`.
@@ -513,12 +584,14 @@ pub trait Store: Send + Sync + 'static {
         title: &str,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<Option<Subject>>> + Send;
+    /// Deletes the subject with its lessons and tests, with its record; `false` if there was none.
     fn delete_subject(
         &self,
         admin: &crate::policy::Admin,
         id: SubjectId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Sets or clears the subject's teacher, with its record; a missing subject changes nothing.
     fn set_subject_teacher(
         &self,
         admin: &crate::policy::Admin,
@@ -533,12 +606,14 @@ pub trait Store: Send + Sync + 'static {
         module: ModuleId,
         group: GroupId,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Takes the group's access to the module away; `false` if it had none.
     fn unlink_group_module(
         &self,
         admin: &crate::policy::Admin,
         module: ModuleId,
         group: GroupId,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The groups given access to the module, in id order.
     fn module_groups(&self, module: ModuleId) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
     /// The module's teachers: those teaching one of its subjects and those linked to it, by name.
     fn module_teachers(
@@ -563,6 +638,7 @@ pub trait Store: Send + Sync + 'static {
         only: Option<ModuleId>,
         reader: Option<UserId>,
     ) -> impl Future<Output = StoreResult<Vec<ModuleTree>>> + Send;
+    /// Whether the module exists and is within `scope`.
     fn module_visible(&self, scope: ModuleScope, module: ModuleId) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The lesson, without a reader's result.
     fn lesson(&self, id: LessonId) -> impl Future<Output = StoreResult<Option<Lesson>>> + Send {
@@ -631,6 +707,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Storage keys of the files that deleting `of` takes with it.
     fn files_of(&self, of: FilesOf) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Records an uploaded lesson document, not yet in a lesson, under its uploader.
     fn insert_lesson_file(
         &self,
         file: &StoredFile,
@@ -654,9 +731,11 @@ pub trait Store: Send + Sync + 'static {
         files: &[StoredFile],
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Submission>> + Send;
+    /// The submission with its files, if any.
     fn submission(&self, id: SubmissionId) -> impl Future<Output = StoreResult<Option<Submission>>> + Send;
     /// Submissions newest first, each with its files (two queries).
     fn submissions(&self, filter: &SubmissionFilter) -> impl Future<Output = StoreResult<Vec<Submission>>> + Send;
+    /// Deletes the submission with its files' rows, with its record; `false` if there was none.
     fn delete_submission(
         &self,
         proof: &crate::policy::OwnOrTaught<SubmissionId>,
@@ -675,6 +754,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- tests (quizzes) and attempts ----
 
+    /// Creates the test with its questions and options, atomically, with its record; answers its id.
     fn insert_test(
         &self,
         subject: &crate::policy::Taught<SubjectId>,
@@ -697,6 +777,7 @@ pub trait Store: Send + Sync + 'static {
         subject: Option<SubjectId>,
         lesson: Option<LessonId>,
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Test>>> + Send;
+    /// Deletes the test with its questions and attempts, with its record; `false` if there was none.
     fn delete_test(
         &self,
         taught: &crate::policy::Taught<crate::domain::TestId>,
@@ -728,6 +809,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         filter: &AttemptFilter,
     ) -> impl Future<Output = StoreResult<Vec<crate::domain::quiz::Attempt>>> + Send;
+    /// Deletes the attempt, with its record; `false` if there was none.
     fn delete_attempt(
         &self,
         taught: &crate::policy::Taught<crate::domain::AttemptId>,
@@ -760,15 +842,21 @@ pub trait Store: Send + Sync + 'static {
 /// A session kept alive across a password change (see [`Store::keep_session`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptSession {
+    /// The refresh-token family (session id) kept.
     pub family: String,
+    /// The lowest token version of the session's access tokens still accepted.
     pub min_version: i64,
+    /// The account's token version the session is kept for; a later change ends it.
     pub version: i64,
 }
 
 /// A page of a gradebook as the store returns it.
 #[derive(Debug, Clone, Default)]
 pub struct GradebookPage {
+    /// The page's students, by name.
     pub students: Vec<crate::domain::grades::GradebookStudent>,
+    /// Those students' submissions and attempts in the module.
     pub work: Vec<crate::domain::grades::GradebookWork>,
+    /// How many students the group has in all.
     pub total: i64,
 }
