@@ -159,6 +159,7 @@ fn minutes(n: i64) -> chrono::Duration {
     chrono::Duration::minutes(n)
 }
 
+/// The start-up administrator is created once: later starts, on any process, leave the account and its password as they are.
 pub async fn bootstrap_admin_is_created_once<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     assert!(
@@ -202,6 +203,7 @@ pub async fn bootstrap_admin_is_created_once<S: Store>(fx: Fixture<S>) {
     assert_eq!(users[0].iin.as_str(), ADMIN_IIN);
 }
 
+/// A login answers the account's profile and a token pair whose access token authenticates (on another process too); refresh and tampered tokens do not.
 pub async fn login_returns_tokens_that_authenticate<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     // An account the operator made (an administrator's choice of password would have to be
@@ -261,6 +263,7 @@ pub async fn login_returns_tokens_that_authenticate<S: Store>(fx: Fixture<S>) {
     expect_err!(p.authenticate(&tampered).await, Error::Unauthorized(_));
 }
 
+/// A wrong password and an unknown IIN get the same answer, whatever password comes with the IIN.
 pub async fn wrong_password_and_unknown_iin_answer_alike<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -284,6 +287,7 @@ pub async fn wrong_password_and_unknown_iin_answer_alike<S: Store>(fx: Fixture<S
     assert!(!wrong.to_string().is_empty());
 }
 
+/// A malformed IIN or password is a validation error and never counts against the throttle.
 pub async fn malformed_input_is_a_validation_error<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -329,6 +333,7 @@ pub async fn malformed_input_is_a_validation_error<S: Store>(fx: Fixture<S>) {
         .expect("malformed attempts are not failures");
 }
 
+/// Hashes made by the previous Python backend's bcrypt log in, Cyrillic passwords included.
 pub async fn python_bcrypt_hashes_log_in<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     for (iin_text, hash) in [("900505700055", PYTHON_HASH), ("900505700056", PYTHON_HASH_CYRILLIC)] {
@@ -375,6 +380,7 @@ pub async fn python_bcrypt_hashes_log_in<S: Store>(fx: Fixture<S>) {
     );
 }
 
+/// The fifth failure within the window locks the IIN, and while it is locked even the right password is refused; other accounts are not touched.
 pub async fn throttle_locks_on_fifth_failure_even_for_right_password<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -419,6 +425,7 @@ pub async fn throttle_locks_on_fifth_failure_even_for_right_password<S: Store>(f
     assert_eq!(retry_after(&again), left);
 }
 
+/// Failures older than the window stop counting.
 pub async fn throttle_failures_expire<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -445,6 +452,7 @@ pub async fn throttle_failures_expire<S: Store>(fx: Fixture<S>) {
     );
 }
 
+/// A lock ends after five minutes, and the refusal says how long is left.
 pub async fn throttle_lock_ends_after_five_minutes<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -472,6 +480,7 @@ pub async fn throttle_lock_ends_after_five_minutes<S: Store>(fx: Fixture<S>) {
     login(p, student, PASSWORD).await;
 }
 
+/// A successful login forgives the failures before it.
 pub async fn success_clears_failures<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -497,6 +506,7 @@ pub async fn success_clears_failures<S: Store>(fx: Fixture<S>) {
     );
 }
 
+/// One address failing on many IINs is refused with "too many requests" before any single IIN locks.
 pub async fn per_address_limit_answers_too_many_requests<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -544,6 +554,7 @@ pub async fn per_address_limit_answers_too_many_requests<S: Store>(fx: Fixture<S
         .expect("the address lock ended");
 }
 
+/// Failures counted by one process and another add up under the same limit.
 pub async fn throttle_is_shared_between_processes<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -574,6 +585,7 @@ pub async fn throttle_is_shared_between_processes<S: Store>(fx: Fixture<S>) {
     login(&other, student, PASSWORD).await;
 }
 
+/// Failures racing each other, on processes of their own, are all counted: none is lost to a concurrent update.
 pub async fn parallel_failures_are_all_counted<S: Store>(fx: Fixture<S>) {
     // A lost update shows only when the racers overlap: a few rounds make that likely.
     const ROUNDS: u64 = 3;
@@ -818,6 +830,7 @@ pub async fn change_password_guesses_are_throttled<S: Store>(fx: Fixture<S>) {
         .expect("after the lock, the right password changes it");
 }
 
+/// Refreshing spends the refresh token for a new pair; presenting a spent one again revokes its whole family and no other.
 pub async fn refresh_rotates_and_reuse_revokes_family<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -864,6 +877,7 @@ pub async fn refresh_rotates_and_reuse_revokes_family<S: Store>(fx: Fixture<S>) 
     );
 }
 
+/// Logging out revokes every access and refresh token of the account, and no other account's.
 pub async fn logout_revokes_access_and_refresh_tokens<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -900,6 +914,7 @@ pub async fn logout_revokes_access_and_refresh_tokens<S: Store>(fx: Fixture<S>) 
         .expect("a new refresh token");
 }
 
+/// A password change needs the current password and a valid new one; it ends every other session and earlier refresh token, and keeps the caller's access token.
 pub async fn change_password_revokes_earlier_tokens<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -956,6 +971,7 @@ pub async fn change_password_revokes_earlier_tokens<S: Store>(fx: Fixture<S>) {
     login(p, student, "New-pass-123").await;
 }
 
+/// Only an administrator resets another's password; the reset revokes earlier tokens and must be changed before anything else.
 pub async fn reset_password_requires_change_and_revokes<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1013,6 +1029,7 @@ pub async fn reset_password_requires_change_and_revokes<S: Store>(fx: Fixture<S>
     assert!(!p.me(&me).await.expect("profile").must_change_password);
 }
 
+/// A deleted user's tokens, refresh tokens and password stop working at once.
 pub async fn deleted_user_token_is_rejected<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1035,6 +1052,7 @@ pub async fn deleted_user_token_is_rejected<S: Store>(fx: Fixture<S>) {
     expect_err!(p.me(&me).await, Error::NotFound(_));
 }
 
+/// Phones are unique among accounts that have one; no phone, or a blank one, is never a conflict.
 pub async fn phone_is_unique_only_when_present<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1117,6 +1135,7 @@ pub async fn phone_is_unique_only_when_present<S: Store>(fx: Fixture<S>) {
         .expect("several users without a phone");
 }
 
+/// A second account with an IIN in use, however spaced, is a conflict and leaves the first as it was.
 pub async fn duplicate_iin_is_a_conflict<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1149,6 +1168,7 @@ pub async fn duplicate_iin_is_a_conflict<S: Store>(fx: Fixture<S>) {
     assert_eq!(total, 3);
 }
 
+/// Administrators cannot be deleted; teachers and students can.
 pub async fn admins_cannot_be_deleted<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1171,6 +1191,7 @@ pub async fn admins_cannot_be_deleted<S: Store>(fx: Fixture<S>) {
     assert!(users.iter().all(|u| u.role == Role::Admin));
 }
 
+/// Teachers and students cannot list, create, reset the password of or delete accounts.
 pub async fn only_admins_manage_users<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1211,6 +1232,7 @@ pub async fn only_admins_manage_users<S: Store>(fx: Fixture<S>) {
     assert_eq!(users.len(), 4);
 }
 
+/// Users are listed in id order, a page at a time, with the total count.
 pub async fn users_are_listed_in_pages<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1250,6 +1272,7 @@ pub async fn users_are_listed_in_pages<S: Store>(fx: Fixture<S>) {
     assert_eq!(clamped, all[..1]);
 }
 
+/// Any logged-in user may look up another by IIN (leading zeros kept); an unknown IIN is not found, a malformed one a validation error.
 pub async fn user_lookup_by_iin<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1311,6 +1334,7 @@ async fn new_module<S: Store>(p: &Platform<S>, admin: &Principal, title: &str) -
     p.create_module(admin, module).await.expect("create a module").id
 }
 
+/// Students see the modules linked to their groups, teachers those they teach, administrators all; only administrators manage the structure, and unlinking takes a module away.
 pub async fn modules_are_visible_by_role_and_link<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1396,6 +1420,7 @@ pub async fn modules_are_visible_by_role_and_link<S: Store>(fx: Fixture<S>) {
     );
 }
 
+/// Subject titles are unique within a module, ignoring case and surrounding spaces; another module may reuse one.
 pub async fn subject_titles_are_unique_per_module_ignoring_case<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1420,6 +1445,7 @@ pub async fn subject_titles_are_unique_per_module_ignoring_case<S: Store>(fx: Fi
     assert_eq!(tree.subjects.len(), 2);
 }
 
+/// Group names are unique, ignoring surrounding spaces, and never empty.
 pub async fn group_names_are_unique<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1430,6 +1456,7 @@ pub async fn group_names_are_unique<S: Store>(fx: Fixture<S>) {
     assert_eq!(p.list_groups(&admin, Page::default()).await.expect("groups").0.len(), 1);
 }
 
+/// Deleting a group with its users deletes its students and teachers but keeps administrators, and the subjects they taught stay without a teacher; a plain delete keeps every member.
 pub async fn delete_group_with_users_keeps_admins<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1471,6 +1498,7 @@ pub async fn delete_group_with_users_keeps_admins<S: Store>(fx: Fixture<S>) {
     p.user_ref(&admin, &nth_iin(3)).await.expect("kept");
 }
 
+/// Deleting a module deletes its subjects and keeps the groups that were linked to it, with their members.
 pub async fn deleting_a_module_cascades_to_subjects_only<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -1719,6 +1747,7 @@ pub async fn audit_records_commit_with_their_changes<S: Store>(fx: Fixture<S>) {
     }
 }
 
+/// Homework keeps every submission with its files, only the subject's teacher grades it, every grade is audited, and only those allowed can download or delete it.
 pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let c = class(p).await;
@@ -1838,6 +1867,7 @@ pub async fn homework_keeps_history_and_grades_are_audited<S: Store>(fx: Fixture
     assert_eq!((report.objects, report.referenced), (0, 0), "{report:?}");
 }
 
+/// Deleting a teacher keeps the grades they gave (without the grader); deleting a student takes their submissions and files with them.
 pub async fn deleting_users_removes_their_files_and_keeps_grades_they_gave<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let c = class(p).await;
@@ -1872,6 +1902,7 @@ pub async fn deleting_users_removes_their_files_and_keeps_grades_they_gave<S: St
     assert!(report.is_clean() && report.objects == 0, "{report:?}");
 }
 
+/// `fsck` finds files without a row and rows without their file, and a repair removes both.
 pub async fn fsck_finds_and_repairs_orphans_and_missing_files<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let c = class(p).await;
@@ -1933,6 +1964,7 @@ fn answers(v: serde_json::Value) -> Vec<crate::domain::quiz::Answer> {
     serde_json::from_value(v).expect("well-formed answers")
 }
 
+/// Invalid tests are refused with nothing written, a student's view never shows the answers, and submissions are scored by the test's rule.
 pub async fn tests_never_show_answers_to_students_and_score_fairly<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let c = class(p).await;
@@ -2042,6 +2074,7 @@ pub async fn tests_never_show_answers_to_students_and_score_fairly<S: Store>(fx:
     assert!(p.lesson_results(&c.admin, lesson.id).await.expect("results").is_empty());
 }
 
+/// An attempt's deadline follows the time limit, a shuffled attempt shows every question once, and after the deadline only the answers saved in time count.
 pub async fn attempts_keep_time_limits_and_saved_answers<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let c = class(p).await;
@@ -2113,6 +2146,7 @@ pub async fn attempts_keep_time_limits_and_saved_answers<S: Store>(fx: Fixture<S
     expect_err!(p.start_attempt(&c.teacher, test.id).await, Error::Forbidden(_));
 }
 
+/// Forty students each sending the same submission twice at once get exactly one attempt each.
 pub async fn concurrent_submissions_are_stored_once_each<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let c = class(p).await;

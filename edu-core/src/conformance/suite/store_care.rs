@@ -40,6 +40,7 @@ fn repair(force: bool) -> FsckOptions {
     }
 }
 
+/// A repair is refused without the file store's marker, and, unless forced, when the store and the database disagree too much to be the same.
 pub async fn fsck_repair_needs_the_marker_and_a_plausible_store<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
@@ -128,6 +129,7 @@ pub async fn fsck_repair_needs_the_marker_and_a_plausible_store<S: Store>(fx: Fi
     assert!(clean.is_clean() && clean.objects == 1, "{clean:?}");
 }
 
+/// A file store is marked only when it holds what the database refers to, or when an operator vouches for it.
 pub async fn a_store_is_marked_only_when_it_is_the_databases<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let files = p.files().expect("file store").clone();
@@ -157,6 +159,7 @@ pub async fn a_store_is_marked_only_when_it_is_the_databases<S: Store>(fx: Fixtu
     );
 }
 
+/// Stale temporary files are swept after their grace period; orphans only in a marked store, and never so many that the database looks wrong.
 pub async fn stale_files_are_swept_after_the_grace_period<S: Store>(fx: Fixture<S>) {
     let p = &fx.platform;
     let admin = admin(p).await;
