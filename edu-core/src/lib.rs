@@ -16,6 +16,8 @@
 //! # let _ = me; Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod config;
 pub mod domain;

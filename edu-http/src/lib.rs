@@ -7,6 +7,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod conditional;
 pub mod error;
 mod extract;
