@@ -363,7 +363,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Every method that takes an `AuditEntry` writes it in the transaction of its change.
 
-    /// Creates the account, with its record; `Conflict` when the IIN is taken.
+    /// Creates the account, with its record; `Conflict` when the IIN or the phone is taken.
     fn insert_user(
         &self,
         admin: &crate::policy::Admin,
@@ -386,7 +386,8 @@ pub trait Store: Send + Sync + 'static {
         id: UserId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Sets or clears the user's own phone; `NotFound` without the account.
+    /// Sets or clears the user's own phone; `Conflict` when another account has it, `NotFound`
+    /// without the account.
     fn set_phone(
         &self,
         own: &crate::policy::Own<UserId>,
@@ -591,7 +592,8 @@ pub trait Store: Send + Sync + 'static {
         id: SubjectId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Sets or clears the subject's teacher, with its record; a missing subject changes nothing.
+    /// Sets or clears the subject's teacher, with its record; without the subject no row changes
+    /// (and no error is answered).
     fn set_subject_teacher(
         &self,
         admin: &crate::policy::Admin,
