@@ -81,17 +81,9 @@ fn services() -> Services {
     }
 }
 
-/// Where `build.rs` looks too: `EDU_TEST_HAPROXY`, the PATH, Debian's `/usr/sbin/haproxy`.
+/// The HAProxy `build.rs` found: `EDU_TEST_HAPROXY`, the PATH, Debian's `/usr/sbin/haproxy`.
 fn haproxy() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("EDU_TEST_HAPROXY").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path)).filter(|p| p.is_file());
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("haproxy"))
-        .chain([PathBuf::from("/usr/sbin/haproxy")])
-        .find(|p| p.is_file())
+    Some(PathBuf::from(env!("EDU_MULTI_NODE_HAPROXY"))).filter(|p| p.is_file())
 }
 
 /// A temporary directory, removed when dropped.
@@ -1304,12 +1296,7 @@ async fn nodes_behind_a_balancer_share_everything_and_survive_a_killed_node() {
                 "my submissions",
             )
             .await;
-            let mine: HashSet<i64> = mine
-                .as_array()
-                .expect("a list")
-                .iter()
-                .filter_map(|s| s["id"].as_i64())
-                .collect();
+            let mine = ids(&mine);
             assert!(
                 w.uploads.iter().all(|u| mine.contains(&u.submission)),
                 "student {}",
@@ -1325,12 +1312,7 @@ async fn nodes_behind_a_balancer_share_everything_and_survive_a_killed_node() {
                 "my results",
             )
             .await;
-            let results: HashSet<i64> = results
-                .as_array()
-                .expect("a list")
-                .iter()
-                .filter_map(|r| r["id"].as_i64())
-                .collect();
+            let results = ids(&results);
             assert!(
                 w.attempts.iter().all(|a| results.contains(&a.id)),
                 "student {}",
@@ -1423,4 +1405,13 @@ async fn nodes_behind_a_balancer_share_everything_and_survive_a_killed_node() {
     balancer.process.kill();
     drop(nodes);
     drop(db);
+}
+
+/// The `id`s of a JSON list's items.
+fn ids(list: &Value) -> HashSet<i64> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|item| item["id"].as_i64())
+        .collect()
 }

@@ -157,12 +157,11 @@ pub async fn sqlite_fixture_with_files(files: crate::files::FileStore) -> Fixtur
     fx
 }
 
-/// A fresh schema on the test PostgreSQL server, or `None` (with a message) when there is none.
-pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
-    let base = pg_base_url().await?;
-    let schema = format!("edu_t_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgStore::connect(
-        &base,
+/// Runs one statement on the test server through a connection of its own (creating a test's
+/// schema or database).
+async fn run_on_server(server: &PgConnectOptions, sql: &str) {
+    let admin = PgStore::connect_with(
+        server.clone(),
         PoolSettings {
             max_connections: 1,
             ..PoolSettings::default()
@@ -170,11 +169,19 @@ pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     )
     .await
     .expect("connect to the test PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(admin.pool())
         .await
-        .expect("create test schema");
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     admin.pool().close().await;
+}
+
+/// A fresh schema on the test PostgreSQL server, or `None` (with a message) when there is none.
+pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
+    let base = pg_base_url().await?;
+    let schema = format!("edu_t_{}", uuid::Uuid::new_v4().simple());
+    let server = PgConnectOptions::from_str(&crate::store::normalize_url(&base)).expect("valid EDU_TEST_DATABASE_URL");
+    run_on_server(&server, &format!("CREATE SCHEMA {schema}")).await;
     let connect = move || {
         let base = base.clone();
         let schema = schema.clone();
@@ -214,20 +221,7 @@ pub async fn pgbouncer_fixture() -> Option<Fixture<PgStore>> {
     let base = pg_base_url().await?;
     let database = format!("edu_pgb_{}", uuid::Uuid::new_v4().simple());
     let direct = PgConnectOptions::from_str(&crate::store::normalize_url(&base)).expect("valid EDU_TEST_DATABASE_URL");
-    let admin = PgStore::connect_with(
-        direct.clone(),
-        PoolSettings {
-            max_connections: 1,
-            ..PoolSettings::default()
-        },
-    )
-    .await
-    .expect("connect to the test PostgreSQL server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(admin.pool())
-        .await
-        .expect("create the test database");
-    admin.pool().close().await;
+    run_on_server(&direct, &format!("CREATE DATABASE {database}")).await;
     let through = PgConnectOptions::from_str(&crate::store::normalize_url(&bouncer))
         .expect("valid EDU_TEST_PGBOUNCER_URL")
         .database(&database);
