@@ -79,3 +79,19 @@ impl Default for Options {
 pub fn routes<S: Store>(platform: Platform<S>) -> BoxedFilter<(Response,)> {
     routes_with(platform, &Options::default())
 }
+
+/// The routes of the two stores edu ships, named here so that they are compiled once, in this
+/// crate.
+///
+/// Generic code is compiled in the crate that first gives it concrete types, and development
+/// builds share such copies with the crates that depend on it. Without this, every binary, test
+/// and example serving edu compiled all of its routes again for each store.
+#[cfg(not(test))]
+#[doc(hidden)]
+pub static COMPILED_ROUTES: (RoutesOf<edu_core::SqliteStore>, RoutesOf<edu_core::PgStore>) =
+    (routes_with::<edu_core::SqliteStore>, routes_with::<edu_core::PgStore>);
+
+/// [`routes_with`] for one store.
+#[cfg(not(test))]
+#[doc(hidden)]
+pub type RoutesOf<S> = fn(Platform<S>, &Options) -> BoxedFilter<(Response,)>;

@@ -1,6 +1,7 @@
 //! The accept loop: each connection served by hyper through the tower stack, with graceful shutdown.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use edu_core::{Platform, Store};
@@ -102,6 +103,17 @@ pub async fn serve_routes(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_boxed(filter, listener, options, Box::pin(shutdown)).await
+}
+
+/// [`serve_routes`] without a type parameter, so that the server's stack is compiled once, in this
+/// crate, and not again in every binary that serves.
+async fn serve_boxed(
+    filter: BoxedFilter<(Response,)>,
+    listener: TcpListener,
+    options: Options,
+    mut shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> std::io::Result<()> {
     let stack = ServiceBuilder::new()
         // First, so that the log, the headers and the throttle all see the same client.
         .layer(ClientAddrLayer::new(options.trusted_proxies.clone()))
@@ -143,7 +155,6 @@ pub async fn serve_routes(
         .service(warp::service(filter));
 
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {

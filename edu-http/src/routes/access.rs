@@ -109,36 +109,23 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(get())
         .and(w())
         .then(lesson::<S>);
-    overview
-        .or(group_to_module)
-        .unify()
-        .or(teacher_to_subject)
-        .unify()
-        .or(module_groups)
-        .unify()
-        .or(admin_modules)
-        .unify()
-        .or(admin_module)
-        .unify()
-        .or(my_modules)
-        .unify()
-        .or(my_module)
-        .unify()
-        .or(teacher_modules)
-        .unify()
-        .or(teacher_module)
-        .unify()
-        .or(teacher_subjects)
-        .unify()
-        .or(subject_lessons)
-        .unify()
-        .or(link)
-        .unify()
-        .or(unlink)
-        .unify()
-        .or(lesson)
-        .unify()
-        .boxed()
+    super::one_of([
+        overview.boxed(),
+        group_to_module.boxed(),
+        teacher_to_subject.boxed(),
+        module_groups.boxed(),
+        admin_modules.boxed(),
+        admin_module.boxed(),
+        my_modules.boxed(),
+        my_module.boxed(),
+        teacher_modules.boxed(),
+        teacher_module.boxed(),
+        teacher_subjects.boxed(),
+        subject_lessons.boxed(),
+        link.boxed(),
+        unlink.boxed(),
+        lesson.boxed(),
+    ])
 }
 
 /// Every module with its groups, and its subjects with their teachers.

@@ -101,28 +101,19 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(w())
         .then(remove_user::<S>);
     let import = crate::routes::import::route(p.clone());
-    create
-        .or(list)
-        .unify()
-        .or(read)
-        .unify()
-        .or(delete)
-        .unify()
-        .or(update)
-        .unify()
-        .or(move_members)
-        .unify()
-        .or(delete_all)
-        .unify()
-        .or(add)
-        .unify()
-        .or(members)
-        .unify()
-        .or(remove)
-        .unify()
-        .or(import)
-        .unify()
-        .boxed()
+    super::one_of([
+        create.boxed(),
+        list.boxed(),
+        read.boxed(),
+        delete.boxed(),
+        update.boxed(),
+        move_members.boxed(),
+        delete_all.boxed(),
+        add.boxed(),
+        members.boxed(),
+        remove.boxed(),
+        import.boxed(),
+    ])
 }
 
 /// Creates a group; a name in use is a 409. Answers 200, as the old backend did.

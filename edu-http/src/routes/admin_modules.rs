@@ -66,26 +66,18 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::delete())
         .and(w())
         .then(delete_subject::<S>);
-    create
-        .or(list)
-        .unify()
-        .or(with_teachers)
-        .unify()
-        .or(read)
-        .unify()
-        .or(update)
-        .unify()
-        .or(patch)
-        .unify()
-        .or(update_subject)
-        .unify()
-        .or(delete)
-        .unify()
-        .or(add_subject)
-        .unify()
-        .or(delete_subject)
-        .unify()
-        .boxed()
+    super::one_of([
+        create.boxed(),
+        list.boxed(),
+        with_teachers.boxed(),
+        read.boxed(),
+        update.boxed(),
+        patch.boxed(),
+        update_subject.boxed(),
+        delete.boxed(),
+        add_subject.boxed(),
+        delete_subject.boxed(),
+    ])
 }
 
 /// Creates a module; the response carries its id. Answers 200, as the old backend did.

@@ -71,22 +71,16 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(with_platform(p))
         .and(bearer())
         .then(unlock::<S>);
-    create
-        .or(list)
-        .unify()
-        .or(reset)
-        .unify()
-        .or(delete)
-        .unify()
-        .or(update)
-        .unify()
-        .or(suspend)
-        .unify()
-        .or(reactivate)
-        .unify()
-        .or(unlock)
-        .unify()
-        .boxed()
+    super::one_of([
+        create.boxed(),
+        list.boxed(),
+        reset.boxed(),
+        delete.boxed(),
+        update.boxed(),
+        suspend.boxed(),
+        reactivate.boxed(),
+        unlock.boxed(),
+    ])
 }
 
 /// Changes a user's name, phone or role; only the fields given change. The last administrator

@@ -98,16 +98,13 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(with_platform(p))
         .and(bearer())
         .then(logout::<S>);
-    login
-        .or(token)
-        .unify()
-        .or(check)
-        .unify()
-        .or(refresh)
-        .unify()
-        .or(logout)
-        .unify()
-        .boxed()
+    super::one_of([
+        login.boxed(),
+        token.boxed(),
+        check.boxed(),
+        refresh.boxed(),
+        logout.boxed(),
+    ])
 }
 
 /// Log in with IIN and password.

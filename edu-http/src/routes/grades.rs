@@ -150,15 +150,13 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(lang_pref())
         .then(export_gradebook::<S>);
-    flat.or(summary)
-        .unify()
-        .or(summary_export)
-        .unify()
-        .or(book)
-        .unify()
-        .or(book_export)
-        .unify()
-        .boxed()
+    super::one_of([
+        flat.boxed(),
+        summary.boxed(),
+        summary_export.boxed(),
+        book.boxed(),
+        book_export.boxed(),
+    ])
 }
 
 /// The caller's grades, flat: every homework submission (graded or not) and then every submitted

@@ -117,7 +117,7 @@ pub(crate) fn route<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(query())
         .and(body())
         .then(upload_teachers::<S>);
-    groups.or(teachers).unify().boxed()
+    super::one_of([groups.boxed(), teachers.boxed()])
 }
 
 /// Reads the `file` field of a multipart body, refusing it as soon as it passes the limit.

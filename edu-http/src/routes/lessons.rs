@@ -134,34 +134,22 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(w())
         .and(optional_header("range"))
         .then(static_homework::<S>);
-    create
-        .or(read)
-        .unify()
-        .or(delete)
-        .unify()
-        .or(update)
-        .unify()
-        .or(upload)
-        .unify()
-        .or(submit)
-        .unify()
-        .or(mine)
-        .unify()
-        .or(all)
-        .unify()
-        .or(delete_submission)
-        .unify()
-        .or(grade)
-        .unify()
-        .or(download)
-        .unify()
-        .or(photo)
-        .unify()
-        .or(static_document)
-        .unify()
-        .or(static_homework)
-        .unify()
-        .boxed()
+    super::one_of([
+        create.boxed(),
+        read.boxed(),
+        delete.boxed(),
+        update.boxed(),
+        upload.boxed(),
+        submit.boxed(),
+        mine.boxed(),
+        all.boxed(),
+        delete_submission.boxed(),
+        grade.boxed(),
+        download.boxed(),
+        photo.boxed(),
+        static_document.boxed(),
+        static_homework.boxed(),
+    ])
 }
 
 /// Creates a lesson in a subject (its teacher or an admin). A linked test must exist in the

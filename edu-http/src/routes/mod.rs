@@ -24,30 +24,41 @@ use crate::Options;
 
 /// Every route of the API, with rejections recovered into JSON errors.
 pub fn routes_with<S: Store>(platform: Platform<S>, options: &Options) -> BoxedFilter<(Response,)> {
-    root::routes(platform.clone(), options)
-        .or(auth::routes(platform.clone()))
-        .unify()
-        .or(user::routes(platform.clone()))
-        .unify()
-        .or(admin_users::routes(platform.clone()))
-        .unify()
-        .or(admin_audit::routes(platform.clone()))
-        .unify()
-        .or(admin_groups::routes(platform.clone()))
-        .unify()
-        .or(admin_modules::routes(platform.clone()))
-        .unify()
-        .or(access::routes(platform.clone()))
-        .unify()
-        .or(grades::routes(platform.clone()))
-        .unify()
-        .or(lessons::routes(platform.clone()))
-        .unify()
-        .or(tests::routes(platform))
-        .unify()
-        .recover(crate::error::recover)
-        .unify()
-        .boxed()
+    one_of([
+        root::routes(platform.clone(), options),
+        auth::routes(platform.clone()),
+        user::routes(platform.clone()),
+        admin_users::routes(platform.clone()),
+        admin_audit::routes(platform.clone()),
+        admin_groups::routes(platform.clone()),
+        admin_modules::routes(platform.clone()),
+        access::routes(platform.clone()),
+        grades::routes(platform.clone()),
+        lessons::routes(platform.clone()),
+        tests::routes(platform),
+    ])
+    .recover(crate::error::recover)
+    .unify()
+    .boxed()
+}
+
+/// The first of `routes` that matches answers (a rejection from every one is combined, as `or`
+/// does).
+///
+/// Each join is boxed: a chain of `or`s nests the filters' types one inside the other, and with
+/// some ninety routes those types grow so large that compiling them for each store and each binary
+/// took minutes. Boxed, every join has the same small type, for the cost of one allocation per
+/// route tried.
+pub(crate) fn one_of<const N: usize>(routes: [BoxedFilter<(Response,)>; N]) -> BoxedFilter<(Response,)> {
+    routes
+        .into_iter()
+        .reduce(|tried, next| tried.or(next).unify().boxed())
+        .unwrap_or_else(|| warp::any().and_then(reject_all).boxed())
+}
+
+/// Matches nothing: the join of no routes.
+async fn reject_all() -> Result<Response, warp::Rejection> {
+    Err(warp::reject::not_found())
 }
 
 /// A JSON body with status 200.

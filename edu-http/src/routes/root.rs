@@ -41,14 +41,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>, options: &Options) -> BoxedFilter
                 Err(warp::reject::not_found())
             }
         });
-    welcome
-        .or(healthz)
-        .unify()
-        .or(readyz)
-        .unify()
-        .or(openapi)
-        .unify()
-        .boxed()
+    super::one_of([welcome.boxed(), healthz.boxed(), readyz.boxed(), openapi.boxed()])
 }
 
 /// A welcome message.

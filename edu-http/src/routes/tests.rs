@@ -74,30 +74,20 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(warp::delete())
         .and(w())
         .then(delete_result::<S>);
-    create
-        .or(read)
-        .unify()
-        .or(update)
-        .unify()
-        .or(delete)
-        .unify()
-        .or(by_subject)
-        .unify()
-        .or(submit)
-        .unify()
-        .or(start)
-        .unify()
-        .or(save)
-        .unify()
-        .or(finish)
-        .unify()
-        .or(mine)
-        .unify()
-        .or(results)
-        .unify()
-        .or(delete_result)
-        .unify()
-        .boxed()
+    super::one_of([
+        create.boxed(),
+        read.boxed(),
+        update.boxed(),
+        delete.boxed(),
+        by_subject.boxed(),
+        submit.boxed(),
+        start.boxed(),
+        save.boxed(),
+        finish.boxed(),
+        mine.boxed(),
+        results.boxed(),
+        delete_result.boxed(),
+    ])
 }
 
 /// Creates a test in a subject (its teacher or an admin). At least one question, each with two or

@@ -69,7 +69,7 @@ pub(crate) fn routes<S: Store>(p: Platform<S>) -> BoxedFilter<(Response,)> {
         .and(optional_header("content-length"))
         .and(body())
         .then(upload_photo::<S>);
-    by_iin.or(phone).unify().or(password).unify().or(photo).unify().boxed()
+    super::one_of([by_iin.boxed(), phone.boxed(), password.boxed(), photo.boxed()])
 }
 
 /// Multipart form of an avatar.
