@@ -1,6 +1,6 @@
 //! Marks the suites of a backend this test run cannot reach, so that `cargo test` counts them as
-//! ignored instead of passed: PostgreSQL without `EDU_TEST_DATABASE_URL` (and no Docker engine
-//! for a container), PgBouncer without `EDU_TEST_PGBOUNCER_URL`, the S3-compatible store without
+//! ignored instead of passed: PostgreSQL without `EDU_TEST_DATABASE_URL` (and, with the
+//! `containers` feature, no Docker engine for a container), PgBouncer without `EDU_TEST_PGBOUNCER_URL`, the S3-compatible store without
 //! `EDU_TEST_S3_URL`, the outage suite without PostgreSQL's server programs (`initdb`, `pg_ctl`)
 //! or `moto_server`. Under `CI` nothing is
 //! ignored: a missing service fails the run instead.
@@ -41,7 +41,8 @@ fn main() {
         return;
     }
     let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
-    if !set("EDU_TEST_DATABASE_URL") && !docker_answers() {
+    let container = || std::env::var_os("CARGO_FEATURE_CONTAINERS").is_some() && docker_answers();
+    if !set("EDU_TEST_DATABASE_URL") && !container() {
         println!("cargo::rustc-cfg=edu_skip_postgres");
     }
     if !set("EDU_TEST_PGBOUNCER_URL") || !set("EDU_TEST_DATABASE_URL") {

@@ -51,7 +51,7 @@ async fn main() {
     let (iin, password) = (args[2].clone(), args[3].clone());
     let clients: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(20);
     let seconds: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let client = reqwest::Client::new();
+    let client = edu_tests::http().build().expect("http client");
     let health = format!("{base}/healthz");
 
     let idle = probe(&client, &health, Instant::now() + Duration::from_secs(3)).await;

@@ -196,7 +196,7 @@ async fn main() -> Result<(), Failure> {
     }
     iins.truncate(o.users);
 
-    let client = reqwest::Client::builder()
+    let client = edu_tests::http()
         .pool_max_idle_per_host(o.users)
         .tcp_nodelay(true)
         .build()?;

@@ -56,7 +56,7 @@ async fn main() -> Result<(), Failure> {
     };
     let students: usize = rest.first().map_or(Ok(500), |s| s.parse())?;
     let base = base.trim_end_matches('/').to_owned();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let client = edu_tests::http().pool_max_idle_per_host(64).build()?;
     let admin = login(&client, &base, admin_iin, admin_password).await?;
     let tag = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

@@ -177,6 +177,8 @@ async fn run(dir: &std::path::Path) -> Result<(), Error> {
 /// Logs in over HTTP, takes the test with the same token in process, then reads edu's grade list
 /// and the school's report and checks that they agree.
 async fn exercise<S: Store>(platform: &Platform<S>, base: &str, test: edu_core::domain::TestId) -> Result<(), Error> {
+    // reqwest and rustls share one crypto provider with edu-core's S3 file store.
+    edu_core::files::install_tls_provider();
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{base}/auth/login"))

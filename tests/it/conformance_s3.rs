@@ -30,7 +30,9 @@ async fn endpoint() -> Option<String> {
             let url = url.trim_end_matches('/').to_owned();
             // An S3 emulator creates buckets on an unsigned PUT; a real service's bucket is made
             // beforehand, and then this answers 403 or 409, which is fine.
-            let created = reqwest::Client::new()
+            let created = edu_tests::http()
+                .build()
+                .expect("http client")
                 .put(format!("{url}/{BUCKET}"))
                 .send()
                 .await

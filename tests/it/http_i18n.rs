@@ -52,7 +52,7 @@ async fn call_in<S: Store>(
 ) -> Reply {
     let client = match lang {
         Some(_) => app.client.clone(),
-        None => reqwest::Client::new(),
+        None => edu_tests::http().build().expect("http client"),
     };
     let mut req = client.request(method, app.url(path));
     if let Some(lang) = lang {

@@ -502,7 +502,9 @@ async fn s3_store() -> Option<FileStore> {
     };
     let endpoint = endpoint.trim_end_matches('/').to_owned();
     let bucket = "edu-legacy";
-    let created = reqwest::Client::new()
+    let created = edu_tests::http()
+        .build()
+        .expect("http client")
         .put(format!("{endpoint}/{bucket}"))
         .send()
         .await

@@ -313,7 +313,9 @@ fn file_part(name: &str, bytes: &[u8]) -> Part {
 async fn a_stopped_file_store_answers_503_on_file_routes_and_the_rest_works() {
     let program = found(env!("EDU_OUTAGE_MOTO_SERVER"), "moto_server");
     let mut moto = moto::Moto::start(program).await;
-    let bucket = reqwest::Client::new()
+    let bucket = edu_tests::http()
+        .build()
+        .expect("http client")
         .put(format!("{}/edu-outage", moto.endpoint))
         .send()
         .await

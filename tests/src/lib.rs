@@ -63,15 +63,19 @@ pub fn fresh_iin() -> String {
     }
 }
 
+/// A client builder for tests and tools, with the TLS provider installed that this build's reqwest
+/// needs (see [`edu_core::files::install_tls_provider`]).
+pub fn http() -> reqwest::ClientBuilder {
+    edu_core::files::install_tls_provider();
+    reqwest::Client::builder()
+}
+
 /// The tests' client asks for English, as the texts they check are English; a request may say
 /// otherwise with its own `Accept-Language`.
 fn english_client() -> reqwest::Client {
     let mut headers = HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT_LANGUAGE, HeaderValue::from_static("en"));
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .expect("http client")
+    http().default_headers(headers).build().expect("http client")
 }
 
 impl<S: Store> TestApp<S> {

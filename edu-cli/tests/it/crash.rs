@@ -72,7 +72,7 @@ async fn killed_mid_upload_loses_nothing_acknowledged_and_leaves_no_orphan() {
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).expect("temp dir");
     let port = free_port();
-    let client = reqwest::Client::new();
+    let client = edu_tests::http().build().expect("http client");
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(&dir.0, port, &client).await;
 

@@ -37,7 +37,7 @@ async fn metrics_are_served_apart_and_count_what_happens() {
         ("EDU_BIND", format!("127.0.0.1:{api}")),
         ("EDU_METRICS_BIND", format!("127.0.0.1:{metrics}")),
     ]);
-    let client = reqwest::Client::new();
+    let client = edu_tests::http().build().expect("http client");
     let _server = serve(&dir.path(""), vars, api, &client).await;
     let url = |path: &str| format!("http://127.0.0.1:{api}{path}");
 

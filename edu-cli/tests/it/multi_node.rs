@@ -1056,7 +1056,7 @@ async fn student(load: Arc<Load>, student: usize, user: User, seed: u64) -> Work
 async fn nodes_behind_a_balancer_share_everything_and_survive_a_killed_node() {
     let began = Instant::now();
     let services = services();
-    let client = reqwest::Client::builder()
+    let client = edu_tests::http()
         .pool_max_idle_per_host(64)
         .build()
         .expect("an HTTP client");

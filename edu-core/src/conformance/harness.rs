@@ -1,7 +1,7 @@
 //! Fresh databases for tests: a temporary SQLite file, or a new schema on PostgreSQL.
 //!
 //! PostgreSQL comes from `EDU_TEST_DATABASE_URL`; without it, from a testcontainers PostgreSQL when
-//! a Docker engine answers; otherwise the PostgreSQL half is skipped with a loud message — except
+//! the `containers` feature is on and a Docker engine answers; otherwise the PostgreSQL half is skipped with a loud message — except
 //! under `CI`, where a missing database fails the run instead of passing silently.
 
 use std::future::Future;
@@ -303,10 +303,15 @@ async fn pg_base_url() -> Option<String> {
             {
                 return Some(url);
             }
+            #[cfg(feature = "containers")]
             if let Some(url) = container::start().await {
                 return Some(url);
             }
-            let msg = "EDU_TEST_DATABASE_URL is not set and no Docker engine answers: the PostgreSQL half of the suite cannot run";
+            let msg = if cfg!(feature = "containers") {
+                "EDU_TEST_DATABASE_URL is not set and no Docker engine answers: the PostgreSQL half of the suite cannot run"
+            } else {
+                "EDU_TEST_DATABASE_URL is not set (and the tests were built without the `containers` feature, which would start PostgreSQL in Docker): the PostgreSQL half of the suite cannot run"
+            };
             if std::env::var_os("CI").is_some() {
                 panic!("{msg} (refusing to skip under CI)");
             }
@@ -319,6 +324,7 @@ async fn pg_base_url() -> Option<String> {
         .clone()
 }
 
+#[cfg(feature = "containers")]
 mod container {
     use testcontainers::core::{IntoContainerPort, WaitFor};
     use testcontainers::runners::AsyncRunner;

@@ -569,6 +569,18 @@ pub fn store_away(e: &object_store::Error) -> bool {
     false
 }
 
+/// Makes ring the process's crypto provider for rustls, unless a provider is installed already.
+///
+/// With the `s3` feature, HTTPS to the bucket goes through reqwest and rustls built without a
+/// provider of their own, so that one crypto library is compiled rather than two. An S3 file
+/// store calls this before it makes its client. A program that makes reqwest clients of its own in
+/// the same build (where cargo gives its reqwest the same features) calls it before the first of
+/// them, or installs a provider of its choice. Without the `s3` feature it does nothing.
+pub fn install_tls_provider() {
+    #[cfg(feature = "s3")]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[cfg(feature = "s3")]
 fn s3(bucket: &str, prefix: &str, options: &[(&str, &str)]) -> Result<FileStore, FileError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -581,6 +593,7 @@ fn s3(bucket: &str, prefix: &str, options: &[(&str, &str)]) -> Result<FileStore,
         retry_timeout: std::time::Duration::from_secs(2),
         ..object_store::RetryConfig::default()
     };
+    install_tls_provider();
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry);
     for (key, value) in options {
         let key = key.to_ascii_lowercase();

@@ -95,10 +95,7 @@ impl Load {
     pub fn start(target: &Target, asks: &[Ask]) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let samples = Arc::new(Mutex::new(Vec::new()));
-        let http = reqwest::Client::builder()
-            .timeout(CLIENT_TIMEOUT)
-            .build()
-            .expect("http client");
+        let http = edu_tests::http().timeout(CLIENT_TIMEOUT).build().expect("http client");
         let clients = asks
             .iter()
             .enumerate()

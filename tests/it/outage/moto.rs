@@ -22,7 +22,7 @@ impl Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        let client = reqwest::Client::new();
+        let client = edu_tests::http().build().expect("http client");
         for _ in 0..150 {
             let up = client
                 .get(format!("{}/moto-api/", moto.endpoint))
