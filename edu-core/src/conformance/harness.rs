@@ -157,6 +157,83 @@ pub async fn sqlite_fixture_with_files(files: crate::files::FileStore) -> Fixtur
     fx
 }
 
+/// The names of tests' schemas (in the database of `EDU_TEST_DATABASE_URL`) and, for the suite
+/// through PgBouncer, of their databases: `<prefix><unix seconds>_<random>`.
+const SCHEMA_PREFIX: &str = "edu_t_";
+const DATABASE_PREFIX: &str = "edu_pgb_";
+
+/// How old a test's schema or database is before a later test process drops it: longer than any
+/// run, so that only what earlier runs left behind goes.
+const LEFTOVER_AGE_SECS: u64 = 3600;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A new schema or database name, carrying the time it was made.
+fn unique_name(prefix: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}{}_{}", unix_now(), &random[..12])
+}
+
+/// Whether `name` (made by [`unique_name`] with `prefix`, or by an older harness whose names had no
+/// time) was left behind by a run over [`LEFTOVER_AGE_SECS`] ago.
+fn is_leftover(name: &str, prefix: &str, now: u64) -> bool {
+    let Some(rest) = name.strip_prefix(prefix) else {
+        return false;
+    };
+    match rest.split_once('_').and_then(|(made, _)| made.parse::<u64>().ok()) {
+        Some(made) => made.saturating_add(LEFTOVER_AGE_SECS) < now,
+        None => true,
+    }
+}
+
+/// Drops, on a thread of its own while the tests run, the schemas and databases earlier test runs
+/// left on the server at `url`. Without it every run leaves a few hundred schemas and some fifty
+/// databases behind, and a server used for months of runs grows slower catalogs and gigabytes of
+/// files. Failures are ignored: the next run tries again.
+fn sweep_leftovers(url: String) {
+    let sweep = move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            let Ok(options) = PgConnectOptions::from_str(&crate::store::normalize_url(&url)) else {
+                return;
+            };
+            let Ok(mut conn) = sqlx::PgConnection::connect_with(&options).await else {
+                return;
+            };
+            let now = unix_now();
+            let schemas: Vec<String> =
+                sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)")
+                    .bind(SCHEMA_PREFIX)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_default();
+            for schema in schemas.iter().filter(|s| is_leftover(s, SCHEMA_PREFIX, now)) {
+                let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+            }
+            let databases: Vec<String> =
+                sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
+                    .bind(DATABASE_PREFIX)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_default();
+            for database in databases.iter().filter(|d| is_leftover(d, DATABASE_PREFIX, now)) {
+                let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+            }
+            let _ = conn.close().await;
+        });
+    };
+    let _ = std::thread::Builder::new().name("edu-test-sweep".into()).spawn(sweep);
+}
+
 /// Runs one statement on the test server through a connection of its own (creating a test's
 /// schema or database).
 async fn run_on_server(server: &PgConnectOptions, sql: &str) {
@@ -179,7 +256,7 @@ async fn run_on_server(server: &PgConnectOptions, sql: &str) {
 /// A fresh schema on the test PostgreSQL server, or `None` (with a message) when there is none.
 pub async fn pg_fixture() -> Option<Fixture<PgStore>> {
     let base = pg_base_url().await?;
-    let schema = format!("edu_t_{}", uuid::Uuid::new_v4().simple());
+    let schema = unique_name(SCHEMA_PREFIX);
     let server = PgConnectOptions::from_str(&crate::store::normalize_url(&base)).expect("valid EDU_TEST_DATABASE_URL");
     run_on_server(&server, &format!("CREATE SCHEMA {schema}")).await;
     let connect = move || {
@@ -219,7 +296,7 @@ pub async fn pgbouncer_fixture() -> Option<Fixture<PgStore>> {
         }
     };
     let base = pg_base_url().await?;
-    let database = format!("edu_pgb_{}", uuid::Uuid::new_v4().simple());
+    let database = unique_name(DATABASE_PREFIX);
     let direct = PgConnectOptions::from_str(&crate::store::normalize_url(&base)).expect("valid EDU_TEST_DATABASE_URL");
     run_on_server(&direct, &format!("CREATE DATABASE {database}")).await;
     let through = PgConnectOptions::from_str(&crate::store::normalize_url(&bouncer))
@@ -301,6 +378,7 @@ async fn pg_base_url() -> Option<String> {
             if let Ok(url) = std::env::var("EDU_TEST_DATABASE_URL")
                 && !url.trim().is_empty()
             {
+                sweep_leftovers(url.clone());
                 return Some(url);
             }
             #[cfg(feature = "containers")]
@@ -363,5 +441,42 @@ mod container {
             .ok()?;
         let port = container.get_host_port_ipv4(5432).await.ok()?;
         Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_older_than_an_hour_are_leftovers() {
+        let now = 2_000_000_000;
+        let made = |secs: u64| format!("{SCHEMA_PREFIX}{secs}_0123456789ab");
+        assert!(is_leftover(&made(now - LEFTOVER_AGE_SECS - 1), SCHEMA_PREFIX, now));
+        assert!(!is_leftover(&made(now - LEFTOVER_AGE_SECS), SCHEMA_PREFIX, now));
+        assert!(!is_leftover(&made(now), SCHEMA_PREFIX, now));
+        // A name from a clock ahead of this one is not this run's to judge.
+        assert!(!is_leftover(&made(now + 60), SCHEMA_PREFIX, now));
+        // Names from before they carried their time are leftovers of some earlier run.
+        assert!(is_leftover(
+            "edu_t_0123456789abcdef0123456789abcdef",
+            SCHEMA_PREFIX,
+            now
+        ));
+        // Other schemas and databases are never touched.
+        assert!(!is_leftover("public", SCHEMA_PREFIX, now));
+        assert!(!is_leftover("edu_mn_0123456789abcdef", DATABASE_PREFIX, now));
+        assert!(!is_leftover(&made(1), DATABASE_PREFIX, now));
+    }
+
+    #[test]
+    fn new_names_carry_their_time_and_differ() {
+        let a = unique_name(DATABASE_PREFIX);
+        let b = unique_name(DATABASE_PREFIX);
+        assert_ne!(a, b);
+        assert!(!is_leftover(&a, DATABASE_PREFIX, unix_now()));
+        assert!(is_leftover(&a, DATABASE_PREFIX, unix_now() + LEFTOVER_AGE_SECS + 1));
+        // PostgreSQL keeps 63 bytes of a name.
+        assert!(a.len() <= 63 && unique_name(SCHEMA_PREFIX).len() <= 63);
     }
 }
