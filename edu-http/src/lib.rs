@@ -85,13 +85,14 @@ pub fn routes<S: Store>(platform: Platform<S>) -> BoxedFilter<(Response,)> {
 ///
 /// Generic code is compiled in the crate that first gives it concrete types, and development
 /// builds share such copies with the crates that depend on it. Without this, every binary, test
-/// and example serving edu compiled all of its routes again for each store.
-#[cfg(not(test))]
+/// and example serving edu compiled all of its routes again for each store. Optimised builds share
+/// nothing of the kind, so there it would only be compiled twice: it is left out.
+#[cfg(all(not(test), debug_assertions))]
 #[doc(hidden)]
 pub static COMPILED_ROUTES: (RoutesOf<edu_core::SqliteStore>, RoutesOf<edu_core::PgStore>) =
     (routes_with::<edu_core::SqliteStore>, routes_with::<edu_core::PgStore>);
 
 /// [`routes_with`] for one store.
-#[cfg(not(test))]
+#[cfg(all(not(test), debug_assertions))]
 #[doc(hidden)]
 pub type RoutesOf<S> = fn(Platform<S>, &Options) -> BoxedFilter<(Response,)>;
