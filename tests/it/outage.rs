@@ -255,7 +255,19 @@ async fn a_stopped_database_answers_503_quickly_and_the_first_request_after_it_s
         .iter()
         .filter(|s| matches!(phase(&windows, s), Phase::Before | Phase::After))
     {
-        assert!(s.ok(), "{:?} in {:?}: {:?}", s.ask, phase(&windows, s), s.outcome);
+        assert!(
+            s.ok(),
+            "{:?} in {:?}, sent {:.2?} after the server was back: {:?}\nwindows: {windows:#?}\nserver log:\n{}",
+            s.ask,
+            phase(&windows, s),
+            windows
+                .iter()
+                .rev()
+                .find(|w| s.sent >= w.stopping)
+                .map(|w| s.sent.saturating_duration_since(w.up)),
+            s.outcome,
+            cluster.log()
+        );
         assert!(s.took < QUICK, "{:?} took {:?}", s.ask, s.took);
     }
     for first in &first_ok {

@@ -81,6 +81,11 @@ impl Cluster {
         self.pg("pg_ctl", &["-D", &self.data(), "-m", mode, "-w", "-t", "60", "stop"]);
     }
 
+    /// The server's log so far, to show beside a failed assertion.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
     }
@@ -108,7 +113,7 @@ impl Cluster {
             "{program} {args:?} failed: {}{}\nserver log: {}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+            self.log()
         );
         out
     }
