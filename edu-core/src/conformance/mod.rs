@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             expired_attempts_are_scored_with_their_own_test,
             homework_is_refused_where_the_cell_is_a_test,
             gradebook_rows_equal_summaries,
+            a_teacher_for_a_missing_subject_is_not_found,
         );
     };
     (@each $fixture:path; $($name:ident),* $(,)?) => {

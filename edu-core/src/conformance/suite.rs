@@ -2518,3 +2518,60 @@ pub use grade_rule::{
     expired_attempts_are_scored_with_their_own_test, gradebook_rows_equal_summaries,
     homework_is_refused_where_the_cell_is_a_test,
 };
+
+/// Setting the teacher of a subject that is gone changes nothing, records nothing and says so;
+/// through the platform it is `NotFound`.
+pub async fn a_teacher_for_a_missing_subject_is_not_found<S: Store>(fx: Fixture<S>) {
+    use crate::domain::{AuditFilter, Page, SubjectId};
+    let p = &fx.platform;
+    let c = class(p).await;
+    let admin = crate::policy::admin(&c.admin).expect("an administrator");
+    let recorded = async || {
+        let filter = AuditFilter {
+            action: Some("subject.assign_teacher".into()),
+            ..AuditFilter::default()
+        };
+        let (entries, _) = p
+            .audit_log(&c.admin, &filter, Page::default())
+            .await
+            .expect("audit log");
+        entries.len()
+    };
+    let before = recorded().await;
+    let missing = SubjectId(c.subject.0 + 10_000);
+    let entry = p.audit_entry(
+        Some(&c.admin),
+        "subject.assign_teacher",
+        format!("subject:{}", missing.0),
+        None,
+        None,
+    );
+    let set = fx
+        .store()
+        .set_subject_teacher(&admin, missing, Some(c.teacher.id()), &entry);
+    assert!(!set.await.expect("no error"), "no subject, nothing set");
+    assert_eq!(
+        recorded().await,
+        before,
+        "nothing recorded for a subject that is not there"
+    );
+
+    let entry = p.audit_entry(
+        Some(&c.admin),
+        "subject.assign_teacher",
+        format!("subject:{}", c.subject.0),
+        None,
+        None,
+    );
+    let set = fx
+        .store()
+        .set_subject_teacher(&admin, c.subject, Some(c.other_teacher.id()), &entry);
+    assert!(set.await.expect("set"), "the subject is there");
+    assert_eq!(recorded().await, before + 1);
+
+    expect_err!(
+        p.assign_teacher(&c.admin, c.teacher.iin().as_str(), c.module, missing)
+            .await,
+        Error::NotFound(_)
+    );
+}

@@ -553,9 +553,14 @@ impl<S: Store> Platform<S> {
             subject.teacher_id.map(|t| serde_json::json!({"teacher_id": t})),
             Some(serde_json::json!({"teacher_id": teacher.id})),
         );
-        self.store()
+        // The subject may have been deleted since it was read: then there is nothing to assign.
+        if !self
+            .store()
             .set_subject_teacher(&admin, subject.id, Some(teacher.id), &entry)
-            .await?;
+            .await?
+        {
+            return Err(Error::not_found("subject"));
+        }
         self.store()
             .subject(subject.id)
             .await?

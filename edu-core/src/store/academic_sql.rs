@@ -395,16 +395,20 @@ macro_rules! academic_methods {
             subject: $crate::domain::SubjectId,
             teacher: Option<$crate::domain::UserId>,
             audit: &$crate::store::AuditEntry,
-        ) -> $crate::store::StoreResult<()> {
+        ) -> $crate::store::StoreResult<bool> {
             let mut tx = self.pool.begin_with($begin).await?;
-            sqlx::query("UPDATE subjects SET teacher_id = $2 WHERE id = $1")
+            let changed = sqlx::query("UPDATE subjects SET teacher_id = $2 WHERE id = $1")
                 .bind(subject.0)
                 .bind(teacher.map(|t| t.0))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
             $crate::store::sql::write_audit!(&mut *tx, audit)?;
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         }
 
         async fn link_group_module(

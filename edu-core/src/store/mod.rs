@@ -592,15 +592,15 @@ pub trait Store: Send + Sync + 'static {
         id: SubjectId,
         audit: &AuditEntry,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Sets or clears the subject's teacher, with its record; without the subject no row changes
-    /// (and no error is answered).
+    /// Sets or clears the subject's teacher, with its record; `false` (and no record) if there is
+    /// no such subject.
     fn set_subject_teacher(
         &self,
         admin: &crate::policy::Admin,
         subject: SubjectId,
         teacher: Option<UserId>,
         audit: &AuditEntry,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Gives the group access to the module; `false` if it already had it.
     fn link_group_module(
         &self,
