@@ -37,13 +37,9 @@ fn school_routes<S: Store>(
 async fn report<S: Store>(platform: Platform<S>, authorization: Option<String>) -> Response {
     respond(
         async {
-            // The token edu issued at `/auth/login`: the platform checks its signature, expiry,
-            // revocation and the account, exactly as for edu's own routes.
-            let token = authorization
-                .as_deref()
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .ok_or_else(|| edu_core::Error::Unauthorized("not authenticated".into()))?;
-            let who = platform.authenticate(token).await?;
+            // The token edu issued at `/auth/login`: its signature, expiry, revocation and the
+            // account are checked exactly as for edu's own routes.
+            let who = edu_http::authenticate(&platform, authorization.as_deref()).await?;
             let me = platform.me(&who).await?;
             let summary = platform.summarize(&who, who.id()).await?;
             let subjects: Vec<Value> = summary

@@ -68,8 +68,9 @@ pub fn query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
     warp::query::raw().or(warp::any().map(String::new)).unify()
 }
 
-/// Resolves the bearer token to the calling principal, or 401 (403 while the account must change
-/// its password).
+/// Resolves the bearer token of an `Authorization` header to the calling principal, or 401 (403
+/// while the account must change its password): what every edu route does first, for a service's
+/// own routes mounted beside edu's (`edu-http/examples/mount.rs`).
 pub async fn authenticate<S: Store>(p: &Platform<S>, header: Option<&str>) -> Result<Principal, ApiError> {
     Ok(p.authenticate(bearer_token(header)?).await?)
 }

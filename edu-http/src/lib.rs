@@ -22,7 +22,7 @@ mod server;
 mod upload;
 
 pub use edu_core::i18n::Lang;
-pub use extract::PeerAddr;
+pub use extract::{PeerAddr, authenticate};
 pub use forwarded::{ClientAddr, ClientAddrLayer};
 pub use i18n::LanguageLayer;
 pub use layers::loggable_path;
