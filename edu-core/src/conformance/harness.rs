@@ -1,8 +1,9 @@
 //! Fresh databases for tests: a temporary SQLite file, or a new schema on PostgreSQL.
 //!
 //! PostgreSQL comes from `EDU_TEST_DATABASE_URL`; without it, from a testcontainers PostgreSQL when
-//! the `containers` feature is on and a Docker engine answers; otherwise the PostgreSQL half is skipped with a loud message — except
-//! under `CI`, where a missing database fails the run instead of passing silently.
+//! the `containers` feature is on and a Docker engine answers; otherwise the PostgreSQL half is
+//! skipped with a loud message — except under `CI`, where a missing database fails the run instead
+//! of passing silently.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -208,25 +209,28 @@ fn sweep_leftovers(url: String) {
                 return;
             };
             let now = unix_now();
-            let schemas: Vec<String> =
-                sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)")
-                    .bind(SCHEMA_PREFIX)
+            let kinds = [
+                (
+                    "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1)",
+                    SCHEMA_PREFIX,
+                    "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                ),
+                (
+                    "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+                    DATABASE_PREFIX,
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                ),
+            ];
+            for (list, prefix, drop) in kinds {
+                let names: Vec<String> = sqlx::query_scalar(list)
+                    .bind(prefix)
                     .fetch_all(&mut conn)
                     .await
                     .unwrap_or_default();
-            for schema in schemas.iter().filter(|s| is_leftover(s, SCHEMA_PREFIX, now)) {
-                let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
-            }
-            let databases: Vec<String> =
-                sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)")
-                    .bind(DATABASE_PREFIX)
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap_or_default();
-            for database in databases.iter().filter(|d| is_leftover(d, DATABASE_PREFIX, now)) {
-                let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
-                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                for name in names.iter().filter(|n| is_leftover(n, prefix, now)) {
+                    let sql = drop.replace("{}", name);
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
             }
             let _ = conn.close().await;
         });
